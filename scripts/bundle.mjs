@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Bundles the agent into one CommonJS file, dist/ecs-anywhere-lb-agent.cjs: the form that
+// `node` runs directly and that Node's single-executable (SEA) builder embeds.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+let commit = process.env.GIT_COMMIT ?? 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {
+  // not a git checkout (e.g. a source tarball): keep GIT_COMMIT or "unknown"
+}
+
+await build({
+  entryPoints: ['agent/main.ts'],
+  outfile: 'dist/ecs-anywhere-lb-agent.cjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'cjs',
+  minify: false,
+  sourcemap: false,
+  legalComments: 'none',
+  // Optional native add-ons of ssh2/dockerode: both fall back to JavaScript when absent.
+  external: ['cpu-features', '*.node'],
+  define: {
+    __AGENT_VERSION__: JSON.stringify(pkg.version),
+    __AGENT_COMMIT__: JSON.stringify(commit),
+  },
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+console.log(`bundled dist/ecs-anywhere-lb-agent.cjs (version ${pkg.version}, commit ${commit})`);
