@@ -1,0 +1,80 @@
+/**
+ * `check`: verifies what the agent needs before it can work: Docker access, credentials,
+ * a targetable host address, each allowed target group existing with target type ip,
+ * and a usable state directory. Exits non-zero with the reasons.
+ */
+import { access, constants, mkdir } from 'node:fs/promises';
+import { shortTargetGroup } from '../elb/arn.ts';
+import { errorMessage } from '../errors.ts';
+import type { Parts } from './parts.ts';
+
+export interface CheckResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+async function probe(name: string, fn: () => Promise<string>): Promise<CheckResult> {
+  try {
+    return { name, ok: true, detail: await fn() };
+  } catch (err) {
+    return { name, ok: false, detail: errorMessage(err) };
+  }
+}
+
+/** Runs every check; none stops the others. */
+export async function collectChecks(parts: Parts): Promise<CheckResult[]> {
+  const { config } = parts;
+  const results: CheckResult[] = [{ name: 'config', ok: true, detail: `valid${config.mappingFile ? `, mapping file ${config.mappingFile} loaded` : ''}` }];
+  results.push(
+    await probe('docker', async () => {
+      const v = (await parts.docker.version()) as { Version?: string; ApiVersion?: string };
+      return `Docker ${v.Version ?? '?'} (API ${v.ApiVersion ?? '?'}) reachable`;
+    }),
+  );
+  results.push(
+    await probe('credentials', async () => {
+      await parts.credentials.provider();
+      const s = parts.credentials.source;
+      return s.kind === 'environment' ? 'from environment variables' : `from ${s.file ?? '?'} profile ${s.profile ?? 'default'}`;
+    }),
+  );
+  results.push(
+    await probe('address', async () => {
+      const choice = await parts.addresses.current();
+      if (choice.address === undefined) throw new Error(choice.problem ?? 'no usable address');
+      return `${choice.address}${choice.interface ? ` on ${choice.interface}` : ''}`;
+    }),
+  );
+  for (const arn of config.allowedTargetGroups) {
+    results.push(
+      await probe(`target group ${shortTargetGroup(arn)}`, async () => {
+        const g = await parts.registry.describeGroup(arn);
+        if (g.targetType !== 'ip') throw new Error(`target type is ${g.targetType}; the agent needs target type ip`);
+        return `exists, target type ip${g.vpcId ? `, ${g.vpcId}` : ''}`;
+      }),
+    );
+  }
+  if (config.allowedTargetGroups.length === 0) results.push({ name: 'target groups', ok: true, detail: 'any group allowed (--allow-any-target-group)' });
+  results.push(
+    await probe('state', async () => {
+      await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+      await access(config.stateDir, constants.W_OK);
+      const state = await parts.store.load();
+      return `${parts.store.path} readable, ${state.targets.length} owned target(s)`;
+    }),
+  );
+  return results;
+}
+
+export async function runChecks(parts: Parts, json: boolean): Promise<number> {
+  const results = await collectChecks(parts);
+  const failed = results.filter((r) => !r.ok);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: failed.length === 0, checks: results }, null, 2)}\n`);
+  } else {
+    for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}\n`);
+    process.stdout.write(failed.length === 0 ? 'all checks passed\n' : `${failed.length} check(s) failed\n`);
+  }
+  return failed.length === 0 ? 0 : 1;
+}

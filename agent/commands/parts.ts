@@ -1,0 +1,24 @@
+/** Everything the composition root builds, handed to a command. */
+import type Dockerode from 'dockerode';
+import type { AgentConfig } from '../config.ts';
+import type { DockerContainerSource } from '../docker/docker-source.ts';
+import type { RotatingCredentials } from '../elb/credentials.ts';
+import type { TargetRegistry } from '../elb/target-registry.ts';
+import type { AddressSource } from '../host/address-source.ts';
+import type { Log } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Reconciler } from '../reconcile/reconciler.ts';
+import type { StateStore } from '../state/state-store.ts';
+
+export interface Parts {
+  readonly config: AgentConfig;
+  readonly log: Log;
+  readonly metrics: Metrics;
+  readonly docker: Dockerode;
+  readonly containers: DockerContainerSource;
+  readonly credentials: RotatingCredentials;
+  readonly registry: TargetRegistry;
+  readonly addresses: AddressSource;
+  readonly store: StateStore;
+  readonly reconciler: Reconciler;
+}

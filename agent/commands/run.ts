@@ -1,0 +1,127 @@
+/**
+ * `run`: the daemon. Subscribes to Docker events before the first listing, reconciles once,
+ * then on every relevant event, address change and periodic tick. On SIGTERM it stops
+ * watching, finishes the pass in flight, and deregisters or keeps targets per --on-exit.
+ */
+import { describeConfig } from '../config.ts';
+import type { ContainerEvent } from '../docker/container.ts';
+import { isStopSignal } from '../docker/docker-source.ts';
+import { EventWatcher } from '../docker/event-watcher.ts';
+import { errorMessage } from '../errors.ts';
+import { isHostStopping } from '../host/shutdown.ts';
+import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { ReconcileLoop } from '../reconcile/loop.ts';
+import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
+import type { Parts } from './parts.ts';
+
+/** Runs until SIGTERM/SIGINT; resolves to the exit code. */
+export async function runAgent(parts: Parts): Promise<number> {
+  const { config, log, reconciler, containers, metrics } = parts;
+  log.info('starting', { event: 'start', version: AGENT_VERSION, commit: AGENT_COMMIT, config: describeConfig(config), credentials: parts.credentials.source });
+  if (config.allowAnyTargetGroup) log.warn('--allow-any-target-group: any container can put this host into any target group its labels name', { event: 'config-warning' });
+
+  try {
+    await reconciler.currentState();
+  } catch (err) {
+    log.error(`cannot load state: ${errorMessage(err)}`, { event: 'fatal' });
+    return 1;
+  }
+
+  let firstPass = true;
+  const loop = new ReconcileLoop({
+    pass: (reasons) => reconciler.reconcile(reasons),
+    log,
+    intervalMs: config.reconcileIntervalMs,
+    onPass: (result, ms, error) => {
+      metrics.reconcileCount++;
+      metrics.reconcileSecondsSum += ms / 1000;
+      if (!result) {
+        metrics.reconcileFailures++;
+        return;
+      }
+      metrics.lastDockerOk = Date.now();
+      metrics.registrations += result.registered;
+      metrics.deregistrations += result.deregistered;
+      metrics.ownedTargets = result.ownedTargets;
+      metrics.address = result.address;
+      if (result.failed === 0 && result.retryInMs === undefined) metrics.lastSuccessfulReconcile = Date.now();
+      if (firstPass && error === undefined) {
+        firstPass = false;
+        log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
+      }
+    },
+  });
+
+  const onEvent = (e: ContainerEvent) => {
+    if (e.action === 'kill') {
+      if (!isStopSignal(e.signal)) return;
+      containers.markStopping(e.id);
+    } else if (e.action === 'start' || e.action === 'restart' || e.action === 'unpause') {
+      containers.clearStopping(e.id);
+    } else if (e.action === 'destroy') {
+      containers.forget(e.id);
+    }
+    log.debug(`docker ${e.action} ${e.name ?? e.id.slice(0, 12)}`, { event: 'docker-event', action: e.action, containerId: e.id.slice(0, 12) });
+    loop.trigger(`event:${e.action}`);
+  };
+  const watcher = new EventWatcher(parts.docker, {
+    onEvent,
+    onConnected: (resumed) => {
+      metrics.lastDockerOk = Date.now();
+      if (resumed) {
+        log.info('Docker event stream reconnected; resyncing', { event: 'docker-reconnected' });
+        loop.trigger('docker-reconnected');
+      }
+    },
+    onDisconnected: (err, retryInMs) => log.warn(`Docker event stream lost (${err.message}); reconnecting in ${retryInMs} ms`, { event: 'docker-disconnected', retryInMs }),
+  });
+  // Subscribe before the first listing so nothing that happens in between is missed.
+  await watcher.start().catch((err: unknown) => {
+    log.warn(`cannot reach Docker yet (${errorMessage(err)}); will keep trying`, { event: 'docker-unavailable' });
+    watcher.retryLater(err instanceof Error ? err : new Error(String(err)));
+  });
+  loop.trigger('startup');
+  loop.startPeriodic();
+
+  let lastAddress: string | undefined;
+  const addressTimer = setInterval(() => {
+    parts.addresses.current().then(
+      (choice) => {
+        const now = choice.address ?? `none:${choice.problem ?? ''}`;
+        if (lastAddress !== undefined && now !== lastAddress) loop.trigger('address-change');
+        lastAddress = now;
+      },
+      (err: unknown) => log.debug(`address check failed: ${errorMessage(err)}`),
+    );
+  }, config.addressCheckIntervalMs);
+
+  const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' })) : undefined;
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
+  watcher.stop();
+  clearInterval(addressTimer);
+  await loop.stop();
+
+  let deregister = config.onExit === 'deregister';
+  if (config.onExit === 'auto') {
+    deregister = await isHostStopping();
+    log.info(deregister ? 'host is shutting down: deregistering this host\'s targets' : 'agent restart (host not shutting down): keeping targets registered', { event: 'exit-decision', deregister });
+  }
+  let code = 0;
+  if (deregister) {
+    const { deregistered, failed } = await reconciler.deregisterAll('agent-exit');
+    if (failed > 0) code = 1;
+    if (deregistered.length > 0 && config.drainTimeoutMs > 0) {
+      log.info(`waiting up to ${config.drainTimeoutMs} ms for ${deregistered.length} target(s) to drain`, { event: 'draining', targets: deregistered.length });
+      const left = await reconciler.waitForDrain(deregistered, config.drainTimeoutMs);
+      log.info(left.length === 0 ? 'all deregistered targets drained' : `${left.length} target(s) still draining at the drain timeout`, { event: 'drained', remaining: left.length });
+    }
+  }
+  await server?.close();
+  log.info('stopped', { event: 'stopped', exitCode: code });
+  return code;
+}

@@ -1,0 +1,72 @@
+/** `status`: this host's targets in each target group, with health, as text or JSON. */
+import { shortTargetGroup } from '../elb/arn.ts';
+import { errorMessage } from '../errors.ts';
+import type { Parts } from './parts.ts';
+
+export interface StatusTarget {
+  id: string;
+  port: number;
+  state: string;
+  reason?: string;
+  container?: string;
+  taskArn?: string;
+}
+
+export interface StatusReport {
+  address?: string;
+  addressProblem?: string;
+  ownedAddresses: string[];
+  groups: { targetGroupArn: string; error?: string; targets: StatusTarget[] }[];
+}
+
+/** Gathers the report: state, current address and what each group in play holds on our addresses. */
+export async function gatherStatus(parts: Parts): Promise<StatusReport> {
+  const state = await parts.reconciler.currentState();
+  const choice = await parts.addresses.current();
+  const owned = new Set([...state.addresses, ...(choice.address !== undefined ? [choice.address] : [])]);
+  const groups = [...new Set([...parts.config.allowedTargetGroups, ...state.targets.map((t) => t.targetGroupArn)])].sort();
+  const records = new Map(state.targets.map((t) => [`${t.targetGroupArn}|${t.id}|${t.port}`, t]));
+  const report: StatusReport = {
+    ...(choice.address !== undefined ? { address: choice.address } : {}),
+    ...(choice.problem !== undefined ? { addressProblem: choice.problem } : {}),
+    ownedAddresses: [...owned],
+    groups: [],
+  };
+  for (const arn of groups) {
+    try {
+      const targets = (await parts.registry.describeTargets(arn))
+        .filter((t) => owned.has(t.id))
+        .map((t): StatusTarget => {
+          const r = records.get(`${arn}|${t.id}|${t.port}`);
+          return {
+            id: t.id, port: t.port, state: t.state, ...(t.reason ? { reason: t.reason } : {}),
+            ...(r?.containerName ? { container: r.containerName } : {}), ...(r?.taskArn ? { taskArn: r.taskArn } : {}),
+          };
+        });
+      report.groups.push({ targetGroupArn: arn, targets });
+    } catch (err) {
+      report.groups.push({ targetGroupArn: arn, error: errorMessage(err), targets: [] });
+    }
+  }
+  return report;
+}
+
+export async function printStatus(parts: Parts, json: boolean): Promise<number> {
+  const report = await gatherStatus(parts);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    const lines = [`address: ${report.address ?? `none (${report.addressProblem ?? 'unknown'})`}`];
+    if (report.groups.length === 0) lines.push('no target groups in play');
+    for (const g of report.groups) {
+      lines.push(`${shortTargetGroup(g.targetGroupArn)} ${g.targetGroupArn}`);
+      if (g.error) lines.push(`  error: ${g.error}`);
+      else if (g.targets.length === 0) lines.push('  (no targets of this host)');
+      for (const t of g.targets) {
+        lines.push(`  ${`${t.id}:${t.port}`.padEnd(21)} ${t.state.padEnd(9)}${t.reason ? ` ${t.reason}` : ''}${t.container ? ` container=${t.container}` : ''}${t.taskArn ? ` task=${t.taskArn}` : ''}`);
+      }
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return report.groups.some((g) => g.error) ? 1 : 0;
+}

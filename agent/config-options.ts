@@ -1,0 +1,49 @@
+/**
+ * The agent's options: one table that drives flag parsing, environment variables,
+ * the config file, `--help` and the effective-config log line. Defaults are named here.
+ */
+
+/** How an option's text is read. */
+export type OptionType = 'string' | 'boolean' | 'duration' | 'list' | 'enum' | 'cidrs';
+
+/** One option: flag `--name`, environment variable `ECS_ANYWHERE_LB_<NAME>`. */
+export interface OptionSpec {
+  readonly name: string;
+  readonly type: OptionType;
+  readonly help: string;
+  readonly default?: string;
+  readonly values?: readonly string[];
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/ecs-anywhere-lb-agent';
+export const DEFAULT_RECONCILE_INTERVAL = '60s';
+export const DEFAULT_DRAIN_TIMEOUT = '120s';
+export const DEFAULT_ADDRESS_CHECK_INTERVAL = '2s';
+export const DEFAULT_AVAILABILITY_ZONE = 'all';
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { name: 'config', type: 'string', help: 'file of KEY=VALUE lines (ECS_ANYWHERE_LB_* names), e.g. /etc/ecs-anywhere-lb-agent/agent.env' },
+  { name: 'host-ip', type: 'string', help: 'address to register (default: auto, see --interface)' },
+  { name: 'interface', type: 'string', help: 'interface whose IPv4 address is registered, e.g. tun0 (default: an up VPN interface tun*/wg*, else the default-route interface)' },
+  { name: 'allow-any-address', type: 'boolean', default: 'false', help: 'also register loopback, link-local or public addresses' },
+  { name: 'allowed-target-groups', type: 'list', help: 'comma-separated target group ARNs this host may join (required unless --allow-any-target-group)' },
+  { name: 'allow-any-target-group', type: 'boolean', default: 'false', help: 'join any target group a container names (not recommended)' },
+  { name: 'state-dir', type: 'string', default: DEFAULT_STATE_DIR, help: 'where this host records the targets it registered' },
+  { name: 'vpc-cidr', type: 'cidrs', help: 'comma-separated CIDRs of the target groups\' VPC; addresses inside are registered without AvailabilityZone=all' },
+  { name: 'availability-zone', type: 'string', default: DEFAULT_AVAILABILITY_ZONE, help: 'AvailabilityZone for addresses outside the VPC (a real zone when cross-zone load balancing is off)' },
+  { name: 'reconcile-interval', type: 'duration', default: DEFAULT_RECONCILE_INTERVAL, help: 'period of the drift-repairing full reconcile (jittered +-10%)' },
+  { name: 'address-check-interval', type: 'duration', default: DEFAULT_ADDRESS_CHECK_INTERVAL, help: 'how often the host address is checked for changes' },
+  { name: 'on-exit', type: 'enum', values: ['auto', 'deregister', 'keep'], default: 'auto', help: 'on SIGTERM: auto = deregister only when the host shuts down' },
+  { name: 'drain-timeout', type: 'duration', default: DEFAULT_DRAIN_TIMEOUT, help: 'how long to wait for deregistered targets to drain on exit' },
+  { name: 'log-format', type: 'enum', values: ['json', 'text'], default: 'json', help: 'log line format' },
+  { name: 'log-level', type: 'enum', values: ['error', 'warn', 'info', 'debug'], default: 'info', help: 'least severe level logged' },
+  { name: 'include-non-ecs', type: 'boolean', default: 'false', help: 'also admit containers without ECS task labels (plain Docker, compose)' },
+  { name: 'mapping-file', type: 'string', help: 'JSON file mapping task family + container name to target groups' },
+  { name: 'metrics-address', type: 'string', help: 'HOST:PORT for Prometheus /metrics and /healthz (default off; loopback only)' },
+  { name: 'dry-run', type: 'boolean', default: 'false', help: 'log the changes a reconcile would make without making them' },
+];
+
+/** The environment variable that sets an option. */
+export function envName(option: string): string {
+  return `ECS_ANYWHERE_LB_${option.toUpperCase().replace(/-/g, '_')}`;
+}

@@ -1,0 +1,191 @@
+/**
+ * One typed, validated configuration. Sources, weakest first: defaults, the config file,
+ * ECS_ANYWHERE_LB_* environment variables, command-line flags. Invalid values throw a
+ * ConfigError naming the option.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, errorMessage } from './errors.ts';
+import { OPTIONS, envName, type OptionSpec } from './config-options.ts';
+import { parseCidr, parseIpv4, type Cidr } from './host/ipv4.ts';
+import { isTargetGroupArn } from './elb/arn.ts';
+
+export type OnExit = 'auto' | 'deregister' | 'keep';
+export type LogFormat = 'json' | 'text';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The effective configuration the agent runs with. */
+export interface AgentConfig {
+  readonly hostIp?: string;
+  readonly interface?: string;
+  readonly allowAnyAddress: boolean;
+  readonly allowedTargetGroups: readonly string[];
+  readonly allowAnyTargetGroup: boolean;
+  readonly stateDir: string;
+  readonly vpcCidrs: readonly Cidr[];
+  readonly availabilityZone: string;
+  readonly reconcileIntervalMs: number;
+  readonly addressCheckIntervalMs: number;
+  readonly onExit: OnExit;
+  readonly drainTimeoutMs: number;
+  readonly logFormat: LogFormat;
+  readonly logLevel: LogLevel;
+  readonly includeNonEcs: boolean;
+  readonly mappingFile?: string;
+  readonly metricsAddress?: { host: string; port: number };
+  readonly dryRun: boolean;
+}
+
+/** Raw option texts keyed by option name. */
+export type RawOptions = Record<string, string>;
+
+/** Parses "90", "90s", "2m", "500ms", "1h" into milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** Reads a KEY=VALUE file (systemd EnvironmentFile syntax: comments, optional quotes). */
+export function parseEnvFile(text: string, source: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) return;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
+    if (!match) throw new ConfigError('config', `${source} line ${index + 1}: expected KEY=VALUE`);
+    let value = match[2] ?? '';
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    out[match[1] as string] = value;
+  });
+  return out;
+}
+
+/** Picks the ECS_ANYWHERE_LB_* variables of an environment as raw options. */
+export function optionsFromEnv(env: Record<string, string | undefined>): RawOptions {
+  const out: RawOptions = {};
+  for (const spec of OPTIONS) {
+    const value = env[envName(spec.name)];
+    if (value !== undefined && value !== '') out[spec.name] = value;
+  }
+  return out;
+}
+
+function parseBoolean(spec: OptionSpec, text: string): boolean {
+  const t = text.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  throw new ConfigError(`--${spec.name}`, `"${text}" is not a boolean (true/false)`);
+}
+
+function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Validates merged raw options into the agent's configuration. */
+export function buildConfig(raw: RawOptions): AgentConfig {
+  const value = (name: string): string | undefined => {
+    const spec = OPTIONS.find((o) => o.name === name);
+    return raw[name] ?? spec?.default;
+  };
+  const flag = (name: string) => `--${name} (${envName(name)})`;
+  const bool = (name: string) => parseBoolean(OPTIONS.find((o) => o.name === name) as OptionSpec, value(name) ?? 'false');
+  const duration = (name: string, minMs: number) => {
+    const text = value(name) as string;
+    const ms = parseDuration(text);
+    if (ms === undefined) throw new ConfigError(flag(name), `"${text}" is not a duration (e.g. 30s, 2m, 500ms)`);
+    if (ms < minMs) throw new ConfigError(flag(name), `${text} is shorter than the minimum ${minMs} ms`);
+    return ms;
+  };
+  const oneOf = <T extends string>(name: string): T => {
+    const spec = OPTIONS.find((o) => o.name === name) as OptionSpec;
+    const text = value(name) as string;
+    if (!spec.values?.includes(text)) throw new ConfigError(flag(name), `"${text}" is not one of ${spec.values?.join(', ')}`);
+    return text as T;
+  };
+
+  const hostIp = value('host-ip');
+  const iface = value('interface');
+  if (hostIp !== undefined && iface !== undefined) throw new ConfigError(flag('host-ip'), 'give either --host-ip or --interface, not both');
+  if (hostIp !== undefined && parseIpv4(hostIp) === undefined) throw new ConfigError(flag('host-ip'), `"${hostIp}" is not an IPv4 address`);
+  if (iface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new ConfigError(flag('interface'), `"${iface}" is not an interface name`);
+
+  const allowedTargetGroups = splitList(value('allowed-target-groups') ?? '');
+  for (const arn of allowedTargetGroups) {
+    if (!isTargetGroupArn(arn)) throw new ConfigError(flag('allowed-target-groups'), `"${arn}" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)`);
+  }
+  const allowAnyTargetGroup = bool('allow-any-target-group');
+  if (allowedTargetGroups.length === 0 && !allowAnyTargetGroup) {
+    throw new ConfigError(flag('allowed-target-groups'), 'required: list the target group ARNs this host may join, or pass --allow-any-target-group');
+  }
+
+  const vpcCidrs = splitList(value('vpc-cidr') ?? '').map((text) => {
+    const cidr = parseCidr(text);
+    if (!cidr) throw new ConfigError(flag('vpc-cidr'), `"${text}" is not an IPv4 CIDR (e.g. 10.0.0.0/16)`);
+    return cidr;
+  });
+
+  const stateDir = value('state-dir') as string;
+  if (!stateDir.startsWith('/')) throw new ConfigError(flag('state-dir'), `"${stateDir}" must be an absolute path`);
+  const availabilityZone = value('availability-zone') as string;
+  if (!/^(all|[a-z]{2}(-[a-z]+)+-[0-9][a-z])$/.test(availabilityZone)) throw new ConfigError(flag('availability-zone'), `"${availabilityZone}" is neither "all" nor a zone name like us-east-1a`);
+
+  return {
+    ...(hostIp !== undefined ? { hostIp } : {}),
+    ...(iface !== undefined ? { interface: iface } : {}),
+    allowAnyAddress: bool('allow-any-address'),
+    allowedTargetGroups,
+    allowAnyTargetGroup,
+    stateDir,
+    vpcCidrs,
+    availabilityZone,
+    reconcileIntervalMs: duration('reconcile-interval', 1000),
+    addressCheckIntervalMs: duration('address-check-interval', 100),
+    onExit: oneOf<OnExit>('on-exit'),
+    drainTimeoutMs: duration('drain-timeout', 0),
+    logFormat: oneOf<LogFormat>('log-format'),
+    logLevel: oneOf<LogLevel>('log-level'),
+    includeNonEcs: bool('include-non-ecs'),
+    ...(value('mapping-file') !== undefined ? { mappingFile: value('mapping-file') as string } : {}),
+    ...(value('metrics-address') !== undefined ? { metricsAddress: parseMetricsAddress(value('metrics-address') as string, flag('metrics-address')) } : {}),
+    dryRun: bool('dry-run'),
+  };
+}
+
+function parseMetricsAddress(text: string, option: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):([0-9]{1,5})$/.exec(text);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!match || host === undefined || port < 1 || port > 65535) throw new ConfigError(option, `"${text}" is not HOST:PORT`);
+  if (!(host === 'localhost' || host === '::1' || /^127\./.test(host))) {
+    throw new ConfigError(option, `"${host}" is not a loopback address; metrics are served on loopback only`);
+  }
+  return { host, port };
+}
+
+/** The configuration as plain data for the start-up log line. It holds no secrets. */
+export function describeConfig(config: AgentConfig): Record<string, unknown> {
+  return {
+    ...config,
+    vpcCidrs: config.vpcCidrs.map((c) => c.text),
+    metricsAddress: config.metricsAddress ? `${config.metricsAddress.host}:${config.metricsAddress.port}` : undefined,
+  };
+}
+
+/** Merges the config file, the environment and the flags (strongest last). */
+export function resolveOptions(flags: RawOptions, env: Record<string, string | undefined>): RawOptions {
+  const fromEnv = optionsFromEnv(env);
+  const file = flags.config ?? fromEnv.config;
+  let fromFile: RawOptions = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('--config (ECS_ANYWHERE_LB_CONFIG)', `cannot read ${file}: ${errorMessage(err)}`);
+    }
+    fromFile = optionsFromEnv(parseEnvFile(text, file));
+  }
+  return { ...fromFile, ...fromEnv, ...flags };
+}
+

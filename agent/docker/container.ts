@@ -1,0 +1,50 @@
+/** What the agent needs to know about a container, independent of the Docker client library. */
+
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+/** A published port: container port bound on the host. */
+export interface PortBinding {
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+  /** '' or 0.0.0.0 / :: mean every host address. */
+  readonly hostIp: string;
+  readonly hostPort: number;
+}
+
+/** A point-in-time view of one container. */
+export interface ContainerSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly running: boolean;
+  /** A stop signal was sent (Docker `kill` event): it is on its way out but may still serve in-flight requests. */
+  readonly stopping: boolean;
+  readonly health: HealthStatus;
+  /** 'bridge', 'host', 'container:<id>', a user network name, ... */
+  readonly networkMode: string;
+  readonly ports: readonly PortBinding[];
+  /** Ports the image or container exposes (what host networking serves). */
+  readonly exposedPorts: readonly { containerPort: number; protocol: Protocol }[];
+}
+
+/** Lists the containers on this host. */
+export interface ContainerSource {
+  list(): Promise<ContainerSnapshot[]>;
+}
+
+/** A container lifecycle event, reduced to what schedules work. */
+export interface ContainerEvent {
+  readonly action: string;
+  readonly id: string;
+  readonly name?: string;
+  /** For `kill`: the signal number or name Docker reports. */
+  readonly signal?: string;
+  /** Event time in nanoseconds since the epoch (Docker's timeNano), for resuming with `since`. */
+  readonly timeNano: bigint;
+}
+
+export const ECS_TASK_ARN_LABEL = 'com.amazonaws.ecs.task-arn';
+export const ECS_CONTAINER_NAME_LABEL = 'com.amazonaws.ecs.container-name';
+export const ECS_FAMILY_LABEL = 'com.amazonaws.ecs.task-definition-family';
+export const ECS_REVISION_LABEL = 'com.amazonaws.ecs.task-definition-version';

@@ -1,0 +1,98 @@
+/**
+ * The container source over the Docker Engine API (dockerode). One `list` call per
+ * reconcile; `inspect` only for host-network containers, whose ports the list omits.
+ */
+import type Dockerode from 'dockerode';
+import type { ContainerSnapshot, ContainerSource, HealthStatus, PortBinding, Protocol } from './container.ts';
+
+/** Signals after which a container is on its way out (Docker's `kill` event carries the number). */
+const STOP_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);
+
+/** Whether a `kill` event with this signal means the container is being stopped. */
+export function isStopSignal(signal: string | undefined): boolean {
+  return signal === undefined || STOP_SIGNALS.has(signal.toUpperCase());
+}
+
+/** Reads "Up 5 minutes (healthy)" style status text. */
+export function healthFromStatus(status: string | undefined): HealthStatus {
+  if (!status) return 'none';
+  if (status.includes('(healthy)')) return 'healthy';
+  if (status.includes('(unhealthy)')) return 'unhealthy';
+  if (status.includes('(health: starting)')) return 'starting';
+  return 'none';
+}
+
+function protocolOf(text: string | undefined): Protocol {
+  return text === 'udp' || text === 'sctp' ? text : 'tcp';
+}
+
+/** Parses Docker's "8080/tcp" keys. */
+export function parsePortKey(key: string): { containerPort: number; protocol: Protocol } | undefined {
+  const [port, proto] = key.split('/');
+  const containerPort = Number(port);
+  if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) return undefined;
+  return { containerPort, protocol: protocolOf(proto) };
+}
+
+/** Lists running containers through dockerode, marking those a stop signal was sent to. */
+export class DockerContainerSource implements ContainerSource {
+  private readonly stopping = new Set<string>();
+  private readonly exposedCache = new Map<string, ContainerSnapshot['exposedPorts']>();
+
+  constructor(private readonly docker: Dockerode) {}
+
+  /** Records a stop signal (at `kill`) so the container leaves the desired set at once. */
+  markStopping(id: string): void {
+    this.stopping.add(id);
+  }
+
+  /** Forgets a stop mark (a `start` means the container runs again). */
+  clearStopping(id: string): void {
+    this.stopping.delete(id);
+  }
+
+  /** Drops what is cached about a removed container. */
+  forget(id: string): void {
+    this.stopping.delete(id);
+    this.exposedCache.delete(id);
+  }
+
+  async list(): Promise<ContainerSnapshot[]> {
+    const infos = await this.docker.listContainers({ all: false });
+    const live = new Set(infos.map((i) => i.Id));
+    for (const id of this.exposedCache.keys()) if (!live.has(id)) this.exposedCache.delete(id);
+    for (const id of this.stopping) if (!live.has(id)) this.stopping.delete(id);
+    return Promise.all(infos.map((info) => this.snapshot(info)));
+  }
+
+  private async snapshot(info: Dockerode.ContainerInfo): Promise<ContainerSnapshot> {
+    const networkMode = info.HostConfig?.NetworkMode ?? 'default';
+    const ports: PortBinding[] = [];
+    for (const p of info.Ports ?? []) {
+      if (p.PublicPort === undefined || p.PublicPort === 0) continue;
+      ports.push({ containerPort: p.PrivatePort, protocol: protocolOf(p.Type), hostIp: p.IP ?? '', hostPort: p.PublicPort });
+    }
+    const exposedPorts = networkMode === 'host' ? await this.exposed(info.Id) : [];
+    return {
+      id: info.Id,
+      name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
+      labels: info.Labels ?? {},
+      running: info.State === 'running',
+      stopping: this.stopping.has(info.Id),
+      health: healthFromStatus(info.Status),
+      networkMode,
+      ports,
+      exposedPorts,
+    };
+  }
+
+  private async exposed(id: string): Promise<ContainerSnapshot['exposedPorts']> {
+    const cached = this.exposedCache.get(id);
+    if (cached) return cached;
+    const inspect = await this.docker.getContainer(id).inspect();
+    const keys = Object.keys(inspect.Config?.ExposedPorts ?? {});
+    const ports = keys.map(parsePortKey).filter((p): p is NonNullable<typeof p> => p !== undefined);
+    this.exposedCache.set(id, ports);
+    return ports;
+  }
+}

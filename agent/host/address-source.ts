@@ -1,0 +1,100 @@
+/**
+ * Which address this host registers. Explicit (--host-ip), an interface (--interface), or
+ * auto: an up VPN interface (tun*, wg*), else the default-route interface. Addresses a
+ * load balancer cannot target are refused unless allowed.
+ */
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import { untargetableReason, type Cidr } from './ipv4.ts';
+
+/** The address to register now, or why there is none. */
+export interface AddressChoice {
+  readonly address?: string;
+  readonly interface?: string;
+  readonly problem?: string;
+}
+
+/** Tells the address this host should register. */
+export interface AddressSource {
+  current(): Promise<AddressChoice>;
+}
+
+export interface AddressPolicy {
+  readonly hostIp?: string;
+  readonly interface?: string;
+  readonly allowAnyAddress: boolean;
+  readonly vpcCidrs: readonly Cidr[];
+}
+
+/** Reads interfaces and the routing table; injectable for tests. */
+export interface HostNetwork {
+  interfaces(): Record<string, NetworkInterfaceInfo[] | undefined>;
+  defaultRouteInterface(): Promise<string | undefined>;
+}
+
+/** Parses /proc/net/route: the interface of the lowest-metric default route. */
+export function parseDefaultRoute(text: string): string | undefined {
+  let best: { iface: string; metric: number } | undefined;
+  for (const line of text.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    const [iface, destination, , flags, , , metric, mask] = cols;
+    if (!iface || destination !== '00000000' || mask !== '00000000') continue;
+    if ((Number.parseInt(flags ?? '0', 16) & 1) === 0) continue; // RTF_UP
+    const m = Number(metric ?? 0);
+    if (!best || m < best.metric) best = { iface, metric: m };
+  }
+  return best?.iface;
+}
+
+/** The live host network of this process. */
+export const systemNetwork: HostNetwork = {
+  interfaces: () => networkInterfaces(),
+  async defaultRouteInterface() {
+    try {
+      return parseDefaultRoute(await readFile('/proc/net/route', 'utf8'));
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+const VPN_INTERFACE = /^(tun|wg|tap)[0-9]*/;
+
+function firstIpv4(list: NetworkInterfaceInfo[] | undefined): string | undefined {
+  return list?.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? list?.find((a) => a.family === 'IPv4')?.address;
+}
+
+/** Picks the address according to the policy, from what the host network shows. */
+export async function chooseAddress(policy: AddressPolicy, net: HostNetwork): Promise<AddressChoice> {
+  let choice: AddressChoice;
+  const all = net.interfaces();
+  if (policy.hostIp !== undefined) {
+    choice = { address: policy.hostIp };
+  } else if (policy.interface !== undefined) {
+    const address = firstIpv4(all[policy.interface]);
+    choice = address
+      ? { address, interface: policy.interface }
+      : { interface: policy.interface, problem: `interface ${policy.interface} is down or has no IPv4 address` };
+  } else {
+    const vpn = Object.keys(all)
+      .filter((name) => VPN_INTERFACE.test(name) && firstIpv4(all[name]) !== undefined)
+      .sort()[0];
+    const name = vpn ?? (await net.defaultRouteInterface());
+    const address = name !== undefined ? firstIpv4(all[name]) : undefined;
+    choice = name !== undefined && address !== undefined
+      ? { address, interface: name }
+      : { problem: 'no VPN interface (tun*/wg*) is up and no default route has an IPv4 address; set --interface or --host-ip' };
+  }
+  if (choice.address !== undefined && !policy.allowAnyAddress) {
+    const reason = untargetableReason(choice.address, policy.vpcCidrs);
+    if (reason) {
+      return { ...(choice.interface ? { interface: choice.interface } : {}), problem: `a load balancer cannot target ${choice.address}${choice.interface ? ` (${choice.interface})` : ''}: ${reason} (--allow-any-address overrides)` };
+    }
+  }
+  return choice;
+}
+
+/** The address source the agent runs with. */
+export function createAddressSource(policy: AddressPolicy, net: HostNetwork = systemNetwork): AddressSource {
+  return { current: () => chooseAddress(policy, net) };
+}

@@ -1,0 +1,107 @@
+/**
+ * Composition root: parses the command line, builds the configuration, the clients and the
+ * parts, and hands them to the command. Only this file decides exit codes.
+ */
+import Dockerode from 'dockerode';
+import { helpText, parseCommandLine } from './cli.ts';
+import { buildConfig, resolveOptions, type AgentConfig } from './config.ts';
+import { ConfigError, errorMessage } from './errors.ts';
+import { DockerContainerSource } from './docker/docker-source.ts';
+import { createAddressSource } from './host/address-source.ts';
+import { createRotatingCredentials } from './elb/credentials.ts';
+import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
+import { createLogger } from './log.ts';
+import { loadMappingFile } from './mapping/mapping-file.ts';
+import { Reconciler } from './reconcile/reconciler.ts';
+import { StateStore } from './state/state-store.ts';
+import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
+import { runAgent } from './commands/run.ts';
+import { printStatus } from './commands/status.ts';
+import { runChecks } from './commands/check.ts';
+import { deregisterAll } from './commands/deregister.ts';
+import { Metrics } from './metrics/metrics.ts';
+import type { Parts } from './commands/parts.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+/** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
+async function buildParts(config: AgentConfig, env: NodeJS.ProcessEnv, quietLogs: boolean): Promise<Parts> {
+  const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(quietLogs ? { stream: process.stderr } : {}) });
+  const metrics = new Metrics();
+  const docker = new Dockerode();
+  const containers = new DockerContainerSource(docker);
+  const credentials = createRotatingCredentials(env);
+  const observe: ApiObserver = (action, code, ms) => metrics.apiCall(action, code, ms);
+  const registry = new Elbv2Registry({ credentials, observe });
+  const addresses = createAddressSource(config);
+  const store = new StateStore(config.stateDir);
+  const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
+  const reconciler = new Reconciler({
+    containers,
+    registry,
+    addresses,
+    store,
+    log: log.child({ component: 'reconciler' }),
+    rules,
+    ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
+    includeNonEcs: config.includeNonEcs,
+    vpcCidrs: config.vpcCidrs,
+    availabilityZone: config.availabilityZone,
+    dryRun: config.dryRun,
+  });
+  return { config, log, metrics, docker, containers, credentials, registry, addresses, store, reconciler };
+}
+
+/** Runs the command line; resolves to the process exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: AgentConfig;
+  let cli;
+  try {
+    cli = parseCommandLine(argv);
+    if (cli.help || (cli.command === undefined && !cli.version)) {
+      (cli.help ? process.stdout : process.stderr).write(`${helpText()}\n`);
+      return cli.help ? EXIT_OK : EXIT_CONFIG;
+    }
+    if (cli.version) {
+      process.stdout.write(`ecs-anywhere-lb-agent ${AGENT_VERSION} (commit ${AGENT_COMMIT}, node ${process.versions.node})\n`);
+      return EXIT_OK;
+    }
+    if (cli.command === 'deregister' && !cli.all) throw new ConfigError('deregister', 'pass --all to deregister every target of this host');
+    config = buildConfig(resolveOptions(cli.options, env));
+  } catch (err) {
+    process.stderr.write(`ecs-anywhere-lb-agent: ${errorMessage(err)}\n`);
+    return EXIT_CONFIG;
+  }
+
+  let parts: Parts;
+  try {
+    parts = await buildParts(config, env, cli.command !== 'run');
+  } catch (err) {
+    process.stderr.write(`ecs-anywhere-lb-agent: ${errorMessage(err)}\n`);
+    return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
+  }
+  switch (cli.command) {
+    case 'run':
+      return runAgent(parts);
+    case 'status':
+      return printStatus(parts, cli.json);
+    case 'check':
+      return runChecks(parts, cli.json);
+    case 'deregister':
+      return deregisterAll(parts);
+    default:
+      return EXIT_CONFIG;
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ecs-anywhere-lb-agent: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT_FAILURE;
+  },
+);

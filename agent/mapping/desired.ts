@@ -1,0 +1,133 @@
+/**
+ * Which (target group, host port) pairs this host's containers should have registered.
+ * Pure: containers and rules in, endpoints and problems out. The address is added later,
+ * so the same result serves when no usable address exists.
+ */
+import {
+  ECS_CONTAINER_NAME_LABEL,
+  ECS_FAMILY_LABEL,
+  ECS_TASK_ARN_LABEL,
+  type ContainerSnapshot,
+  type PortBinding,
+} from '../docker/container.ts';
+import { parseTargetLabels, type MappingProblem, type TargetRequest } from './labels.ts';
+import { requestsFromRules, type MappingRule } from './mapping-file.ts';
+
+/** A port on this host that should be a target of a group. */
+export interface DesiredEndpoint {
+  readonly targetGroupArn: string;
+  readonly port: number;
+  readonly containerId: string;
+  readonly containerName: string;
+  readonly taskArn?: string;
+}
+
+/** A problem tied to a container, for a log line that names both. */
+export interface ContainerProblem extends MappingProblem {
+  readonly containerId: string;
+  readonly containerName: string;
+}
+
+export interface DesiredInput {
+  readonly containers: readonly ContainerSnapshot[];
+  readonly rules: readonly MappingRule[];
+  /** Undefined: any group may be joined. */
+  readonly allowedTargetGroups?: ReadonlySet<string>;
+  readonly includeNonEcs: boolean;
+  /** The address being registered; a port bound to one host IP only counts when it is this one. */
+  readonly hostAddress?: string;
+}
+
+export interface DesiredResult {
+  readonly endpoints: DesiredEndpoint[];
+  readonly problems: ContainerProblem[];
+}
+
+const ANY_HOST_IP = new Set(['', '0.0.0.0', '::']);
+
+/** Whether a container is one the agent looks at at all. */
+export function isCandidate(c: ContainerSnapshot, includeNonEcs: boolean): boolean {
+  if (c.name.startsWith('~internal~ecs~') || c.name.startsWith('ecs-agent')) return false;
+  return includeNonEcs || c.labels[ECS_TASK_ARN_LABEL] !== undefined;
+}
+
+/** Whether the container should receive traffic now: running, not stopping, healthy if it has a health check. */
+export function isServing(c: ContainerSnapshot): boolean {
+  return c.running && !c.stopping && (c.health === 'none' || c.health === 'healthy');
+}
+
+function publishedTcp(c: ContainerSnapshot, byId: ReadonlyMap<string, ContainerSnapshot>): { containerPort: number; hostPorts: PortBinding[] }[] | 'host' {
+  let owner = c;
+  if (c.networkMode.startsWith('container:')) {
+    // Service Connect and awsvpc-like setups publish ports on another (pause) container.
+    const ref = c.networkMode.slice('container:'.length);
+    owner = byId.get(ref) ?? [...byId.values()].find((o) => o.name === ref) ?? c;
+  }
+  if (owner.networkMode === 'host') return 'host';
+  const byPort = new Map<number, PortBinding[]>();
+  for (const p of owner.ports) {
+    if (p.protocol !== 'tcp') continue;
+    byPort.set(p.containerPort, [...(byPort.get(p.containerPort) ?? []), p]);
+  }
+  return [...byPort.entries()].sort((a, b) => a[0] - b[0]).map(([containerPort, hostPorts]) => ({ containerPort, hostPorts }));
+}
+
+function resolveHostPort(
+  c: ContainerSnapshot,
+  request: TargetRequest,
+  byId: ReadonlyMap<string, ContainerSnapshot>,
+  hostAddress: string | undefined,
+): { port: number } | { problem: string } {
+  const published = publishedTcp(c, byId);
+  if (published === 'host') {
+    if (request.containerPort !== undefined) return { port: request.containerPort };
+    const exposed = c.exposedPorts.filter((p) => p.protocol === 'tcp');
+    if (exposed.length === 1) return { port: (exposed[0] as { containerPort: number }).containerPort };
+    return { problem: `host network mode with ${exposed.length} exposed TCP ports: name one with ${request.source === 'mapping-file' ? 'containerPort' : 'a port'}` };
+  }
+  let entry = published[0];
+  if (request.containerPort !== undefined) {
+    entry = published.find((p) => p.containerPort === request.containerPort);
+    if (!entry) return { problem: `container port ${request.containerPort}/tcp is not published (published: ${published.map((p) => p.containerPort).join(', ') || 'none'})` };
+  } else if (published.length !== 1) {
+    return { problem: `publishes ${published.length} TCP ports (${published.map((p) => p.containerPort).join(', ') || 'none'}): set ecs-anywhere-lb.container-port or use ecs-anywhere-lb.targets=ARN@PORT` };
+  }
+  const usable = (entry as { hostPorts: PortBinding[] }).hostPorts.filter((b) => ANY_HOST_IP.has(b.hostIp) || b.hostIp === hostAddress);
+  const binding = usable[0];
+  if (!binding) {
+    const ips = (entry as { hostPorts: PortBinding[] }).hostPorts.map((b) => b.hostIp).join(', ');
+    return { problem: `port ${(entry as { containerPort: number }).containerPort}/tcp is bound to ${ips} only, not to the host address ${hostAddress ?? '(none)'}` };
+  }
+  return { port: binding.hostPort };
+}
+
+/** Computes the endpoints every serving candidate container asks for. */
+export function computeDesired(input: DesiredInput): DesiredResult {
+  const byId = new Map(input.containers.map((c) => [c.id, c]));
+  const endpoints = new Map<string, DesiredEndpoint>();
+  const problems: ContainerProblem[] = [];
+  for (const c of input.containers) {
+    if (!isCandidate(c, input.includeNonEcs) || !isServing(c)) continue;
+    const parsed = parseTargetLabels(c.labels);
+    const requests = [...parsed.requests, ...requestsFromRules(input.rules, c.labels[ECS_FAMILY_LABEL], c.labels[ECS_CONTAINER_NAME_LABEL])];
+    const who = { containerId: c.id, containerName: c.name };
+    problems.push(...parsed.problems.map((p) => ({ ...p, ...who })));
+    for (const request of requests) {
+      if (input.allowedTargetGroups && !input.allowedTargetGroups.has(request.targetGroupArn)) {
+        problems.push({ ...who, source: request.source, message: `target group ${request.targetGroupArn} is not in --allowed-target-groups` });
+        continue;
+      }
+      const resolved = resolveHostPort(c, request, byId, input.hostAddress);
+      if ('problem' in resolved) {
+        problems.push({ ...who, source: request.source, message: resolved.problem });
+        continue;
+      }
+      const key = `${request.targetGroupArn}|${resolved.port}`;
+      if (!endpoints.has(key)) {
+        const taskArn = c.labels[ECS_TASK_ARN_LABEL];
+        endpoints.set(key, { targetGroupArn: request.targetGroupArn, port: resolved.port, ...who, ...(taskArn !== undefined ? { taskArn } : {}) });
+      }
+    }
+  }
+  return { endpoints: [...endpoints.values()], problems };
+}

@@ -1,0 +1,69 @@
+/**
+ * The agent's counters and gauges, rendered as Prometheus text. Plain data: the parts
+ * report into it; the metrics server reads it.
+ */
+
+type Labels = Record<string, string>;
+
+const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const labelText = (labels: Labels) => {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`;
+};
+
+/** Counters and gauges of one agent process. */
+export class Metrics {
+  private readonly counters = new Map<string, Map<string, { labels: Labels; value: number }>>();
+  registrations = 0;
+  deregistrations = 0;
+  reconcileCount = 0;
+  reconcileFailures = 0;
+  reconcileSecondsSum = 0;
+  ownedTargets = 0;
+  lastSuccessfulReconcile = 0;
+  address: string | undefined;
+  /** Last time Docker and the ELB API answered (ms since the epoch); 0 = never. */
+  lastDockerOk = 0;
+  lastElbOk = 0;
+
+  /** Records one ELBv2 API call. */
+  apiCall(action: string, errorCode: string | undefined, _durationMs: number, now = Date.now()): void {
+    this.count('ecs_anywhere_lb_api_calls_total', { action });
+    if (errorCode !== undefined) this.count('ecs_anywhere_lb_api_errors_total', { action, code: errorCode });
+    if (errorCode === undefined || !['Throttling', 'ThrottlingException', 'InternalFailure', 'ServiceUnavailable', 'TimeoutError', 'ECONNREFUSED', 'ECONNRESET'].includes(errorCode)) {
+      // Any answer from the service (even an error like InvalidTarget) means it is reachable.
+      this.lastElbOk = now;
+    }
+  }
+
+  private count(name: string, labels: Labels): void {
+    const series = this.counters.get(name) ?? new Map();
+    this.counters.set(name, series);
+    const key = labelText(labels);
+    const entry = series.get(key) ?? { labels, value: 0 };
+    entry.value++;
+    series.set(key, entry);
+  }
+
+  /** Prometheus text exposition format. */
+  render(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string, samples: [Labels, number][]) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${value}`);
+    };
+    metric('ecs_anywhere_lb_registrations_total', 'counter', 'Targets registered by this agent.', [[{}, this.registrations]]);
+    metric('ecs_anywhere_lb_deregistrations_total', 'counter', 'Targets deregistered by this agent.', [[{}, this.deregistrations]]);
+    const calls = this.counters.get('ecs_anywhere_lb_api_calls_total');
+    metric('ecs_anywhere_lb_api_calls_total', 'counter', 'ELBv2 API calls by action.', [...(calls?.values() ?? [])].map((e) => [e.labels, e.value]));
+    const errors = this.counters.get('ecs_anywhere_lb_api_errors_total');
+    metric('ecs_anywhere_lb_api_errors_total', 'counter', 'ELBv2 API errors by action and code.', [...(errors?.values() ?? [])].map((e) => [e.labels, e.value]));
+    metric('ecs_anywhere_lb_reconcile_duration_seconds', 'summary', 'Duration of reconcile passes.', []);
+    lines.push(`ecs_anywhere_lb_reconcile_duration_seconds_sum ${this.reconcileSecondsSum}`, `ecs_anywhere_lb_reconcile_duration_seconds_count ${this.reconcileCount}`);
+    metric('ecs_anywhere_lb_reconcile_failures_total', 'counter', 'Reconcile passes that failed as a whole.', [[{}, this.reconcileFailures]]);
+    metric('ecs_anywhere_lb_owned_targets', 'gauge', 'Targets this host owns across all target groups.', [[{}, this.ownedTargets]]);
+    metric('ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds', 'gauge', 'Unix time of the last reconcile pass that completed.', [[{}, this.lastSuccessfulReconcile / 1000]]);
+    metric('ecs_anywhere_lb_host_address_info', 'gauge', 'The address this host registers (1 while one is usable).', this.address !== undefined ? [[{ address: this.address }, 1]] : []);
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Runs reconcile passes one at a time. Triggers (events, timers, retries) that arrive
+ * during a pass coalesce into exactly one more pass. A periodic, jittered pass repairs
+ * drift; a failed pass is retried with capped backoff, never in a tight loop.
+ */
+import { errorMessage } from '../errors.ts';
+import type { Log } from '../log.ts';
+import { backoffDelay } from './backoff.ts';
+import type { PassResult } from './reconciler.ts';
+
+export interface LoopOptions {
+  readonly pass: (reasons: readonly string[]) => Promise<PassResult>;
+  readonly log: Log;
+  readonly intervalMs: number;
+  /** Fraction of the interval to randomise by (0.1 = +-10%). */
+  readonly jitter?: number;
+  readonly retry?: { baseMs: number; capMs: number };
+  readonly onPass?: (result: PassResult | undefined, durationMs: number, error?: unknown) => void;
+  readonly random?: () => number;
+}
+
+/** The single-flight reconcile loop. */
+export class ReconcileLoop {
+  private running: Promise<void> | undefined;
+  private pending = new Set<string>();
+  private periodic: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  private readonly random: () => number;
+
+  constructor(private readonly o: LoopOptions) {
+    this.random = o.random ?? Math.random;
+  }
+
+  /** Asks for a pass soon; coalesces with any pass already waiting. */
+  trigger(reason: string): void {
+    if (this.stopped) return;
+    this.pending.add(reason);
+    if (!this.running) this.running = this.drain();
+  }
+
+  /** Starts the periodic drift-repair timer. */
+  startPeriodic(): void {
+    const jitter = this.o.jitter ?? 0.1;
+    const next = () => {
+      const delay = Math.round(this.o.intervalMs * (1 - jitter + 2 * jitter * this.random()));
+      this.periodic = setTimeout(() => {
+        this.trigger('periodic');
+        next();
+      }, delay);
+    };
+    next();
+  }
+
+  /** Resolves when no pass is running or waiting. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops timers and new triggers; resolves once the pass in flight has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.periodic) clearTimeout(this.periodic);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.pending.clear();
+    await this.idle();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.size > 0 && !this.stopped) {
+        const reasons = [...this.pending].sort();
+        this.pending.clear();
+        await this.runOnce(reasons);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async runOnce(reasons: string[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const result = await this.o.pass(reasons);
+      this.failures = 0;
+      this.o.onPass?.(result, performance.now() - started);
+      if (result.retryInMs !== undefined) this.scheduleRetry(Math.max(result.retryInMs, 50));
+    } catch (err) {
+      const delay = backoffDelay(this.failures++, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.random);
+      this.o.onPass?.(undefined, performance.now() - started, err);
+      this.o.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
+      this.scheduleRetry(delay);
+    }
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.trigger('retry');
+    }, delayMs);
+  }
+}

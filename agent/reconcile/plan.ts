@@ -1,0 +1,87 @@
+/**
+ * The plan: desired endpoints against what the target groups hold, as explicit lists of
+ * registrations and deregistrations per group. Pure: no I/O, clock or logger.
+ *
+ * Invariants: only targets on an owned address are ever deregistered; a target already
+ * draining is never deregistered again; a group that could not be read is left alone.
+ */
+import type { DesiredEndpoint } from '../mapping/desired.ts';
+
+/** A target as ELBv2 identifies it: (Id, Port); AvailabilityZone when outside the VPC. */
+export interface TargetRef {
+  readonly id: string;
+  readonly port: number;
+  readonly availabilityZone?: string;
+}
+
+/** A target a group holds, with its health state (initial, healthy, unhealthy, unused, draining, unavailable). */
+export interface ActualTarget extends TargetRef {
+  readonly state: string;
+  readonly reason?: string;
+}
+
+export type DeregisterWhy = 'address-changed' | 'not-desired';
+
+export interface GroupPlan {
+  readonly targetGroupArn: string;
+  readonly register: { target: TargetRef; endpoint: DesiredEndpoint }[];
+  readonly deregister: { target: TargetRef; why: DeregisterWhy }[];
+}
+
+export interface PlanInput {
+  readonly endpoints: readonly DesiredEndpoint[];
+  /** Contents of the groups that were read successfully this run. */
+  readonly actual: ReadonlyMap<string, readonly ActualTarget[]>;
+  /** This host's current address and every earlier one it registered. */
+  readonly ownedAddresses: ReadonlySet<string>;
+  /** The address to register now; undefined when none is usable (then nothing is registered). */
+  readonly address?: string;
+  /** AvailabilityZone to register the current address with (undefined inside the VPC). */
+  readonly availabilityZone?: string;
+}
+
+const key = (id: string, port: number) => `${id}|${port}`;
+
+/** Computes the changes for every group that was read; groups without changes are omitted. */
+export function plan(input: PlanInput): GroupPlan[] {
+  const plans: GroupPlan[] = [];
+  for (const [targetGroupArn, actual] of input.actual) {
+    const endpoints = input.endpoints.filter((e) => e.targetGroupArn === targetGroupArn);
+    const present = new Set(actual.filter((t) => t.state !== 'draining').map((t) => key(t.id, t.port)));
+    const register: GroupPlan['register'] = [];
+    const wanted = new Set<string>();
+    const keptPorts = new Set(endpoints.map((e) => e.port));
+    if (input.address !== undefined) {
+      for (const endpoint of endpoints) {
+        const k = key(input.address, endpoint.port);
+        if (wanted.has(k)) continue;
+        wanted.add(k);
+        if (present.has(k)) continue;
+        const target: TargetRef = {
+          id: input.address,
+          port: endpoint.port,
+          ...(input.availabilityZone !== undefined ? { availabilityZone: input.availabilityZone } : {}),
+        };
+        register.push({ target, endpoint });
+      }
+    }
+    const deregister: GroupPlan['deregister'] = [];
+    for (const t of actual) {
+      if (t.state === 'draining' || !input.ownedAddresses.has(t.id)) continue;
+      // Without a usable address, targets of containers still serving stay where they are.
+      const keep = input.address !== undefined ? wanted.has(key(t.id, t.port)) : keptPorts.has(t.port);
+      if (keep) continue;
+      const target: TargetRef = { id: t.id, port: t.port, ...(t.availabilityZone !== undefined ? { availabilityZone: t.availabilityZone } : {}) };
+      deregister.push({ target, why: input.address !== undefined && t.id !== input.address ? 'address-changed' : 'not-desired' });
+    }
+    if (register.length > 0 || deregister.length > 0) plans.push({ targetGroupArn, register, deregister });
+  }
+  return plans;
+}
+
+/** Splits a list into chunks of at most `size` (ELBv2 calls carry a bounded number of targets). */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

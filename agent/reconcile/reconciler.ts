@@ -1,0 +1,381 @@
+/**
+ * One reconcile pass: read what should be (containers x address) and what is (the target
+ * groups), plan the difference, apply it, and record what this host owns. Runs are
+ * serialised by the loop; this class keeps the state between them.
+ */
+import type { ContainerSnapshot, ContainerSource } from '../docker/container.ts';
+import { OperationError, errorMessage } from '../errors.ts';
+import type { AddressSource } from '../host/address-source.ts';
+import { cidrContains, type Cidr } from '../host/ipv4.ts';
+import type { Log } from '../log.ts';
+import { computeDesired, type DesiredEndpoint } from '../mapping/desired.ts';
+import type { MappingRule } from '../mapping/mapping-file.ts';
+import { shortTargetGroup } from '../elb/arn.ts';
+import { MAX_TARGETS_PER_CALL, type TargetRegistry } from '../elb/target-registry.ts';
+import type { AgentState, OwnedTarget, StateStore } from '../state/state-store.ts';
+import { backoffDelay } from './backoff.ts';
+import { chunk, plan, type ActualTarget, type GroupPlan, type TargetRef } from './plan.ts';
+
+export interface ReconcilerOptions {
+  readonly containers: ContainerSource;
+  readonly registry: TargetRegistry;
+  readonly addresses: AddressSource;
+  readonly store: StateStore;
+  readonly log: Log;
+  readonly rules: readonly MappingRule[];
+  /** Undefined: any group (--allow-any-target-group). */
+  readonly allowedTargetGroups?: readonly string[];
+  readonly includeNonEcs: boolean;
+  readonly vpcCidrs: readonly Cidr[];
+  readonly availabilityZone: string;
+  readonly dryRun: boolean;
+  /** Per-group retry backoff after transient errors. */
+  readonly retry?: { baseMs: number; capMs: number };
+  readonly now?: () => number;
+}
+
+/** What one pass did. */
+export interface PassResult {
+  readonly registered: number;
+  readonly deregistered: number;
+  readonly failed: number;
+  readonly ownedTargets: number;
+  readonly address?: string;
+  /** When some group is backing off: run again after this many ms. */
+  readonly retryInMs?: number;
+}
+
+interface GroupBackoff {
+  attempt: number;
+  notBefore: number;
+}
+
+const targetKey = (arn: string, id: string, port: number) => `${arn}|${id}|${port}`;
+const show = (t: TargetRef) => `${t.id}:${t.port}`;
+
+/** Reconciles this host's containers into their target groups. */
+export class Reconciler {
+  private state: AgentState | undefined;
+  private readonly backoff = new Map<string, GroupBackoff>();
+  private reportedProblems = new Set<string>();
+  private lastAddressNote: string | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The state as last loaded or written (loads it on first use). */
+  async currentState(): Promise<AgentState> {
+    this.state ??= await this.o.store.load();
+    return this.state;
+  }
+
+  private async saveState(next: AgentState): Promise<void> {
+    if (JSON.stringify(next) === JSON.stringify(this.state)) return;
+    await this.o.store.save(next);
+    this.state = next;
+  }
+
+  /** Runs one pass. Throws only when the containers can't be listed or state can't be written. */
+  async reconcile(reasons: readonly string[]): Promise<PassResult> {
+    const state = await this.currentState();
+    const choice = await this.o.addresses.current();
+    this.noteAddress(choice.address, choice.interface, choice.problem);
+    const address = choice.address;
+    const containers = await this.o.containers.list();
+    const allowed = this.o.allowedTargetGroups ? new Set(this.o.allowedTargetGroups) : undefined;
+    const desired = computeDesired({
+      containers,
+      rules: this.o.rules,
+      ...(allowed ? { allowedTargetGroups: allowed } : {}),
+      includeNonEcs: this.o.includeNonEcs,
+      ...(address !== undefined ? { hostAddress: address } : {}),
+    });
+    this.reportProblems(desired.problems);
+
+    // Own the address before registering anything on it: a lost response can't leak a target.
+    if (address !== undefined && !state.addresses.includes(address) && !this.o.dryRun) {
+      await this.saveState({ ...state, addresses: [...state.addresses, address] });
+    }
+    const owned = new Set([...(this.state as AgentState).addresses, ...(address !== undefined ? [address] : [])]);
+
+    const groups = new Set<string>([
+      ...(this.o.allowedTargetGroups ?? []),
+      ...desired.endpoints.map((e) => e.targetGroupArn),
+      ...(this.state as AgentState).targets.map((t) => t.targetGroupArn),
+    ]);
+    const actual = await this.describeGroups([...groups]);
+    const az = address !== undefined && !this.o.vpcCidrs.some((c) => cidrContains(c, address)) ? this.o.availabilityZone : undefined;
+    const plans = plan({ endpoints: desired.endpoints, actual, ownedAddresses: owned, ...(address !== undefined ? { address } : {}), ...(az !== undefined ? { availabilityZone: az } : {}) });
+
+    let registered = 0;
+    let deregistered = 0;
+    let failed = 0;
+    const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string> }>();
+    for (const p of plans) {
+      const outcome = await this.apply(p, containers, reasons);
+      registered += outcome.added.length;
+      deregistered += outcome.removed.size;
+      failed += outcome.failed;
+      applied.set(p.targetGroupArn, outcome);
+    }
+
+    const targets = this.ownedAfter(actual, applied, owned, desired.endpoints);
+    const addresses = this.prunedAddresses(owned, address, actual, groups, targets);
+    if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), addresses, targets });
+    return {
+      registered,
+      deregistered,
+      failed,
+      ownedTargets: targets.length,
+      ...(address !== undefined ? { address } : {}),
+      ...this.retryHint(),
+    };
+  }
+
+  /**
+   * Deregisters every target this host owns (current and recorded addresses) in every
+   * group in play, e.g. when the host shuts down. Returns what was deregistered.
+   */
+  async deregisterAll(reason: string): Promise<{ deregistered: OwnedTarget[]; failed: number }> {
+    const state = await this.currentState();
+    const choice = await this.o.addresses.current();
+    const owned = new Set([...state.addresses, ...(choice.address !== undefined ? [choice.address] : [])]);
+    const groups = new Set([...(this.o.allowedTargetGroups ?? []), ...state.targets.map((t) => t.targetGroupArn)]);
+    this.backoff.clear();
+    const actual = await this.describeGroups([...groups]);
+    const deregistered: OwnedTarget[] = [];
+    const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string> }>();
+    let failed = [...groups].filter((g) => !actual.has(g)).length;
+    for (const p of plan({ endpoints: [], actual, ownedAddresses: owned })) {
+      const outcome = await this.apply(p, [], [], reason);
+      failed += outcome.failed;
+      applied.set(p.targetGroupArn, outcome);
+      for (const d of p.deregister) {
+        if (outcome.removed.has(targetKey(p.targetGroupArn, d.target.id, d.target.port))) deregistered.push({ targetGroupArn: p.targetGroupArn, ...d.target });
+      }
+    }
+    const targets = this.ownedAfter(actual, applied, owned, []);
+    if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), targets });
+    return { deregistered, failed };
+  }
+
+  /** Waits until the given targets have left their groups (draining done), or the timeout passes. Returns those still there. */
+  async waitForDrain(targets: readonly OwnedTarget[], timeoutMs: number, pollMs = 1000): Promise<OwnedTarget[]> {
+    const deadline = this.now() + timeoutMs;
+    let remaining = [...targets];
+    while (remaining.length > 0) {
+      const groups = [...new Set(remaining.map((t) => t.targetGroupArn))];
+      const still = new Set<string>();
+      await Promise.all(
+        groups.map(async (arn) => {
+          try {
+            for (const t of await this.o.registry.describeTargets(arn)) still.add(targetKey(arn, t.id, t.port));
+          } catch {
+            remaining.filter((t) => t.targetGroupArn === arn).forEach((t) => still.add(targetKey(arn, t.id, t.port)));
+          }
+        }),
+      );
+      remaining = remaining.filter((t) => still.has(targetKey(t.targetGroupArn, t.id, t.port)));
+      if (remaining.length === 0 || this.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - this.now()))));
+    }
+    return remaining;
+  }
+
+  private async describeGroups(groups: string[]): Promise<Map<string, ActualTarget[]>> {
+    const actual = new Map<string, ActualTarget[]>();
+    await Promise.all(
+      groups.map(async (arn) => {
+        const b = this.backoff.get(arn);
+        if (b && b.notBefore > this.now()) return;
+        try {
+          actual.set(arn, await this.o.registry.describeTargets(arn));
+        } catch (err) {
+          this.failed(arn, err, 'describing targets');
+        }
+      }),
+    );
+    // Keep a stable order so logs and calls are deterministic.
+    return new Map([...actual.entries()].sort((a, b) => a[0].localeCompare(b[0])));
+  }
+
+  private async apply(p: GroupPlan, containers: readonly ContainerSnapshot[], reasons: readonly string[], why?: string) {
+    const arn = p.targetGroupArn;
+    const tg = shortTargetGroup(arn);
+    const added: OwnedTarget[] = [];
+    const removed = new Set<string>();
+    let failed = 0;
+    const byId = new Map(containers.map((c) => [c.id, c]));
+    const previous = new Map((this.state as AgentState).targets.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+
+    if (p.register.length > 0) {
+      const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
+      // Record before calling: if the process dies mid-call, the next run still knows these are ours.
+      if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), targets: mergeTargets((this.state as AgentState).targets, records) });
+      const ok = await this.send('RegisterTargets', arn, p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
+      for (const { target, endpoint } of p.register) {
+        const k = targetKey(arn, target.id, target.port);
+        if (!ok.has(k)) {
+          failed++;
+          continue;
+        }
+        added.push(ownedRecord(arn, target, endpoint));
+        const reason = previous.has(k) ? 'drift-repair' : reasons.join(',');
+        this.o.log.info(`${this.o.dryRun ? 'would register' : 'registered'} ${tg} ${show(target)}`, {
+          event: 'registered', targetGroupArn: arn, target: show(target), ...(target.availabilityZone ? { availabilityZone: target.availabilityZone } : {}),
+          container: endpoint.containerName, containerId: endpoint.containerId.slice(0, 12), ...(endpoint.taskArn ? { taskArn: endpoint.taskArn } : {}), reason,
+        });
+      }
+    }
+
+    if (p.deregister.length > 0) {
+      const ok = await this.send('DeregisterTargets', arn, p.deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
+      for (const { target } of p.deregister) {
+        const k = targetKey(arn, target.id, target.port);
+        if (!ok.has(k)) {
+          failed++;
+          continue;
+        }
+        removed.add(k);
+        const record = previous.get(k);
+        const container = record?.containerId ? byId.get(record.containerId) : undefined;
+        this.o.log.info(`${this.o.dryRun ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {
+          event: 'deregistered', targetGroupArn: arn, target: show(target),
+          ...(record?.containerName ? { container: record.containerName } : {}), ...(record?.containerId ? { containerId: record.containerId.slice(0, 12) } : {}),
+          ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: why ?? deregisterReason(p.deregister.find((d) => d.target === target)?.why ?? 'not-desired', container),
+        });
+      }
+    }
+    return { added, removed, failed };
+  }
+
+  /**
+   * Sends targets in bounded batches. A batch refused for one bad target (InvalidTarget)
+   * is split so the good ones still go through. Returns the keys that succeeded.
+   */
+  private async send(action: string, arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>): Promise<Set<string>> {
+    const ok = new Set<string>();
+    if (this.o.dryRun) {
+      targets.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
+      return ok;
+    }
+    const attempt = async (batch: TargetRef[]): Promise<void> => {
+      try {
+        await call(batch);
+        batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
+        this.backoff.delete(arn);
+      } catch (err) {
+        if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) {
+          for (const one of batch) await attempt([one]);
+          return;
+        }
+        this.failed(arn, err, `${action} ${batch.map(show).join(' ')}`);
+      }
+    };
+    for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
+    return ok;
+  }
+
+  private failed(arn: string, err: unknown, doing: string): void {
+    const transient = !(err instanceof OperationError) || err.kind === 'transient';
+    const fields = { event: 'error', targetGroupArn: arn, code: err instanceof OperationError ? err.code : 'Error', error: errorMessage(err) };
+    if (transient) {
+      const b = this.backoff.get(arn) ?? { attempt: 0, notBefore: 0 };
+      const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000);
+      this.backoff.set(arn, { attempt: b.attempt + 1, notBefore: this.now() + delay });
+      this.o.log.warn(`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay });
+    } else {
+      this.o.log.error(`failed ${doing} in ${shortTargetGroup(arn)}; will retry on the next periodic run`, fields);
+    }
+  }
+
+  private retryHint(): { retryInMs?: number } {
+    const due = [...this.backoff.values()].map((b) => b.notBefore - this.now());
+    return due.length > 0 ? { retryInMs: Math.max(0, Math.min(...due)) } : {};
+  }
+
+  /** This host's targets after the pass: what the read groups hold on our addresses, plus changes. */
+  private ownedAfter(
+    actual: ReadonlyMap<string, readonly ActualTarget[]>,
+    applied: ReadonlyMap<string, { added: OwnedTarget[]; removed: Set<string> }>,
+    owned: ReadonlySet<string>,
+    endpoints: readonly DesiredEndpoint[],
+  ): OwnedTarget[] {
+    const previous = (this.state as AgentState).targets;
+    const known = new Map(previous.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+    const out = new Map<string, OwnedTarget>();
+    // Groups not read this pass keep what the state said about them.
+    for (const t of previous) if (!actual.has(t.targetGroupArn)) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
+    for (const [arn, targets] of actual) {
+      const change = applied.get(arn);
+      for (const t of targets) {
+        const k = targetKey(arn, t.id, t.port);
+        if (t.state === 'draining' || !owned.has(t.id) || change?.removed.has(k)) continue;
+        const endpoint = endpoints.find((e) => e.targetGroupArn === arn && e.port === t.port);
+        out.set(k, known.get(k) ?? (endpoint ? ownedRecord(arn, t, endpoint) : { targetGroupArn: arn, id: t.id, port: t.port }));
+      }
+      for (const t of change?.added ?? []) out.set(targetKey(arn, t.id, t.port), t);
+    }
+    return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
+  }
+
+  /** Old addresses are forgotten once no group holds a live target on them (and every group was read). */
+  private prunedAddresses(owned: ReadonlySet<string>, address: string | undefined, actual: ReadonlyMap<string, readonly ActualTarget[]>, groups: ReadonlySet<string>, targets: readonly OwnedTarget[]): string[] {
+    const allRead = [...groups].every((g) => actual.has(g));
+    return [...owned].filter((a) => {
+      if (a === address || !allRead || this.o.dryRun) return true;
+      if (targets.some((t) => t.id === a)) return true;
+      return [...actual.values()].some((list) => list.some((t) => t.id === a && t.state !== 'draining'));
+    });
+  }
+
+  private reportProblems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
+    const current = new Set<string>();
+    for (const p of problems) {
+      const k = `${p.containerId}|${p.source}|${p.message}`;
+      current.add(k);
+      if (this.reportedProblems.has(k)) continue;
+      this.o.log.warn(`skipping ${p.containerName} ${p.source}: ${p.message}`, {
+        event: 'skipped', container: p.containerName, containerId: p.containerId.slice(0, 12), label: p.source, problem: p.message,
+      });
+    }
+    this.reportedProblems = current;
+  }
+
+  private noteAddress(address: string | undefined, iface: string | undefined, problem: string | undefined): void {
+    const note = address !== undefined ? `address ${address}${iface ? ` on ${iface}` : ''}` : `no usable address: ${problem ?? 'unknown'}`;
+    if (note === this.lastAddressNote) return;
+    const first = this.lastAddressNote === undefined;
+    this.lastAddressNote = note;
+    if (address !== undefined) this.o.log.info(first ? `using ${note}` : `host address changed: using ${note}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
+    else this.o.log.warn(`${note}; registering nothing until one appears`, { event: 'address', problem });
+  }
+}
+
+function ownedRecord(arn: string, target: TargetRef, endpoint: DesiredEndpoint): OwnedTarget {
+  return {
+    targetGroupArn: arn,
+    id: target.id,
+    port: target.port,
+    ...(target.availabilityZone !== undefined ? { availabilityZone: target.availabilityZone } : {}),
+    containerId: endpoint.containerId,
+    containerName: endpoint.containerName,
+    ...(endpoint.taskArn !== undefined ? { taskArn: endpoint.taskArn } : {}),
+  };
+}
+
+function mergeTargets(existing: readonly OwnedTarget[], added: readonly OwnedTarget[]): OwnedTarget[] {
+  const out = new Map(existing.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+  for (const t of added) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
+  return [...out.values()];
+}
+
+function deregisterReason(why: string, container: ContainerSnapshot | undefined): string {
+  if (why === 'address-changed') return 'address-changed';
+  if (!container || !container.running) return 'container-gone';
+  if (container.stopping) return 'container-stopping';
+  if (container.health === 'unhealthy' || container.health === 'starting') return `container-${container.health}`;
+  return 'no-longer-mapped';
+}

@@ -1,0 +1,85 @@
+/**
+ * What this host registered and which addresses it used, kept on disk so that a restart,
+ * a crash or a changed address never leaves a target nobody owns. Written atomically
+ * (temp file, fsync, rename, fsync of the directory): a SIGKILL at any moment leaves
+ * either the old or the new file.
+ */
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '../errors.ts';
+
+export const STATE_VERSION = 1;
+export const STATE_FILE = 'state.json';
+
+/** A target this host registered, with the container it stood for. */
+export interface OwnedTarget {
+  readonly targetGroupArn: string;
+  readonly id: string;
+  readonly port: number;
+  readonly availabilityZone?: string;
+  readonly containerId?: string;
+  readonly containerName?: string;
+  readonly taskArn?: string;
+}
+
+export interface AgentState {
+  readonly version: typeof STATE_VERSION;
+  /** Every address this host has registered and may still own targets on. */
+  readonly addresses: readonly string[];
+  readonly targets: readonly OwnedTarget[];
+}
+
+export const EMPTY_STATE: AgentState = { version: STATE_VERSION, addresses: [], targets: [] };
+
+/** Reads and writes the state file in one directory. */
+export class StateStore {
+  readonly path: string;
+
+  constructor(readonly dir: string) {
+    this.path = join(dir, STATE_FILE);
+  }
+
+  /** The saved state; empty when there is none yet. Throws on an unreadable or foreign file. */
+  async load(): Promise<AgentState> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_STATE;
+      throw new Error(`reading state ${this.path}: ${errorMessage(err)}`, { cause: err });
+    }
+    let json: Partial<AgentState>;
+    try {
+      json = JSON.parse(text) as Partial<AgentState>;
+    } catch (err) {
+      throw new Error(`state ${this.path} is not valid JSON (${errorMessage(err)}); move it aside to start over`, { cause: err });
+    }
+    if (json.version !== STATE_VERSION) throw new Error(`state ${this.path} has version ${String(json.version)}, this agent reads ${STATE_VERSION}`);
+    return { version: STATE_VERSION, addresses: json.addresses ?? [], targets: json.targets ?? [] };
+  }
+
+  /** Replaces the state file atomically and durably. */
+  async save(state: AgentState): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    const file = await open(tmp, 'w', 0o600);
+    try {
+      await file.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    try {
+      await rename(tmp, this.path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    const dir = await open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}
