@@ -1,0 +1,102 @@
+// The agent registers real ECS-like containers' dynamic host ports into target groups
+// of the local ELBv2 endpoint, and deregisters them when they go; other hosts' targets
+// in the same groups are never touched.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FOREIGN_IP, HOST_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
+import type { AgentProcess } from '../support/agent-process.ts';
+
+let world: World;
+let agent: AgentProcess | undefined;
+
+beforeAll(async () => {
+  world = await createWorld({ groups: ['web', 'api'] });
+  world.elb.registerForeign(world.groups.web!, [{ id: FOREIGN_IP, port: 31000, availabilityZone: 'all' }]);
+  world.elb.registerForeign(world.groups.api!, [{ id: FOREIGN_IP, port: 31001, availabilityZone: 'all' }]);
+});
+
+afterEach(async () => {
+  await agent?.stop('SIGTERM');
+  agent = undefined;
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+const foreignWeb = `${FOREIGN_IP}:31000`;
+const foreignApi = `${FOREIGN_IP}:31001`;
+
+describe('agent registration', () => {
+  it('fills a group with healthy targets for three containers, then deregisters one that stops', async () => {
+    const cs = await Promise.all([1, 2, 3].map(() => world.startContainer({ family: 'web', dockerLabels: targetLabels(world.groups.web!) })));
+    agent = world.startAgent();
+    await agent.ready();
+    const expected = cs.map((c) => `${HOST_IP}:${c.hostPort(8080)}`);
+    await world.waitForTargets('web', [...expected, foreignWeb], 'three containers registered');
+    // Health checks reach the containers' published ports for real.
+    await world.waitForTargets('web', expected, 'our targets healthy', 20_000, ['healthy']);
+    const registered = world.snapshot('web').find((t) => t.id === HOST_IP);
+    expect(registered?.availabilityZone).toBe('all');
+
+    const line = agent.find((l) => l.event === 'registered' && l.target === expected[0])[0];
+    expect(line).toMatchObject({ targetGroupArn: world.groups.web, container: cs[0]!.name, taskArn: cs[0]!.taskArn });
+    expect(line?.message).toBe(`registered tg/web ${expected[0]}`);
+
+    await cs[1]!.stop(2);
+    await world.waitForTargets('web', [expected[0]!, expected[2]!, foreignWeb], 'stopped container left (draining then gone)', 20_000, ['initial', 'healthy', 'unhealthy']);
+    await world.waitForTargets('web', [expected[0]!, expected[2]!, foreignWeb], 'drained target removed', 20_000);
+    const dereg = agent.find((l) => l.event === 'deregistered' && l.target === expected[1])[0];
+    expect(dereg).toMatchObject({ container: cs[1]!.name, reason: 'container-stopping' });
+    await Promise.all(cs.map((c) => c.remove()));
+    await world.waitForTargets('web', [foreignWeb], 'all gone after removal');
+  });
+
+  it('puts one container into two groups and two tasks of one service into one group', async () => {
+    const both = await world.startContainer({
+      family: 'multi',
+      ports: [8080, 9090],
+      dockerLabels: { 'ecs-anywhere-lb.targets': `${world.groups.web}@8080,${world.groups.api}@9090` },
+    });
+    const taskA = await world.startContainer({ family: 'svc', dockerLabels: targetLabels(world.groups.api!) });
+    const taskB = await world.startContainer({ family: 'svc', dockerLabels: targetLabels(world.groups.api!) });
+    agent = world.startAgent();
+    await agent.ready();
+    await world.waitForTargets('web', [`${HOST_IP}:${both.hostPort(8080)}`, foreignWeb], 'container in web');
+    await world.waitForTargets(
+      'api',
+      [`${HOST_IP}:${both.hostPort(9090)}`, `${HOST_IP}:${taskA.hostPort()}`, `${HOST_IP}:${taskB.hostPort()}`, foreignApi].sort(),
+      'container and both tasks in api',
+    );
+    expect(taskA.hostPort()).not.toBe(taskB.hostPort());
+    await Promise.all([both.remove(), taskA.remove(), taskB.remove()]);
+    await world.waitForTargets('api', [foreignApi], 'api back to the foreign target only');
+    await world.waitForTargets('web', [foreignWeb], 'web back to the foreign target only');
+  });
+
+  it('registers a container with a HEALTHCHECK only once healthy, and deregisters it when unhealthy', async () => {
+    agent = world.startAgent();
+    await agent.ready();
+    const c = await world.startContainer({ family: 'hc', healthy: false, healthcheck: { intervalMs: 300, retries: 1 }, dockerLabels: targetLabels(world.groups.web!) });
+    const target = `${HOST_IP}:${c.hostPort()}`;
+    await c.waitForHealth('unhealthy', 15_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(world.targets('web')).toEqual([foreignWeb]);
+
+    await c.setHealthy(true);
+    await c.waitForHealth('healthy', 15_000);
+    await world.waitForTargets('web', [target, foreignWeb].sort(), 'registered once healthy');
+
+    await c.setHealthy(false);
+    await c.waitForHealth('unhealthy', 15_000);
+    await world.waitForTargets('web', [foreignWeb], 'deregistered when unhealthy', 20_000, ['initial', 'healthy', 'unhealthy']);
+    expect(agent.find((l) => l.event === 'deregistered' && l.target === target)[0]?.reason).toBe('container-unhealthy');
+    await c.remove();
+  });
+
+  it('leaves other hosts\' targets untouched throughout', () => {
+    expect(world.targets('web')).toContain(foreignWeb);
+    expect(world.targets('api')).toContain(foreignApi);
+    const touched = world.elb.requestLog.filter((e) => (e.targets ?? []).some((t) => t.id === FOREIGN_IP));
+    expect(touched).toEqual([]);
+  });
+});
