@@ -50,6 +50,7 @@ async function buildParts(config: AgentConfig, env: NodeJS.ProcessEnv, quietLogs
     vpcCidrs: config.vpcCidrs,
     availabilityZone: config.availabilityZone,
     dryRun: config.dryRun,
+    permanentRetryMs: config.reconcileIntervalMs,
   });
   return { config, log, metrics, docker, containers, credentials, registry, addresses, store, reconciler };
 }

@@ -31,6 +31,8 @@ export interface ReconcilerOptions {
   readonly dryRun: boolean;
   /** Per-group retry backoff after transient errors. */
   readonly retry?: { baseMs: number; capMs: number };
+  /** How long a group that can't be read for a permanent reason (TargetGroupNotFound, AccessDenied) is left alone; the reconcile interval. */
+  readonly permanentRetryMs?: number;
   readonly now?: () => number;
 }
 
@@ -58,6 +60,8 @@ export class Reconciler {
   private state: AgentState | undefined;
   private readonly backoff = new Map<string, GroupBackoff>();
   private reportedProblems = new Set<string>();
+  /** Permanent errors already logged at error level, by group and what was being done; cleared when the group works again. */
+  private readonly reportedErrors = new Set<string>();
   private lastAddressNote: string | undefined;
   private readonly now: () => number;
 
@@ -192,8 +196,9 @@ export class Reconciler {
         if (b && b.notBefore > this.now()) return;
         try {
           actual.set(arn, await this.o.registry.describeTargets(arn));
+          this.clearErrors(arn, 'describe');
         } catch (err) {
-          this.failed(arn, err, 'describing targets');
+          this.failed(arn, err, 'describing targets', 'describe');
         }
       }),
     );
@@ -266,19 +271,24 @@ export class Reconciler {
         await call(batch);
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
         this.backoff.delete(arn);
+        this.clearErrors(arn, action);
       } catch (err) {
         if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) {
           for (const one of batch) await attempt([one]);
           return;
         }
-        this.failed(arn, err, `${action} ${batch.map(show).join(' ')}`);
+        this.failed(arn, err, `${action} ${batch.map(show).join(' ')}`, action);
       }
     };
     for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
     return ok;
   }
 
-  private failed(arn: string, err: unknown, doing: string): void {
+  private clearErrors(arn: string, what: string): void {
+    for (const k of this.reportedErrors) if (k.startsWith(`${arn}|${what}|`)) this.reportedErrors.delete(k);
+  }
+
+  private failed(arn: string, err: unknown, doing: string, what: string): void {
     const transient = !(err instanceof OperationError) || err.kind === 'transient';
     const fields = { event: 'error', targetGroupArn: arn, code: err instanceof OperationError ? err.code : 'Error', error: errorMessage(err) };
     if (transient) {
@@ -287,7 +297,12 @@ export class Reconciler {
       this.backoff.set(arn, { attempt: b.attempt + 1, notBefore: this.now() + delay });
       this.o.log.warn(`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay });
     } else {
-      this.o.log.error(`failed ${doing} in ${shortTargetGroup(arn)}; will retry on the next periodic run`, fields);
+      // A permanent error (AccessDenied, TargetGroupNotFound...) is logged once, then quietly retried each periodic run.
+      const k = `${arn}|${what}|${fields.code}`;
+      const level = this.reportedErrors.has(k) ? 'debug' : 'error';
+      if (what === 'describe') this.backoff.set(arn, { attempt: 0, notBefore: this.now() + (this.o.permanentRetryMs ?? 60_000) });
+      this.reportedErrors.add(k);
+      this.o.log[level](`failed ${doing} in ${shortTargetGroup(arn)}; will retry on the next periodic run`, fields);
     }
   }
 
