@@ -1,0 +1,98 @@
+// The one-shot commands against the real Docker engine and the local endpoint:
+// `status` (text and JSON), `check` (passing and failing, with reasons), `deregister --all`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FOREIGN_IP, HOST_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
+import { runAgentCommand, type AgentProcess } from '../support/agent-process.ts';
+
+let world: World;
+let agent: AgentProcess | undefined;
+const foreign = `${FOREIGN_IP}:31000`;
+
+beforeAll(async () => {
+  world = await createWorld({ groups: ['cmd', 'cmd2'] });
+  world.elb.registerForeign(world.groups.cmd!, [{ id: FOREIGN_IP, port: 31000, availabilityZone: 'all' }]);
+});
+
+afterAll(async () => {
+  await agent?.stop('SIGKILL');
+  await world?.close();
+});
+
+const command = (args: string[], env: Record<string, string | undefined> = {}) => runAgentCommand({ args, env: world.env(env) });
+
+describe('commands', () => {
+  it('status lists this host\'s targets per group with health, in text and JSON', async () => {
+    const c = await world.startContainer({ family: 'status', dockerLabels: targetLabels(world.groups.cmd!) });
+    agent = world.startAgent();
+    await agent.ready();
+    const target = `${HOST_IP}:${c.hostPort()}`;
+    await world.waitForTargets('cmd', [target], 'registered and healthy', 20_000, ['healthy']);
+    await agent.stop('SIGTERM');
+
+    const json = await command(['status', '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as { address: string; groups: { targetGroupArn: string; targets: { id: string; port: number; state: string; container?: string; taskArn?: string }[] }[] };
+    expect(report.address).toBe(HOST_IP);
+    const group = report.groups.find((g) => g.targetGroupArn === world.groups.cmd);
+    expect(group?.targets).toEqual([{ id: HOST_IP, port: c.hostPort(), state: 'healthy', container: c.name, taskArn: c.taskArn }]);
+    expect(report.groups.find((g) => g.targetGroupArn === world.groups.cmd2)?.targets).toEqual([]);
+
+    const text = await command(['status']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`tg/cmd ${world.groups.cmd}`);
+    expect(text.stdout).toMatch(new RegExp(`${target.replace(/\./g, '\\.')}\\s+healthy\\s+container=${c.name}`));
+    expect(text.stdout).not.toContain(FOREIGN_IP);
+    await c.remove();
+  });
+
+  it('deregister --all removes every target of this host and nothing else', async () => {
+    const c = await world.startContainer({ family: 'manual', dockerLabels: targetLabels(world.groups.cmd2!) });
+    agent = world.startAgent();
+    await agent.ready();
+    await world.waitForTargets('cmd2', [`${HOST_IP}:${c.hostPort()}`], 'registered');
+    await agent.stop('SIGKILL');
+    const out = await command(['deregister', '--all']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(`deregistered ${world.groups.cmd2} ${HOST_IP}:${c.hostPort()}`);
+    expect(world.targets('cmd2', ['initial', 'healthy', 'unhealthy'])).toEqual([]);
+    expect(world.targets('cmd')).toContain(foreign);
+    const refused = await command(['deregister']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('pass --all');
+    await c.remove();
+  });
+
+  it('check passes on a good setup and names each problem otherwise', async () => {
+    const ok = await command(['check']);
+    expect(ok.stdout).toContain('all checks passed');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^ok {3}docker: Docker .* reachable$/m);
+    expect(ok.stdout).toMatch(/^ok {3}target group tg\/cmd: exists, target type ip/m);
+    expect(ok.stdout).toMatch(new RegExp(`^ok {3}address: ${HOST_IP.replace(/\./g, '\\.')}$`, 'm'));
+
+    const instanceGroup = await world.elb.createTargetGroup({ name: 'instances', targetType: 'instance' });
+    const missing = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gone/00000000deadbeef';
+    const bad = await command(['check', '--json'], {
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+      ECS_ANYWHERE_LB_HOST_IP: '8.8.8.8',
+      ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: [world.groups.cmd, instanceGroup, missing].join(','),
+    });
+    expect(bad.code).toBe(1);
+    const result = JSON.parse(bad.stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
+    const byName = Object.fromEntries(result.checks.map((c) => [c.name, c]));
+    expect(result.ok).toBe(false);
+    expect(byName.docker?.ok).toBe(false);
+    expect(byName.address).toMatchObject({ ok: false });
+    expect(byName.address?.detail).toMatch(/public address/);
+    expect(byName['target group tg/cmd']?.ok).toBe(true);
+    expect(byName['target group tg/instances']).toMatchObject({ ok: false, detail: 'target type is instance; the agent needs target type ip' });
+    expect(byName['target group tg/gone']?.ok).toBe(false);
+    expect(byName['target group tg/gone']?.detail).toMatch(/TargetGroupNotFound/);
+  });
+
+  it('check with a bad config exits 2 naming the option', async () => {
+    const out = await command(['check'], { ECS_ANYWHERE_LB_ON_EXIT: 'sometimes' });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('invalid --on-exit (ECS_ANYWHERE_LB_ON_EXIT): "sometimes" is not one of auto, deregister, keep');
+  });
+});
