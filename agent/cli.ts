@@ -99,7 +99,7 @@ export function helpText(): string {
     '  ecs-anywhere-lb.container-port=N           which container port, when it publishes several',
     '  ecs-anywhere-lb.targets=ARN@PORT,ARN@PORT  several groups and/or ports',
     '',
-    'Exit codes: 0 ok, 1 failure (check found problems, AWS or Docker errors), 2 invalid configuration.',
+    'Exit codes: 0 ok, 1 failure (check found problems, AWS or Docker errors), 78 invalid configuration or usage (EX_CONFIG; systemd does not restart on it).',
   );
   return lines.join('\n');
 }

@@ -24,7 +24,8 @@ import type { Parts } from './commands/parts.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
+/** sysexits EX_CONFIG: the unit's RestartPreventExitStatus=78 keeps systemd from restarting into the same bad config. */
+export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
 async function buildParts(config: AgentConfig, env: NodeJS.ProcessEnv, quietLogs: boolean): Promise<Parts> {

@@ -57,7 +57,7 @@ describe('commands', () => {
     expect(world.targets('cmd2', ['initial', 'healthy', 'unhealthy'])).toEqual([]);
     expect(world.targets('cmd')).toContain(foreign);
     const refused = await command(['deregister']);
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(78);
     expect(refused.stderr).toContain('pass --all');
     await c.remove();
   });
@@ -90,9 +90,9 @@ describe('commands', () => {
     expect(byName['target group tg/gone']?.detail).toMatch(/TargetGroupNotFound/);
   });
 
-  it('check with a bad config exits 2 naming the option', async () => {
+  it('check with a bad config exits 78 (EX_CONFIG) naming the option', async () => {
     const out = await command(['check'], { ECS_ANYWHERE_LB_ON_EXIT: 'sometimes' });
-    expect(out.code).toBe(2);
+    expect(out.code).toBe(78);
     expect(out.stderr).toContain('invalid --on-exit (ECS_ANYWHERE_LB_ON_EXIT): "sometimes" is not one of auto, deregister, keep');
   });
 });

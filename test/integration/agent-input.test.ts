@@ -116,13 +116,13 @@ describe('bad input', () => {
     const mapping = join(world.stateDir, 'bad-mapping.json');
     writeFileSync(mapping, JSON.stringify({ mappings: [{ family: 'x', containerName: 'y', targetGroupArn: 'nope' }] }));
     agent = world.startAgent({ ECS_ANYWHERE_LB_MAPPING_FILE: mapping });
-    expect(await agent.exited).toBe(2);
+    expect(await agent.exited).toBe(78);
     expect(agent.stderr).toMatch(/invalid --mapping-file \(ECS_ANYWHERE_LB_MAPPING_FILE\): .*mappings\[0\]\.targetGroupArn: "nope" is not a target group ARN/);
   });
 
   it('a bad option stops startup with a message naming it', async () => {
     agent = world.startAgent({ ECS_ANYWHERE_LB_VPC_CIDR: '10.0.0.0/33' });
-    expect(await agent.exited).toBe(2);
+    expect(await agent.exited).toBe(78);
     expect(agent.stderr).toContain('invalid --vpc-cidr (ECS_ANYWHERE_LB_VPC_CIDR): "10.0.0.0/33" is not an IPv4 CIDR');
   });
 });
