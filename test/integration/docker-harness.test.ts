@@ -199,13 +199,15 @@ describe('engine', () => {
     await ensureTestImage(crashedDocker, { log: () => {} });
     const orphan = await startEcsContainer(crashedDocker, { family, dockerLabels });
     const orphanPid = (await orphan.inspect()).State.Pid;
-    process.kill(crashed.pid ?? 0, 'SIGKILL');
-    await waitFor(() => !isAlive(crashed.pid ?? 0), { description: 'crashed dockerd gone' });
+    const crashedPid = crashed.pid;
+    if (crashedPid === undefined || crashedPid <= 0) throw new Error('private engine reported no dockerd pid');
+    process.kill(crashedPid, 'SIGKILL');
+    await waitFor(() => !isAlive(crashedPid), { description: 'crashed dockerd gone' });
     expect(isAlive(orphanPid)).toBe(true);
     const cleaned = await cleanupLeftoverEngines({ tag, log: () => {} });
     expect(cleaned).toEqual([crashed.dir]);
     expect(isAlive(orphanPid)).toBe(false);
-    expectGone(crashed.dir ?? '', crashed.pid ?? 0);
+    expectGone(crashed.dir ?? '', crashedPid);
   });
 });
 
