@@ -1,0 +1,206 @@
+/**
+ * The composition root of the local ELBv2 endpoint: builds the model, health monitor,
+ * access policy, fault injector, throttle and request log, serves them over HTTP, and
+ * hands back direct controls for tests (create groups, inspect targets, switch faults).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AccessPolicy } from './access-policy.ts';
+import { Elbv2Model } from './elbv2-model.ts';
+import type { TargetInput, TargetSnapshot } from './elbv2-model.ts';
+import { FaultInjector } from './fault-injector.ts';
+import type { FaultSettings, FaultUpdate } from './fault-injector.ts';
+import { HealthMonitor } from './health-monitor.ts';
+import { createRequestListener } from './http-endpoint.ts';
+import { parseCidr } from './ipv4-cidr.ts';
+import type { Cidr } from './ipv4-cidr.ts';
+import { RequestLog } from './request-log.ts';
+import type { RequestLogEntry } from './request-log.ts';
+import { DEREGISTRATION_DELAY_KEY } from './target-group-attributes.ts';
+import { DEFAULT_VPC_ID } from './target-group-settings.ts';
+import { TokenBucket } from './token-bucket.ts';
+import type { ThrottleSettings } from './token-bucket.ts';
+
+/** Defaults of `startLocalElbv2`, named so tests and the CLI can refer to them. */
+export const LOCAL_ELBV2_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  region: 'us-east-1',
+  accountId: '123456789012',
+  vpcCidr: '10.0.0.0/16',
+  maxTargetsPerGroup: 1000,
+  deregistrationDelaySeconds: 300,
+} as const;
+
+/** Options of `startLocalElbv2`; every one has a default. */
+export interface LocalElbv2Options {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly region?: string;
+  readonly accountId?: string;
+  /** CIDR of every VPC not listed in `vpcCidrs`. */
+  readonly vpcCidr?: string;
+  /** CIDR block(s) per VpcId. */
+  readonly vpcCidrs?: Readonly<Record<string, string | readonly string[]>>;
+  /** Send health checks here (with the target's port) instead of to the target's address. */
+  readonly healthCheckAddress?: string;
+  /** Overrides every group's health check interval, in ms. */
+  readonly healthCheckIntervalMs?: number;
+  /** Overrides every group's health check timeout, in ms. */
+  readonly healthCheckTimeoutMs?: number;
+  readonly maxTargetsPerGroup?: number;
+  /** `deregistration_delay.timeout_seconds` of new target groups (AWS: 300). */
+  readonly deregistrationDelaySeconds?: number;
+  /** Token bucket shared by all callers; absent = no throttling. */
+  readonly throttle?: ThrottleSettings;
+  /** Target groups callers may change (stand-in for IAM); absent = all. */
+  readonly allowedTargetGroupArns?: readonly string[];
+  /** Access keys still valid; others get ExpiredToken. Absent = all. */
+  readonly acceptedAccessKeyIds?: readonly string[];
+  /** Faults in force from the start. */
+  readonly faults?: FaultUpdate;
+}
+
+/** A target group for the direct helper; like CreateTargetGroup with handy defaults (HTTP, port 80, ip). */
+export interface TargetGroupSpec {
+  readonly name: string;
+  readonly port?: number;
+  readonly protocol?: string;
+  readonly vpcId?: string;
+  readonly targetType?: 'ip' | 'instance';
+  readonly healthCheckProtocol?: string;
+  readonly healthCheckPort?: string;
+  readonly healthCheckPath?: string;
+  readonly healthCheckIntervalSeconds?: number;
+  readonly healthCheckTimeoutSeconds?: number;
+  readonly healthyThresholdCount?: number;
+  readonly unhealthyThresholdCount?: number;
+  readonly matcher?: string;
+  readonly deregistrationDelaySeconds?: number;
+}
+
+/** A running local ELBv2 endpoint. */
+export interface LocalElbv2 {
+  /** Base URL for the SDK's `endpoint` (or AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2). */
+  readonly url: string;
+  readonly port: number;
+  readonly region: string;
+  readonly accountId: string;
+  /** Every request so far, oldest first (a live array; see clearRequestLog). */
+  readonly requestLog: readonly RequestLogEntry[];
+  /** Creates (or finds, when identical) a target group without going through HTTP; returns its ARN. */
+  createTargetGroup(spec: TargetGroupSpec): Promise<string>;
+  /** Targets a group holds now, draining ones included. */
+  targets(targetGroupArn: string): TargetSnapshot[];
+  /** Registers targets directly, as if another host had done it (same rules, no log, no throttle). */
+  registerForeign(targetGroupArn: string, targets: readonly TargetInput[]): void;
+  clearRequestLog(): void;
+  /** Calls `listener` for every future request log entry. */
+  onRequest(listener: (entry: RequestLogEntry) => void): void;
+  setFaults(update: FaultUpdate): void;
+  clearFaults(): void;
+  faults(): FaultSettings;
+  setThrottle(settings: ThrottleSettings | undefined): void;
+  setAllowedTargetGroups(arns: readonly string[] | undefined): void;
+  setAcceptedAccessKeyIds(ids: readonly string[] | undefined): void;
+  /** Stops serving, cancels health checks and timers; open connections are closed. */
+  close(): Promise<void>;
+}
+
+/** Starts a local ELBv2 endpoint speaking the AWS query protocol on `host:port`. */
+export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<LocalElbv2> {
+  const region = options.region ?? LOCAL_ELBV2_DEFAULTS.region;
+  const accountId = options.accountId ?? LOCAL_ELBV2_DEFAULTS.accountId;
+  const defaultCidrs = [parseCidr(options.vpcCidr ?? LOCAL_ELBV2_DEFAULTS.vpcCidr)];
+  const cidrsByVpc = new Map<string, Cidr[]>(
+    Object.entries(options.vpcCidrs ?? {}).map(([vpcId, cidrs]) => [vpcId, (typeof cidrs === 'string' ? [cidrs] : cidrs).map(parseCidr)]),
+  );
+  const model = new Elbv2Model({
+    region,
+    accountId,
+    vpcCidrs: (vpcId) => cidrsByVpc.get(vpcId) ?? defaultCidrs,
+    maxTargetsPerGroup: options.maxTargetsPerGroup ?? LOCAL_ELBV2_DEFAULTS.maxTargetsPerGroup,
+    defaultDeregistrationDelaySeconds: options.deregistrationDelaySeconds ?? LOCAL_ELBV2_DEFAULTS.deregistrationDelaySeconds,
+    ...(options.healthCheckIntervalMs !== undefined ? { healthCheckIntervalMs: options.healthCheckIntervalMs } : {}),
+    ...(options.healthCheckTimeoutMs !== undefined ? { healthCheckTimeoutMs: options.healthCheckTimeoutMs } : {}),
+  });
+  const monitor = new HealthMonitor(model, {
+    tickMs: healthTickMs(options.healthCheckIntervalMs),
+    ...(options.healthCheckAddress !== undefined ? { healthCheckAddress: options.healthCheckAddress } : {}),
+  });
+  const policy = new AccessPolicy(accountId, options.acceptedAccessKeyIds, options.allowedTargetGroupArns);
+  const faults = new FaultInjector();
+  if (options.faults) faults.set(options.faults);
+  let bucket = options.throttle ? new TokenBucket(options.throttle) : undefined;
+  const log = new RequestLog();
+  const closing = new AbortController();
+
+  const server = createServer(createRequestListener({ model, faults, policy, throttle: () => bucket, log, closing: closing.signal }));
+  // Match AWS endpoints: keep idle connections for a while so SDK keep-alive is exercised.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? LOCAL_ELBV2_DEFAULTS.port, options.host ?? LOCAL_ELBV2_DEFAULTS.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  monitor.start();
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    region,
+    accountId,
+    requestLog: log.entries,
+    createTargetGroup(spec) {
+      try {
+        const group = model.createTargetGroup({
+          protocol: 'HTTP',
+          port: 80,
+          vpcId: DEFAULT_VPC_ID,
+          targetType: 'ip',
+          ...spec,
+          ...(spec.matcher !== undefined ? { matcherHttpCode: spec.matcher } : {}),
+        });
+        if (spec.deregistrationDelaySeconds !== undefined) {
+          model.modifyAttributes(group.arn, [[DEREGISTRATION_DELAY_KEY, String(spec.deregistrationDelaySeconds)]]);
+        }
+        return Promise.resolve(group.arn);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+    targets: (arn) => model.snapshot(arn),
+    registerForeign: (arn, targets) => model.registerTargets(arn, targets),
+    clearRequestLog: () => log.clear(),
+    onRequest: (listener) => log.onEntry(listener),
+    setFaults: (update) => faults.set(update),
+    clearFaults: () => faults.clear(),
+    faults: () => faults.current(),
+    setThrottle(settings) {
+      bucket = settings ? new TokenBucket(settings) : undefined;
+    },
+    setAllowedTargetGroups: (arns) => policy.setAllowedTargetGroups(arns),
+    setAcceptedAccessKeyIds: (ids) => policy.setAcceptedAccessKeyIds(ids),
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await Promise.all([stopped, monitor.stop()]);
+      })();
+      return closed;
+    },
+  };
+}
+
+/** How often the monitor looks for due checks: a fraction of the interval, within 5-250 ms. */
+function healthTickMs(intervalMs: number | undefined): number {
+  if (intervalMs === undefined) return 250;
+  return Math.min(250, Math.max(5, Math.floor(intervalMs / 4)));
+}
