@@ -13,7 +13,28 @@ try {
   // not a git checkout (e.g. a source tarball): keep GIT_COMMIT or "unknown"
 }
 
+// dockerode loads two heavy features at start-up that the agent never uses: SSH transport
+// (ssh2 with its WebAssembly crypto, for ssh:// DOCKER_HOST) and BuildKit sessions (gRPC, for
+// image builds). Replacing them with stubs that fail clearly if ever called keeps about a
+// third of the agent's memory free (measured by `npm run bench`).
+const unusedDockerFeatures = {
+  name: 'unused-docker-features',
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'stub' }));
+    b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('dockerode') ? { path: 'dockerode-session', namespace: 'stub' } : undefined));
+    b.onLoad({ filter: /^ssh2$/, namespace: 'stub' }, () => ({
+      contents: 'exports.Client = class Client { constructor() { throw new Error("ssh:// Docker hosts are not supported by ecs-anywhere-lb-agent; use the local unix socket"); } };',
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /^dockerode-session$/, namespace: 'stub' }, () => ({
+      contents: 'module.exports = function withSession() { throw new Error("BuildKit sessions are not supported by ecs-anywhere-lb-agent"); };',
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
+  plugins: [unusedDockerFeatures],
   entryPoints: ['agent/main.ts'],
   outfile: 'dist/ecs-anywhere-lb-agent.cjs',
   bundle: true,
