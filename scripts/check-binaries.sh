@@ -3,7 +3,7 @@
 #  1. checksums: each binary against its .sha256, each tarball's content against its own .sha256;
 #  2. tarballs: one top directory holding the binary, its .sha256, the unit and install.sh;
 #  3. both binaries start: --version prints build-info.json's version and commit, --help works,
-#     `check` with a bad option exits 2 naming it. linux-arm64 runs under Debian's
+#     `check` with a bad option exits 78 (EX_CONFIG) naming it. linux-arm64 runs under Debian's
 #     qemu-user-static (binfmt need not be mounted: qemu is called explicitly);
 #  4. the x64 binary's own integration smoke test (test/binaries/binary-smoke.test.ts, via
 #     scripts/bench-binary.mjs): it registers and deregisters real containers against the
@@ -18,6 +18,8 @@ readonly QEMU_AARCH64=qemu-aarch64-static
 readonly ARM64_SYSROOT=/usr/aarch64-linux-gnu
 # An ARN the config accepts, so that the bad option below is the only configuration error.
 readonly SOME_TARGET_GROUP=arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/check/0123456789abcdef
+# The agent's exit status for invalid configuration (EXIT_CONFIG in agent/main.ts, EX_CONFIG).
+readonly EXIT_CONFIG=78
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin_dir="$root/dist/bin"
@@ -113,9 +115,9 @@ for arch in x64 arm64; do
 
   status=0
   out=$(run_binary "$arch" ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS="$SOME_TARGET_GROUP" ECS_ANYWHERE_LB_ON_EXIT=bogus -- check) || status=$?
-  ((status == 2)) || fail "$binary check with ECS_ANYWHERE_LB_ON_EXIT=bogus exited $status, expected 2 (configuration error): $out"
+  ((status == EXIT_CONFIG)) || fail "$binary check with ECS_ANYWHERE_LB_ON_EXIT=bogus exited $status, expected $EXIT_CONFIG (configuration error): $out"
   [[ $out == *ECS_ANYWHERE_LB_ON_EXIT* ]] || fail "$binary check did not name ECS_ANYWHERE_LB_ON_EXIT: $out"
-  echo "check (ECS_ANYWHERE_LB_ON_EXIT=bogus): exit 2: $out"
+  echo "check (ECS_ANYWHERE_LB_ON_EXIT=bogus): exit $status: $out"
 done
 
 if [[ ${SKIP_SMOKE:-0} == 1 ]]; then

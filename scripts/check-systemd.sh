@@ -5,16 +5,17 @@
 #     executable is verified; every other message fails the check.
 #  2. `systemd-analyze security --offline=true` exposure is at most MAX_EXPOSURE; the table is
 #     printed and written to dist/systemd-security.txt.
-#  3. TimeoutStopSec= leaves the agent time to drain (see DRAIN_TIMEOUT_DEFAULT below).
+#  3. the unit agrees with the agent: TimeoutStopSec= outlasts the agent's default drain
+#     timeout (DEFAULT_DRAIN_TIMEOUT in agent/config-options.ts) by STOP_MARGIN, and
+#     RestartPreventExitStatus= is the agent's configuration-error status (EXIT_CONFIG in
+#     agent/main.ts).
 # Needs systemd-analyze >= 250 (Debian 12's `systemd` package has 252).
 set -euo pipefail
 
 readonly UNIT_NAME=ecs-anywhere-lb-agent.service
 readonly INSTALLED_BINARY=/usr/local/bin/ecs-anywhere-lb-agent
 readonly MAX_EXPOSURE=3.0
-# The agent's default drain timeout in seconds (ECS_ANYWHERE_LB_DRAIN_TIMEOUT) and the margin
-# TimeoutStopSec= must add for the final deregistration and exit. Keep in step with the agent.
-readonly DRAIN_TIMEOUT_DEFAULT=120
+# What TimeoutStopSec= must add to the drain timeout: the final deregistration and exit.
 readonly STOP_MARGIN=15
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,10 +74,38 @@ if awk -v e="$exposure" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(e > max) }'; then
 fi
 echo "exposure: $exposure (limit $MAX_EXPOSURE), written to dist/systemd-security.txt"
 
-echo "== drain time"
-stop_timeout=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\{0,1\}[[:space:]]*$/\1/p' "$unit" | tail -n 1)
-[[ -n $stop_timeout ]] || fail "TimeoutStopSec= (in plain seconds) missing from $unit"
-((stop_timeout >= DRAIN_TIMEOUT_DEFAULT + STOP_MARGIN)) ||
-  fail "TimeoutStopSec=$stop_timeout is shorter than the agent's drain timeout ($DRAIN_TIMEOUT_DEFAULT s) + $STOP_MARGIN s: systemd would kill the agent mid-drain"
-echo "TimeoutStopSec=$stop_timeout >= drain timeout $DRAIN_TIMEOUT_DEFAULT s + $STOP_MARGIN s"
+echo "== the unit agrees with the agent"
+# Prints the value of a unit setting (its last assignment), or fails.
+unit_setting() {
+  local value
+  value=$(sed -n "s/^$1=\\(.*\\)\$/\\1/p" "$unit" | tail -n 1)
+  [[ -n $value ]] || fail "$1= missing from $unit"
+  printf '%s\n' "$value"
+}
+# Prints what an agent constant `export const NAME = <value>;` is set to, quotes removed, or fails.
+agent_constant() {
+  local value
+  value=$(sed -n "s/^export const $2 = '\\{0,1\\}\\([^';]*\\)'\\{0,1\\};.*/\\1/p" "$root/$1" | head -n 1)
+  [[ -n $value ]] || fail "cannot find 'export const $2 = ...' in $1: update scripts/check-systemd.sh to follow the agent"
+  printf '%s\n' "$value"
+}
+# Seconds of a duration written as N, Ns or Nm.
+seconds() {
+  case $1 in
+    *[!0-9ms]* | '') fail "cannot read the duration '$1'" ;;
+    *m) echo $((${1%m} * 60)) ;;
+    *s) echo "${1%s}" ;;
+    *) echo "$1" ;;
+  esac
+}
+drain=$(seconds "$(agent_constant agent/config-options.ts DEFAULT_DRAIN_TIMEOUT)")
+stop_timeout=$(seconds "$(unit_setting TimeoutStopSec)")
+((stop_timeout >= drain + STOP_MARGIN)) ||
+  fail "TimeoutStopSec=$stop_timeout s is shorter than the agent's default drain timeout ($drain s) + $STOP_MARGIN s: systemd would kill the agent mid-drain"
+echo "TimeoutStopSec=$stop_timeout s >= drain timeout $drain s + $STOP_MARGIN s"
+exit_config=$(agent_constant agent/main.ts EXIT_CONFIG)
+prevent=$(unit_setting RestartPreventExitStatus)
+[[ $prevent == "$exit_config" ]] ||
+  fail "RestartPreventExitStatus=$prevent but the agent exits $exit_config on a configuration error (EXIT_CONFIG in agent/main.ts)"
+echo "RestartPreventExitStatus=$prevent = the agent's configuration-error status"
 echo "check-systemd: OK"

@@ -17,6 +17,8 @@ const BINARY = join(BIN_DIR, 'ecs-anywhere-lb-agent-linux-x64');
 /** How long the agent idles, with its containers registered, before RSS is read. */
 const IDLE_MS = 10_000;
 const CONTAINERS = 3;
+/** The agent's exit status for invalid configuration (EXIT_CONFIG in agent/main.ts: EX_CONFIG). */
+const EXIT_CONFIG = 78;
 
 const runnable = existsSync(BINARY) && process.platform === 'linux' && process.arch === 'x64';
 
@@ -57,7 +59,7 @@ describe.skipIf(!runnable)('single executable linux-x64 (dist/bin)', () => {
 
   it('rejects a bad option with a message that names it', async () => {
     const { code, stderr } = await runAgentCommand({ executable: BINARY, args: ['check'], env: world.env({ ECS_ANYWHERE_LB_ON_EXIT: 'bogus' }) });
-    expect(code).toBe(2);
+    expect(code).toBe(EXIT_CONFIG);
     expect(stderr).toContain('ECS_ANYWHERE_LB_ON_EXIT');
   });
 
