@@ -1,0 +1,1018 @@
+/**
+ * installer/install.sh and installer/ecs-anywhere-install-wrapper.sh, run end to end with bash
+ * into temporary host trees (--root). Stand-ins: the agent binary is a small shell script that
+ * records `check` / `deregister --all`, the package manager and systemctl are scripts that
+ * record their arguments, and the official ecs-anywhere-install.sh records its argv. Tests
+ * judge the resulting tree (paths, modes, contents, mtimes), not the scripts' internals.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const INSTALL = path.join(REPO, 'installer/install.sh');
+const WRAPPER = path.join(REPO, 'installer/ecs-anywhere-install-wrapper.sh');
+const POLICY_TEMPLATE = path.join(REPO, 'installer/iam-policy.json');
+
+const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
+const ARN2 = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/fedcba9876543210';
+const BIN = 'usr/local/bin/ecs-anywhere-lb-agent';
+const UNIT = 'etc/systemd/system/ecs-anywhere-lb-agent.service';
+const ENV = 'etc/ecs-anywhere-lb-agent/agent.env';
+const POLICY = 'etc/ecs-anywhere-lb-agent/iam-policy.json';
+const MANIFEST = 'etc/ecs-anywhere-lb-agent/.installed-files';
+const DROPIN = 'etc/systemd/system/ecs-anywhere-lb-agent.service.d/10-vpn.conf';
+const VPN_CONF = 'etc/openvpn/client/ecs-anywhere.conf';
+const STATE_FILE = 'var/lib/ecs-anywhere-lb-agent/state.json';
+const IS_ROOT = process.getuid?.() === 0;
+
+const fakeAgent = (version: string): string => `#!/bin/sh
+# stand-in for ecs-anywhere-lb-agent ${version}: records its arguments
+echo "${version} $*" >> "$FAKE_AGENT_LOG"
+case "$1" in
+  --version) echo "ecs-anywhere-lb-agent ${version}" ;;
+  check) echo "fake check: configuration ok"; exit "\${FAKE_CHECK_EXIT:-0}" ;;
+  deregister) exit "\${FAKE_DEREGISTER_EXIT:-0}" ;;
+esac
+`;
+
+const FAKE_PACKAGE_MANAGER = `#!/bin/sh
+echo "$*" >> "$FAKE_PM_LOG"
+exit "\${FAKE_PM_EXIT:-0}"
+`;
+
+// Records each call; keeps "active" flags so is-active answers like systemd would.
+const FAKE_SYSTEMCTL = `#!/bin/sh
+echo "$*" >> "$FAKE_SYSTEMCTL_LOG"
+case "$1" in
+  is-active) [ -e "$FAKE_SYSTEMCTL_STATE/$3" ] ;;
+  enable) if [ "$2" = --now ]; then touch "$FAKE_SYSTEMCTL_STATE/$3"; fi ;;
+  start|restart) touch "$FAKE_SYSTEMCTL_STATE/$2" ;;
+  stop) rm -f "$FAKE_SYSTEMCTL_STATE/$2" ;;
+  disable) if [ "$2" = --now ]; then rm -f "$FAKE_SYSTEMCTL_STATE/$3"; fi ;;
+esac
+`;
+
+const FAKE_OFFICIAL = `#!/bin/bash
+# stand-in for ecs-anywhere-install.sh: records argv, NUL-separated
+printf '%s\\0' "$@" > "$FAKE_OFFICIAL_ARGV"
+exit "\${FAKE_OFFICIAL_EXIT:-0}"
+`;
+
+const UNIT_V1 = '[Unit]\nDescription=ecs-anywhere-lb-agent (test v1)\n[Service]\nEnvironmentFile=/etc/ecs-anywhere-lb-agent/agent.env\nExecStart=/usr/local/bin/ecs-anywhere-lb-agent run\nStateDirectory=ecs-anywhere-lb-agent\n[Install]\nWantedBy=multi-user.target\n';
+const UNIT_V2 = UNIT_V1.replace('test v1', 'test v2');
+
+const GOOD_VPN = `client
+dev tun
+proto udp
+remote vpn.example.com 1194
+<ca>
+-----BEGIN CERTIFICATE-----
+MIIBfake
+-----END CERTIFICATE-----
+</ca>
+<cert>
+fake
+</cert>
+<key>
+fake
+</key>
+key-direction 1
+<tls-auth>
+fake
+</tls-auth>
+`;
+
+const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+
+interface Result { status: number; stdout: string; stderr: string; output: string }
+
+interface Entry { path: string; kind: 'dir' | 'file' | 'link'; mode: string; uid: number; gid: number; sha256: string; mtimeNs: bigint }
+
+/** Every entry under root (relative paths, sorted), with content hash and nanosecond mtime. */
+function snapshot(root: string): Entry[] {
+  const out: Entry[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const st = lstatSync(full, { bigint: true });
+      const kind = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'file';
+      out.push({
+        path: path.relative(root, full) + (kind === 'dir' ? '/' : ''),
+        kind,
+        mode: (Number(st.mode) & 0o7777).toString(8).padStart(4, '0'),
+        uid: Number(st.uid),
+        gid: Number(st.gid),
+        sha256: kind === 'file' ? sha256(readFileSync(full)) : '',
+        mtimeNs: st.mtimeNs,
+      });
+      if (kind === 'dir') walk(full);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** "path mode" lines: what a tree holds, without contents or times. */
+const listing = (root: string): string[] => snapshot(root).map((e) => `${e.path} ${e.mode}`);
+
+const SKELETON = ['etc/systemd/system', 'usr/local/bin', 'var/lib'];
+const SKELETON_LISTING = [
+  'etc/ 0755', 'etc/systemd/ 0755', 'etc/systemd/system/ 0755',
+  'usr/ 0755', 'usr/local/ 0755', 'usr/local/bin/ 0755',
+  'var/ 0755', 'var/lib/ 0755',
+];
+
+let base = '';
+let counter = 0;
+
+/** A workspace: a host tree with the usual directories, stand-in programs and their logs. */
+class Fixture {
+  readonly dir: string;
+  readonly root: string;
+  readonly src: string;
+  readonly logs: string;
+  readonly binary: string;
+  readonly binaryV2: string;
+  readonly unit: string;
+  readonly unitV2: string;
+  readonly packageManager: string;
+  readonly systemctl: string;
+
+  constructor() {
+    counter += 1;
+    this.dir = path.join(base, `case-${counter}`);
+    this.root = path.join(this.dir, 'root');
+    this.src = path.join(this.dir, 'src');
+    this.logs = path.join(this.dir, 'logs');
+    for (const d of SKELETON) mkdirSync(path.join(this.root, d), { recursive: true });
+    for (const d of SKELETON.flatMap((p) => p.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/')))) {
+      chmodSync(path.join(this.root, d), 0o755);
+    }
+    mkdirSync(this.src, { recursive: true });
+    mkdirSync(path.join(this.logs, 'systemctl-state'), { recursive: true });
+    this.binary = this.writeExecutable('ecs-anywhere-lb-agent-linux-x64', fakeAgent('v1'), true);
+    mkdirSync(path.join(this.src, 'v2'));
+    this.binaryV2 = this.writeExecutable('v2/ecs-anywhere-lb-agent-linux-x64', fakeAgent('v2'), true);
+    this.unit = this.writeFile('unit-v1.service', UNIT_V1);
+    this.unitV2 = this.writeFile('unit-v2.service', UNIT_V2);
+    this.packageManager = this.writeExecutable('fake-package-manager', FAKE_PACKAGE_MANAGER);
+    this.systemctl = this.writeExecutable('fake-systemctl', FAKE_SYSTEMCTL);
+  }
+
+  writeFile(name: string, content: string | Buffer): string {
+    const file = path.join(this.src, name);
+    writeFileSync(file, content);
+    return file;
+  }
+
+  writeExecutable(name: string, content: string, withChecksum = false): string {
+    const file = this.writeFile(name, content);
+    chmodSync(file, 0o755);
+    if (withChecksum) writeFileSync(`${file}.sha256`, `${sha256(content)}  ${path.basename(file)}\n`);
+    return file;
+  }
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ECS_ANYWHERE_LB_')) env[k] = v;
+    return {
+      ...env,
+      ECS_ANYWHERE_LB_INSTALL_ARCH: 'x86_64',
+      FAKE_AGENT_LOG: this.log('agent'),
+      FAKE_PM_LOG: this.log('package-manager'),
+      FAKE_SYSTEMCTL_LOG: this.log('systemctl'),
+      FAKE_SYSTEMCTL_STATE: path.join(this.logs, 'systemctl-state'),
+      FAKE_OFFICIAL_ARGV: this.log('official-argv'),
+      ...extra,
+    };
+  }
+
+  log(name: string): string {
+    return path.join(this.logs, `${name}.log`);
+  }
+
+  readLog(name: string): string[] {
+    const file = this.log(name);
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+  }
+
+  clearLog(name: string): void {
+    rmSync(this.log(name), { force: true });
+  }
+
+  run(script: string, args: string[], env: Record<string, string> = {}): Result {
+    const r = spawnSync('bash', [script, ...args], { encoding: 'utf8', env: this.env(env), cwd: this.dir });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
+  }
+
+  /** install.sh into this fixture's tree. */
+  install(args: string[], env: Record<string, string> = {}): Result {
+    return this.run(INSTALL, ['--root', this.root, ...args], env);
+  }
+
+  /** A first install with the v1 binary and unit. */
+  installV1(extra: string[] = [], env: Record<string, string> = {}): Result {
+    const r = this.install(['--binary', this.binary, '--unit', this.unit, '--target-groups', ARN, ...extra], env);
+    expect(r.status, r.output).toBe(0);
+    return r;
+  }
+
+  read(rel: string): string {
+    return readFileSync(path.join(this.root, rel), 'utf8');
+  }
+
+  exists(rel: string): boolean {
+    return existsSync(path.join(this.root, rel));
+  }
+
+  /** KEY=VALUE lines of agent.env (comments dropped). */
+  config(): string[] {
+    return this.read(ENV).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  }
+}
+
+function expectOk(r: Result): void {
+  expect(r.status, r.output).toBe(0);
+}
+
+beforeAll(() => {
+  base = mkdtempSync(path.join(tmpdir(), 'ecs-anywhere-lb-installer-test-'));
+});
+
+afterAll(() => {
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+describe('install.sh: fresh install', () => {
+  it('installs the binary, unit, config, policy and manifest with the documented modes and contents', () => {
+    const f = new Fixture();
+    const r = f.installV1(['--vpc-cidr', '10.0.0.0/16', '--log-level', 'debug', '--on-exit', 'deregister', '--drain-timeout', '30s']);
+
+    expect(listing(f.root)).toEqual([
+      'etc/ 0755',
+      'etc/ecs-anywhere-lb-agent/ 0755',
+      'etc/ecs-anywhere-lb-agent/.installed-files 0644',
+      'etc/ecs-anywhere-lb-agent/agent.env 0640',
+      'etc/ecs-anywhere-lb-agent/iam-policy.json 0644',
+      'etc/systemd/ 0755',
+      'etc/systemd/system/ 0755',
+      'etc/systemd/system/ecs-anywhere-lb-agent.service 0644',
+      'usr/ 0755',
+      'usr/local/ 0755',
+      'usr/local/bin/ 0755',
+      'usr/local/bin/ecs-anywhere-lb-agent 0755',
+      'var/ 0755',
+      'var/lib/ 0755',
+    ]);
+    if (IS_ROOT) {
+      for (const e of snapshot(f.root).filter((x) => x.path.startsWith('etc/ecs-anywhere-lb-agent') || x.path === BIN)) {
+        expect([e.path, e.uid, e.gid]).toEqual([e.path, 0, 0]);
+      }
+    }
+    expect(f.read(BIN)).toBe(fakeAgent('v1'));
+    expect(f.read(UNIT)).toBe(UNIT_V1);
+    expect(f.config()).toEqual([
+      `ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`,
+      'ECS_ANYWHERE_LB_VPC_CIDR=10.0.0.0/16',
+      'ECS_ANYWHERE_LB_ON_EXIT=deregister',
+      'ECS_ANYWHERE_LB_DRAIN_TIMEOUT=30s',
+      'ECS_ANYWHERE_LB_LOG_LEVEL=debug',
+      'AWS_REGION=eu-west-1',
+    ]);
+    expect(f.read(MANIFEST).split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+      '/etc/ecs-anywhere-lb-agent/',
+      '/etc/ecs-anywhere-lb-agent/agent.env',
+      '/etc/ecs-anywhere-lb-agent/iam-policy.json',
+      '/etc/systemd/system/ecs-anywhere-lb-agent.service',
+      '/usr/local/bin/ecs-anywhere-lb-agent',
+    ]);
+    // The check ran against the installed config; its verdict is shown.
+    expect(f.readLog('agent')).toEqual([`v1 check --config ${path.join(f.root, ENV)}`]);
+    expect(r.stdout).toContain('fake check: configuration ok');
+    expect(r.stdout).toContain('Check passed.');
+    // The policy is printed with the exact command that attaches it.
+    expect(r.stdout).toContain(
+      `aws iam put-role-policy --role-name ecsAnywhereInstanceRole --policy-name ecs-anywhere-lb-agent --policy-document file://${path.join(f.root, POLICY)}`,
+    );
+    expect(r.stdout).toContain(f.read(POLICY));
+  });
+
+  it('renders a least-privilege IAM policy: register/deregister on the listed target groups, Describe* on *', () => {
+    const f = new Fixture();
+    f.installV1(['--target-groups', ARN2, '--iam-role', 'edgeHostsRole']);
+    const policy = JSON.parse(f.read(POLICY)) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Action: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
+        Resource: [ARN, ARN2],
+      }),
+      expect.objectContaining({
+        Action: [
+          'elasticloadbalancing:DescribeTargetHealth',
+          'elasticloadbalancing:DescribeTargetGroups',
+          'elasticloadbalancing:DescribeTargetGroupAttributes',
+        ],
+        Resource: '*',
+      }),
+    ]);
+    expect(f.config()[0]).toBe(`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN},${ARN2}`);
+  });
+
+  it('installs from a release tarball (binary checked against the .sha256 inside, unit taken from it)', () => {
+    const f = new Fixture();
+    const tarball = makeTarball(f, 'x64');
+    writeFileSync(`${tarball}.sha256`, `${sha256(readFileSync(tarball))}  ${path.basename(tarball)}\n`);
+    const r = f.install(['--tarball', tarball, '--target-groups', ARN]);
+    expectOk(r);
+    expect(r.stdout).toContain(`sha256 ok: ${tarball}`);
+    expect(r.stdout).toContain('sha256 ok: ecs-anywhere-lb-agent-linux-x64 from');
+    expect(f.read(BIN)).toBe(fakeAgent('tarball'));
+    expect(f.read(UNIT)).toBe(UNIT_V2);
+  });
+
+  it('installs by running install.sh from an extracted tarball with no source flags', () => {
+    const f = new Fixture();
+    const tarball = makeTarball(f, 'x64');
+    const out = path.join(f.dir, 'extracted');
+    mkdirSync(out);
+    expect(spawnSync('tar', ['-xzf', tarball, '-C', out]).status).toBe(0);
+    const r = f.run(path.join(out, 'ecs-anywhere-lb-agent-0.1.0-linux-x64', 'install.sh'), ['--root', f.root, '--target-groups', ARN]);
+    expectOk(r);
+    expect(f.read(BIN)).toBe(fakeAgent('tarball'));
+    expect(f.read(UNIT)).toBe(UNIT_V2);
+  });
+
+  it('downloads with --url (binary and its URL.sha256), and --url of a tarball', () => {
+    const f = new Fixture();
+    expectOk(f.install(['--url', `file://${f.binary}`, '--unit', f.unit, '--target-groups', ARN]));
+    expect(f.read(BIN)).toBe(fakeAgent('v1'));
+
+    const g = new Fixture();
+    const tarball = makeTarball(g, 'x64');
+    const r = g.install(['--url', `file://${tarball}`, '--sha256', sha256(readFileSync(tarball)), '--target-groups', ARN]);
+    expectOk(r);
+    expect(g.read(BIN)).toBe(fakeAgent('tarball'));
+  });
+
+  it('installs without a checksum only with --insecure-skip-checksum, and says so', () => {
+    const f = new Fixture();
+    rmSync(`${f.binary}.sha256`);
+    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--target-groups', ARN, '--insecure-skip-checksum']);
+    expectOk(r);
+    expect(r.stderr).toMatch(/warning: not checking the checksum/);
+  });
+
+  it('--allow-any-target-group needs --region and scopes the policy to the region', () => {
+    const f = new Fixture();
+    const noRegion = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group']);
+    expect(noRegion.status).toBe(2);
+    expect(noRegion.stderr).toContain('--region is required with --allow-any-target-group');
+    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group', '--region', 'us-gov-west-1']);
+    expectOk(r);
+    expect(f.config()).toEqual(['ECS_ANYWHERE_LB_ALLOW_ANY_TARGET_GROUP=true', 'AWS_REGION=us-gov-west-1']);
+    const policy = JSON.parse(f.read(POLICY)) as { Statement: { Resource: unknown }[] };
+    expect(policy.Statement[0]?.Resource).toEqual(['arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:*:targetgroup/*']);
+    expect(r.stderr).toMatch(/warning: --allow-any-target-group/);
+  });
+
+  it('--dry-run shows the changes and leaves the tree untouched', () => {
+    const f = new Fixture();
+    const before = snapshot(f.root);
+    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--target-groups', ARN, '--dry-run']);
+    expectOk(r);
+    expect(r.stdout).toContain('Changes (dry run: nothing is changed):');
+    expect(r.stdout).toContain('+ /usr/local/bin/ecs-anywhere-lb-agent (new, mode 0755)');
+    expect(r.stdout).toContain('+ /etc/ecs-anywhere-lb-agent/agent.env (new, mode 0640)');
+    expect(snapshot(f.root)).toEqual(before);
+    expect(f.readLog('agent')).toEqual([]);
+  });
+
+  it('a failing check leaves the files installed, prints the policy and exits 3', () => {
+    const f = new Fixture();
+    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--target-groups', ARN], { FAKE_CHECK_EXIT: '1' });
+    expect(r.status, r.output).toBe(3);
+    expect(r.stderr).toMatch(/warning: 'ecs-anywhere-lb-agent check' failed \(exit 1\)\. The files stay installed/);
+    expect(r.stderr).toMatch(/error: installed, but the configuration check failed/);
+    expect(r.stdout).toContain('aws iam put-role-policy');
+    expect(f.read(BIN)).toBe(fakeAgent('v1'));
+    expect(f.exists(ENV)).toBe(true);
+  });
+});
+
+const REPO_UNIT = path.join(REPO, 'systemd/ecs-anywhere-lb-agent.service');
+
+describe('install.sh: the repository\'s own unit', () => {
+  it.skipIf(!existsSync(REPO_UNIT))('from a source checkout, installs ../systemd/ecs-anywhere-lb-agent.service by default', () => {
+    const f = new Fixture();
+    expectOk(f.install(['--binary', f.binary, '--target-groups', ARN]));
+    expect(f.read(UNIT)).toBe(readFileSync(REPO_UNIT, 'utf8'));
+  });
+
+  it.skipIf(!existsSync(REPO_UNIT))('the unit reads the config and runs the binary where the installer puts them', () => {
+    const unit = readFileSync(REPO_UNIT, 'utf8');
+    expect(unit).toMatch(/^EnvironmentFile=-?\/etc\/ecs-anywhere-lb-agent\/agent\.env$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/ecs-anywhere-lb-agent run$/m);
+  });
+});
+
+describe('install.sh: re-runs, upgrade', () => {
+  it('a second identical run changes nothing: same tree, same contents, same mtimes', () => {
+    const f = new Fixture();
+    const args = ['--vpc-cidr', '10.0.0.0/16', '--host-ip', '10.8.0.10', '--metrics-address', '127.0.0.1:9464'];
+    f.installV1(args);
+    const before = snapshot(f.root);
+    const r = f.installV1(args);
+    expect(snapshot(f.root)).toEqual(before);
+    expect(r.stdout).not.toMatch(/^ {2}[+~] /m);
+    expect(r.stdout).toContain('= /etc/ecs-anywhere-lb-agent/agent.env (unchanged)');
+    // A re-run without flags keeps the installed binary, unit and configuration.
+    const bare = f.install([]);
+    expectOk(bare);
+    expect(snapshot(f.root)).toEqual(before);
+  });
+
+  it('a re-run with a changed flag rewrites only agent.env, in place, keeping hand edits', () => {
+    const f = new Fixture();
+    f.installV1(['--log-level', 'debug', '--interface', 'eth0']);
+    const envPath = path.join(f.root, ENV);
+    writeFileSync(envPath, `${readFileSync(envPath, 'utf8')}# my note\nECS_ANYWHERE_LB_ADDRESS_CHECK_INTERVAL=5s\n`);
+    const before = snapshot(f.root);
+    expectOk(f.install(['--log-level', 'info', '--host-ip', '10.8.0.10', '--set', 'DRY_RUN=true']));
+    expect(f.config()).toEqual([
+      `ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`,
+      'ECS_ANYWHERE_LB_LOG_LEVEL=info',
+      'AWS_REGION=eu-west-1',
+      'ECS_ANYWHERE_LB_ADDRESS_CHECK_INTERVAL=5s',
+      'ECS_ANYWHERE_LB_HOST_IP=10.8.0.10',
+      'ECS_ANYWHERE_LB_DRY_RUN=true',
+    ]);
+    expect(f.read(ENV)).toContain('# my note\n');
+    const after = snapshot(f.root);
+    const changed = after.filter((e) => {
+      const old = before.find((b) => b.path === e.path);
+      return !old || old.sha256 !== e.sha256 || old.mtimeNs !== e.mtimeNs;
+    }).map((e) => e.path);
+    // agent.env changed (and so its directory's mtime); nothing else was touched.
+    expect(changed).toEqual(['etc/ecs-anywhere-lb-agent/', ENV]);
+  });
+
+  it('--unset and --no-include-non-ecs remove or switch off settings', () => {
+    const f = new Fixture();
+    f.installV1(['--include-non-ecs', '--log-format', 'text']);
+    expect(f.config()).toContain('ECS_ANYWHERE_LB_INCLUDE_NON_ECS=true');
+    expectOk(f.install(['--no-include-non-ecs', '--unset', 'LOG_FORMAT']));
+    expect(f.config()).toEqual([
+      `ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`,
+      'ECS_ANYWHERE_LB_INCLUDE_NON_ECS=false',
+      'AWS_REGION=eu-west-1',
+    ]);
+  });
+
+  it('--upgrade replaces binary and unit and keeps configuration and state', () => {
+    const f = new Fixture();
+    f.installV1(['--log-level', 'debug']);
+    mkdirSync(path.dirname(path.join(f.root, STATE_FILE)), { recursive: true });
+    writeFileSync(path.join(f.root, STATE_FILE), '{"registered":[]}\n');
+    const keep = (s: Entry[]): Entry[] => s.filter((e) => e.path.startsWith('var/') || e.path === ENV);
+    const before = snapshot(f.root);
+    const r = f.install(['--upgrade', '--binary', f.binaryV2, '--unit', f.unitV2]);
+    expectOk(r);
+    expect(f.read(BIN)).toBe(fakeAgent('v2'));
+    expect(f.read(UNIT)).toBe(UNIT_V2);
+    expect(keep(snapshot(f.root))).toEqual(keep(before));
+    expect(r.stdout).toContain('~ /usr/local/bin/ecs-anywhere-lb-agent (updated)');
+    expect(f.readLog('agent').at(-1)).toBe(`v2 check --config ${path.join(f.root, ENV)}`);
+  });
+
+  it('--upgrade without an installation is refused', () => {
+    const f = new Fixture();
+    const before = snapshot(f.root);
+    const r = f.install(['--upgrade', '--binary', f.binaryV2, '--unit', f.unitV2]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('nothing to upgrade');
+    expect(snapshot(f.root)).toEqual(before);
+  });
+});
+
+describe('install.sh: systemd', () => {
+  const systemctlEnv = (f: Fixture): Record<string, string> => ({ ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: f.systemctl });
+
+  it('enables and starts on install, does nothing new on an identical re-run, restarts on change', () => {
+    const f = new Fixture();
+    f.installV1([], systemctlEnv(f));
+    expect(f.readLog('systemctl')).toEqual([
+      'daemon-reload',
+      'is-active --quiet ecs-anywhere-lb-agent.service',
+      'enable --now ecs-anywhere-lb-agent.service',
+    ]);
+    f.clearLog('systemctl');
+    f.installV1([], systemctlEnv(f));
+    expect(f.readLog('systemctl')).toEqual(['enable --now ecs-anywhere-lb-agent.service']);
+    f.clearLog('systemctl');
+    expectOk(f.install(['--log-level', 'warn'], systemctlEnv(f)));
+    expect(f.readLog('systemctl')).toEqual([
+      'is-active --quiet ecs-anywhere-lb-agent.service',
+      'restart ecs-anywhere-lb-agent.service',
+      'enable --now ecs-anywhere-lb-agent.service',
+    ]);
+  });
+
+  it('--no-start enables without starting; --no-systemctl runs no systemctl at all', () => {
+    const f = new Fixture();
+    f.installV1(['--no-start'], systemctlEnv(f));
+    expect(f.readLog('systemctl')).toEqual(['daemon-reload', 'enable ecs-anywhere-lb-agent.service']);
+    const g = new Fixture();
+    const r = g.installV1(['--no-systemctl'], systemctlEnv(g));
+    expect(g.readLog('systemctl')).toEqual([]);
+    expect(r.stdout).toContain('Skipping systemctl');
+  });
+});
+
+describe('install.sh: VPN', () => {
+  it('installs OpenVPN, the client config (0600), the drop-in, and registers the tunnel interface', () => {
+    const f = new Fixture();
+    const vpn = f.writeFile('site.ovpn', GOOD_VPN);
+    f.installV1(['--vpn-config', vpn, '--package-manager-cmd', f.packageManager], { ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: f.systemctl });
+
+    expect(f.readLog('package-manager')).toEqual(['openvpn']);
+    expect(f.read(VPN_CONF)).toBe(GOOD_VPN);
+    expect(f.read(DROPIN)).toBe(
+      '[Unit]\nAfter=openvpn-client@ecs-anywhere.service\nWants=openvpn-client@ecs-anywhere.service\n',
+    );
+    expect(listing(f.root).filter((l) => l.includes('openvpn') || l.includes('.service.d'))).toEqual([
+      'etc/openvpn/ 0755',
+      'etc/openvpn/client/ 0755',
+      'etc/openvpn/client/ecs-anywhere.conf 0600',
+      'etc/systemd/system/ecs-anywhere-lb-agent.service.d/ 0755',
+      'etc/systemd/system/ecs-anywhere-lb-agent.service.d/10-vpn.conf 0644',
+    ]);
+    expect(f.config()).toContain('ECS_ANYWHERE_LB_INTERFACE=tun0');
+    expect(f.readLog('systemctl')).toEqual([
+      'daemon-reload',
+      'is-active --quiet openvpn-client@ecs-anywhere.service',
+      'enable --now openvpn-client@ecs-anywhere.service',
+      'is-active --quiet ecs-anywhere-lb-agent.service',
+      'enable --now ecs-anywhere-lb-agent.service',
+    ]);
+  });
+
+  it('takes "dev tunN" as given and honours an explicit --host-ip', () => {
+    const f = new Fixture();
+    const vpn = f.writeFile('site.ovpn', GOOD_VPN.replace('dev tun\n', 'dev tun3\n'));
+    f.installV1(['--vpn-config', vpn, '--package-manager-cmd', f.packageManager]);
+    expect(f.config()).toContain('ECS_ANYWHERE_LB_INTERFACE=tun3');
+
+    const g = new Fixture();
+    const vpn2 = g.writeFile('site.ovpn', GOOD_VPN);
+    g.installV1(['--vpn-config', vpn2, '--package-manager-cmd', g.packageManager, '--host-ip', '10.8.0.10']);
+    expect(g.config()).toContain('ECS_ANYWHERE_LB_HOST_IP=10.8.0.10');
+    expect(g.config().some((l) => l.startsWith('ECS_ANYWHERE_LB_INTERFACE='))).toBe(false);
+  });
+});
+
+describe('install.sh: uninstall and purge', () => {
+  it('--uninstall stops, deregisters, disables and removes every installed file but the config; --purge removes the rest', () => {
+    const f = new Fixture();
+    const pristine = snapshot(f.root);
+    const vpn = f.writeFile('site.ovpn', GOOD_VPN);
+    const env = { ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: f.systemctl };
+    f.installV1(['--vpn-config', vpn, '--package-manager-cmd', f.packageManager], env);
+    mkdirSync(path.dirname(path.join(f.root, STATE_FILE)), { recursive: true });
+    writeFileSync(path.join(f.root, STATE_FILE), '{}\n');
+    f.clearLog('systemctl');
+
+    const r = f.install(['--uninstall'], env);
+    expectOk(r);
+    expect(f.readLog('agent').at(-1)).toBe(`v1 deregister --all --config ${path.join(f.root, ENV)}`);
+    expect(f.readLog('systemctl')).toEqual([
+      'is-active --quiet ecs-anywhere-lb-agent.service',
+      'stop ecs-anywhere-lb-agent.service',
+      'disable ecs-anywhere-lb-agent.service',
+      'disable --now openvpn-client@ecs-anywhere.service',
+      'daemon-reload',
+    ]);
+    expect(listing(f.root)).toEqual([
+      'etc/ 0755',
+      'etc/ecs-anywhere-lb-agent/ 0755',
+      'etc/ecs-anywhere-lb-agent/.installed-files 0644',
+      'etc/ecs-anywhere-lb-agent/agent.env 0640',
+      'etc/systemd/ 0755',
+      'etc/systemd/system/ 0755',
+      'usr/ 0755',
+      'usr/local/ 0755',
+      'usr/local/bin/ 0755',
+      'var/ 0755',
+      'var/lib/ 0755',
+      'var/lib/ecs-anywhere-lb-agent/ 0755',
+      'var/lib/ecs-anywhere-lb-agent/state.json 0644',
+    ]);
+    // A second --uninstall has nothing left to do.
+    const again = f.install(['--uninstall'], env);
+    expectOk(again);
+    expect(again.stdout).toContain('Nothing to remove');
+
+    expectOk(f.install(['--purge'], env));
+    expect(snapshot(f.root).map((e) => `${e.path} ${e.mode}`)).toEqual(pristine.map((e) => `${e.path} ${e.mode}`));
+    expect(listing(f.root)).toEqual(SKELETON_LISTING);
+  });
+
+  it('--purge straight from an installation removes everything, state included', () => {
+    const f = new Fixture();
+    f.installV1();
+    mkdirSync(path.dirname(path.join(f.root, STATE_FILE)), { recursive: true });
+    writeFileSync(path.join(f.root, STATE_FILE), '{}\n');
+    expectOk(f.install(['--purge']));
+    expect(listing(f.root)).toEqual(SKELETON_LISTING);
+  });
+
+  it('refuses to remove anything when deregistering fails, unless --force', () => {
+    const f = new Fixture();
+    const env = { ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: f.systemctl, FAKE_DEREGISTER_EXIT: '1' };
+    f.installV1([], env);
+    const before = snapshot(f.root);
+    f.clearLog('systemctl');
+    const r = f.install(['--uninstall'], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/deregister --all' failed \(exit 1\).*nothing was removed.*--force/);
+    expect(snapshot(f.root)).toEqual(before);
+    // The agent was stopped for the attempt and is running again.
+    expect(f.readLog('systemctl')).toEqual([
+      'is-active --quiet ecs-anywhere-lb-agent.service',
+      'stop ecs-anywhere-lb-agent.service',
+      'start ecs-anywhere-lb-agent.service',
+    ]);
+    const forced = f.install(['--uninstall', '--force'], env);
+    expectOk(forced);
+    expect(f.exists(BIN)).toBe(false);
+  });
+});
+
+interface BadCase {
+  name: string;
+  args: (f: Fixture) => string[];
+  env?: Record<string, string>;
+  status: number;
+  message: RegExp;
+  /** Run also against an installed tree (the args must then make sense as a re-run). */
+  installed?: boolean;
+}
+
+const withBinary = (f: Fixture): string[] => ['--binary', f.binary, '--unit', f.unit];
+
+const BAD_CASES: BadCase[] = [
+  {
+    name: 'a malformed target group ARN',
+    args: (f) => [...withBinary(f), '--target-groups', 'arn:aws:elasticloadbalancing:eu-west-1:1234:targetgroup/web/abc'],
+    status: 2,
+    message: /error: --target-groups: 'arn:aws:elasticloadbalancing:eu-west-1:1234:targetgroup\/web\/abc' is not a target group ARN/,
+    installed: true,
+  },
+  {
+    name: 'an ARN of something else',
+    args: (f) => [...withBinary(f), '--target-groups', 'arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0'],
+    status: 2,
+    message: /is not a target group ARN; expected arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup\/NAME\/ID/,
+    installed: true,
+  },
+  {
+    name: 'a CIDR with a bad prefix length',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--vpc-cidr', '10.0.0.0/33'],
+    status: 2,
+    message: /--vpc-cidr: '10\.0\.0\.0\/33' is not an IPv4 CIDR .*prefix length must be 0-32/,
+    installed: true,
+  },
+  {
+    name: 'a CIDR with host bits set',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--vpc-cidr', '10.0.0.0/16,172.16.5.0/12'],
+    status: 2,
+    message: /'172\.16\.5\.0\/12' .*host bits are set; did you mean 172\.16\.0\.0\/12\?/,
+    installed: true,
+  },
+  {
+    name: 'a bad IPv4 address',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--host-ip', '10.0.0.256'],
+    status: 2,
+    message: /--host-ip: '10\.0\.0\.256' is not an IPv4 address/,
+    installed: true,
+  },
+  {
+    name: 'both --host-ip and --interface',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--host-ip', '10.8.0.10', '--interface', 'tun0'],
+    status: 2,
+    message: /--host-ip and --interface exclude each other/,
+    installed: true,
+  },
+  {
+    name: 'an --on-exit value outside the enum',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--on-exit', 'drain'],
+    status: 2,
+    message: /--on-exit: 'drain' must be auto, deregister or keep/,
+    installed: true,
+  },
+  {
+    name: 'a malformed duration',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--drain-timeout', '2 minutes'],
+    status: 2,
+    message: /--drain-timeout: .* (is not a duration|contains whitespace)/,
+    installed: true,
+  },
+  {
+    name: 'a non-loopback metrics address',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--metrics-address', '0.0.0.0:9464'],
+    status: 2,
+    message: /'0\.0\.0\.0' is not a loopback address/,
+    installed: true,
+  },
+  {
+    name: 'an unknown flag',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--target-group', ARN],
+    status: 2,
+    message: /error: unknown flag '--target-group'/,
+    installed: true,
+  },
+  {
+    name: 'a flag missing its value',
+    args: (f) => [...withBinary(f), '--interface', '--target-groups', ARN],
+    status: 2,
+    message: /--interface needs a value/,
+    installed: true,
+  },
+  {
+    name: 'no target groups on a fresh host',
+    args: (f) => withBinary(f),
+    status: 2,
+    message: /--target-groups ARN\[,ARN\.\.\.\] is required \(or --allow-any-target-group\)/,
+  },
+  {
+    name: 'a missing binary file',
+    args: (f) => ['--binary', path.join(f.src, 'nope'), '--unit', f.unit, '--target-groups', ARN],
+    status: 1,
+    message: /--binary: .*\/nope does not exist/,
+    installed: true,
+  },
+  {
+    name: 'a checksum mismatch against FILE.sha256',
+    args: (f) => {
+      writeFileSync(`${f.binaryV2}.sha256`, `${sha256('something else')}  x\n`);
+      return ['--binary', f.binaryV2, '--unit', f.unit, '--target-groups', ARN];
+    },
+    status: 1,
+    message: /checksum mismatch for .*: expected [0-9a-f]{64}, got [0-9a-f]{64}/,
+    installed: true,
+  },
+  {
+    name: 'a checksum mismatch against --sha256',
+    args: (f) => ['--binary', f.binaryV2, '--sha256', sha256('something else'), '--unit', f.unit, '--target-groups', ARN],
+    status: 1,
+    message: /checksum mismatch/,
+    installed: true,
+  },
+  {
+    name: 'no checksum at all',
+    args: (f) => {
+      rmSync(`${f.binaryV2}.sha256`, { force: true });
+      return ['--binary', f.binaryV2, '--unit', f.unit, '--target-groups', ARN];
+    },
+    status: 1,
+    message: /no checksum for .*: put its sha256sum output in .*\.sha256 or pass --sha256 HEX/,
+    installed: true,
+  },
+  {
+    name: 'an unsupported architecture',
+    args: (f) => [...withBinary(f), '--target-groups', ARN],
+    env: { ECS_ANYWHERE_LB_INSTALL_ARCH: 'armv7l' },
+    status: 1,
+    message: /unsupported architecture 'armv7l': ECS Anywhere, and so this agent, supports only x86_64 and aarch64/,
+    installed: true,
+  },
+  {
+    name: 'an executable built for the other architecture',
+    args: (f) => {
+      const elf = Buffer.alloc(64);
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(elf, 0);
+      elf.writeUInt16LE(0xb7, 18); // e_machine = EM_AARCH64
+      const file = f.writeFile('arm64-binary', elf);
+      return ['--binary', file, '--sha256', sha256(elf), '--unit', f.unit, '--target-groups', ARN];
+    },
+    status: 1,
+    message: /is a linux-arm64 executable but this host is x86_64 \(linux-x64\)/,
+    installed: true,
+  },
+  {
+    name: 'a tarball for another architecture',
+    args: (f) => ['--tarball', makeTarball(f, 'arm64'), '--target-groups', ARN],
+    status: 1,
+    message: /has no ecs-anywhere-lb-agent-linux-x64 \(is it the tarball for another architecture\? this host is x86_64\)/,
+    installed: true,
+  },
+  {
+    name: 'a VPN config that references external files',
+    args: (f) => [
+      ...withBinary(f), '--target-groups', ARN, '--package-manager-cmd', f.packageManager, '--vpn-config',
+      f.writeFile('bad.ovpn', 'client\ndev tun\nca ca.crt\n<cert>\nx\n</cert>\nkey /etc/openvpn/client.key\ntls-crypt tc.key\nauth-user-pass creds.txt\n'),
+    ],
+    status: 1,
+    message: /references external files.*self-contained:\n {2}line 3: ca ca\.crt\n {2}line 7: key \/etc\/openvpn\/client\.key\n {2}line 8: tls-crypt tc\.key\n {2}line 9: auth-user-pass creds\.txt/s,
+    installed: true,
+  },
+  {
+    name: 'a VPN config without a dev line',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--package-manager-cmd', f.packageManager, '--vpn-config', f.writeFile('nodev.ovpn', GOOD_VPN.replace('dev tun\n', ''))],
+    status: 1,
+    message: /has no 'dev' line/,
+    installed: true,
+  },
+  {
+    name: 'a failing package manager',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--package-manager-cmd', f.packageManager, '--vpn-config', f.writeFile('site.ovpn', GOOD_VPN)],
+    env: { FAKE_PM_EXIT: '3' },
+    status: 1,
+    message: /installing the openvpn package with '.*fake-package-manager openvpn' failed \(exit 3\); nothing was changed/,
+    installed: true,
+  },
+  {
+    name: '--upgrade with configuration flags',
+    args: (f) => ['--upgrade', '--binary', f.binaryV2, '--unit', f.unitV2, '--log-level', 'debug'],
+    status: 2,
+    message: /--upgrade keeps the configuration; run without --upgrade to change it/,
+    installed: true,
+  },
+  {
+    name: 'a --set value agent.env cannot hold',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--set', 'MAPPING_FILE=/etc/my mapping.json'],
+    status: 2,
+    message: /--set: value '\/etc\/my mapping\.json' contains whitespace/,
+    installed: true,
+  },
+];
+
+describe('install.sh: bad input is refused with a clear message and an untouched host', () => {
+  // Two trees shared by every case: each case must leave them exactly as it found them.
+  let fresh: Fixture;
+  let installed: Fixture;
+  beforeAll(() => {
+    fresh = new Fixture();
+    installed = new Fixture();
+    installed.installV1();
+  });
+
+  it.each(BAD_CASES)('$name', (c) => {
+    const trees = [{ label: 'fresh', f: fresh }, ...(c.installed ? [{ label: 'installed', f: installed }] : [])];
+    for (const { label, f } of trees) {
+      f.clearLog('agent');
+      const before = snapshot(f.root);
+      const r = f.install(c.args(f), c.env ?? {});
+      expect(r.status, `${label}: ${r.output}`).toBe(c.status);
+      expect(r.stderr, label).toMatch(/^install\.sh: error: /m);
+      expect(r.stderr, label).toMatch(c.message);
+      expect(snapshot(f.root), `${label} tree`).toEqual(before);
+      expect(f.readLog('agent'), label).toEqual([]);
+    }
+  });
+});
+
+describe('install.sh: --print-iam-policy and --help', () => {
+  it('--print-iam-policy prints the policy JSON on stdout and the command on stderr, writing nothing', () => {
+    const f = new Fixture();
+    const before = snapshot(f.root);
+    const r = f.install(['--print-iam-policy', '--target-groups', `${ARN},${ARN2}`, '--iam-role', 'edgeRole']);
+    expectOk(r);
+    const policy = JSON.parse(r.stdout) as { Statement: { Resource: unknown }[] };
+    expect(policy.Statement[0]?.Resource).toEqual([ARN, ARN2]);
+    expect(policy.Statement[1]?.Resource).toBe('*');
+    expect(r.stderr).toContain(
+      'aws iam put-role-policy --role-name edgeRole --policy-name ecs-anywhere-lb-agent --policy-document file://ecs-anywhere-lb-agent.json',
+    );
+    expect(snapshot(f.root)).toEqual(before);
+  });
+
+  it('--print-iam-policy alone uses the installed configuration', () => {
+    const f = new Fixture();
+    f.installV1(['--target-groups', ARN2]);
+    const r = f.install(['--print-iam-policy']);
+    expectOk(r);
+    expect((JSON.parse(r.stdout) as { Statement: { Resource: unknown }[] }).Statement[0]?.Resource).toEqual([ARN, ARN2]);
+  });
+
+  it('the policy template is valid JSON with one placeholder line', () => {
+    const text = readFileSync(POLICY_TEMPLATE, 'utf8');
+    expect(() => JSON.parse(text) as unknown).not.toThrow();
+    expect(text.split('\n').filter((l) => l.includes('"@TARGET_GROUP_ARNS@"'))).toHaveLength(1);
+  });
+
+  it('--help documents every flag the parser accepts', () => {
+    const source = readFileSync(INSTALL, 'utf8');
+    const body = (fn: string): string => source.slice(source.indexOf(`${fn}() {`), source.indexOf('\n}\n', source.indexOf(`${fn}() {`)));
+    const flags = [...`${body('take_switch')}${body('take_value_flag')}`.matchAll(/^\s+((?:-h \| )?--[a-z0-9-]+)\)/gm)]
+      .map((m) => (m[1] ?? '').replace('-h | ', ''));
+    expect(flags.length).toBeGreaterThan(35);
+    const help = spawnSync('bash', [INSTALL, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const flag of flags) expect(help.stdout, flag).toMatch(new RegExp(`(^|[\\s,(])${flag}(?![a-z-])`, 'm'));
+  });
+});
+
+describe('ecs-anywhere-install-wrapper.sh', () => {
+  const officialArgs = [
+    '--region', 'eu-west-1', '--activation-id', 'id with spaces', '--activation-code', 'Code+/=',
+    '--cluster', 'edge', '--enable-gpu', '--docker-install-source', 'none', '--ecs-version', '1.90.0',
+    '--ecs-endpoint', 'https://ecs.example', '--certs-file', '/etc/ssl/certs/ca.pem', '--ip-compatibility', 'ipv4',
+    '--skip-registration', '--no-start',
+  ];
+
+  const officialArgv = (f: Fixture): string[] => {
+    const file = f.log('official-argv');
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\0').slice(0, -1) : [];
+  };
+
+  it('passes the official flags through unchanged and in order, then installs with --region', () => {
+    const f = new Fixture();
+    const official = f.writeExecutable('ecs-anywhere-install.sh', FAKE_OFFICIAL);
+    // Our flags interleaved with the official ones.
+    const args = [
+      '--root', f.root, ...officialArgs.slice(0, 4), '--binary', f.binary, ...officialArgs.slice(4, 9),
+      '--unit', f.unit, '--target-groups', ARN, ...officialArgs.slice(9), '--official-script', official,
+    ];
+    const r = f.run(WRAPPER, args);
+    expectOk(r);
+    expect(officialArgv(f)).toEqual(officialArgs);
+    expect(f.read(BIN)).toBe(fakeAgent('v1'));
+    expect(f.config()).toContain('AWS_REGION=eu-west-1');
+    expect(r.stdout).toContain('(not started: --no-start)');
+  });
+
+  it('stops with the official script\'s exit status when it fails, installing nothing', () => {
+    const f = new Fixture();
+    const official = f.writeExecutable('ecs-anywhere-install.sh', FAKE_OFFICIAL);
+    const before = snapshot(f.root);
+    const r = f.run(WRAPPER, ['--region', 'eu-west-1', '--activation-id', 'I', '--activation-code', 'C', '--official-script', official,
+      '--root', f.root, '--binary', f.binary, '--unit', f.unit, '--target-groups', ARN], { FAKE_OFFICIAL_EXIT: '7' });
+    expect(r.status).toBe(7);
+    expect(r.stderr).toContain('error: the official ecs-anywhere-install.sh failed (exit 7); ecs-anywhere-lb-agent was not installed');
+    expect(officialArgv(f)).toEqual(['--region', 'eu-west-1', '--activation-id', 'I', '--activation-code', 'C']);
+    expect(snapshot(f.root)).toEqual(before);
+  });
+
+  it('rejects bad installer flags before running the official script', () => {
+    const f = new Fixture();
+    const official = f.writeExecutable('ecs-anywhere-install.sh', FAKE_OFFICIAL);
+    const r = f.run(WRAPPER, ['--region', 'eu-west-1', '--official-script', official, '--root', f.root, '--binary', f.binary,
+      '--unit', f.unit, '--target-groups', 'not-an-arn']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/install\.sh: error: --target-groups: 'not-an-arn' is not a target group ARN/);
+    expect(r.stderr).toContain('nothing was run');
+    expect(officialArgv(f)).toEqual([]);
+  });
+
+  it('requires --region and documents both sets of flags', () => {
+    const f = new Fixture();
+    const r = f.run(WRAPPER, ['--cluster', 'edge']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--region is required');
+    const help = f.run(WRAPPER, ['--help']);
+    expectOk(help);
+    for (const flag of ['--region', '--activation-id', '--activation-code', '--cluster', '--enable-gpu', '--docker-install-source',
+      '--ecs-version', '--ecs-endpoint', '--certs-file', '--ip-compatibility', '--no-start', '--skip-registration',
+      '--official-script', '--target-groups', '--vpn-config', '--host-ip', '--uninstall']) {
+      expect(help.stdout, flag).toContain(flag);
+    }
+  });
+});
+
+const shellcheckVersion = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
+const HAS_SHELLCHECK = shellcheckVersion.error === undefined && shellcheckVersion.status === 0;
+if (!HAS_SHELLCHECK) console.warn('[installer tests] shellcheck is not on PATH: skipping the shellcheck test (CI installs it)');
+
+describe('shell quality', () => {
+  it.skipIf(!HAS_SHELLCHECK)('shellcheck installer/*.sh passes', () => {
+    const scripts = readdirSync(path.join(REPO, 'installer')).filter((n) => n.endsWith('.sh')).map((n) => path.join(REPO, 'installer', n));
+    const r = spawnSync('shellcheck', scripts, { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+/** A release tarball in the documented layout, holding a binary for `arch` ("tarball" stand-in). */
+function makeTarball(f: Fixture, arch: 'x64' | 'arm64'): string {
+  const top = `ecs-anywhere-lb-agent-0.1.0-linux-${arch}`;
+  const stage = path.join(f.dir, `tarball-stage-${arch}`);
+  const dir = path.join(stage, top);
+  mkdirSync(dir, { recursive: true });
+  const binary = path.join(dir, `ecs-anywhere-lb-agent-linux-${arch}`);
+  writeFileSync(binary, fakeAgent('tarball'), { mode: 0o755 });
+  writeFileSync(`${binary}.sha256`, `${sha256(fakeAgent('tarball'))}  ecs-anywhere-lb-agent-linux-${arch}\n`);
+  writeFileSync(path.join(dir, 'ecs-anywhere-lb-agent.service'), UNIT_V2);
+  copyFileSync(INSTALL, path.join(dir, 'install.sh'));
+  chmodSync(path.join(dir, 'install.sh'), 0o755);
+  copyFileSync(POLICY_TEMPLATE, path.join(dir, 'iam-policy.json'));
+  const out = path.join(f.dir, `${top}.tar.gz`);
+  const r = spawnSync('tar', ['-C', stage, '-czf', out, top], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return out;
+}
