@@ -75,7 +75,7 @@ function parseBoolean(spec: OptionSpec, text: string): boolean {
   const t = text.toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(t)) return true;
   if (['false', '0', 'no', 'off'].includes(t)) return false;
-  throw new ConfigError(`--${spec.name}`, `"${text}" is not a boolean (true/false)`);
+  throw new ConfigError(`--${spec.name} (${envName(spec.name)})`, `"${text}" is not a boolean (true/false)`);
 }
 
 function splitList(text: string): string[] {
@@ -157,7 +157,7 @@ function parseMetricsAddress(text: string, option: string): { host: string; port
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (!match || host === undefined || port < 1 || port > 65535) throw new ConfigError(option, `"${text}" is not HOST:PORT`);
-  if (!(host === 'localhost' || host === '::1' || /^127\./.test(host))) {
+  if (!(host === 'localhost' || host === '::1' || (parseIpv4(host) !== undefined && host.startsWith('127.')))) {
     throw new ConfigError(option, `"${host}" is not a loopback address; metrics are served on loopback only`);
   }
   return { host, port };

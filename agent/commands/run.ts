@@ -55,7 +55,7 @@ export async function runAgent(parts: Parts): Promise<number> {
   const onEvent = (e: ContainerEvent) => {
     if (e.action === 'kill') {
       if (!isStopSignal(e.signal)) return;
-      containers.markStopping(e.id);
+      containers.markStopping(e.id, e.timeNano);
     } else if (e.action === 'start' || e.action === 'restart' || e.action === 'unpause') {
       containers.clearStopping(e.id);
     } else if (e.action === 'destroy') {
@@ -66,29 +66,33 @@ export async function runAgent(parts: Parts): Promise<number> {
   };
   const watcher = new EventWatcher(parts.docker, {
     onEvent,
-    onConnected: (resumed) => {
+    onConnected: (resumed, since) => {
       metrics.lastDockerOk = Date.now();
       if (resumed) {
-        log.info('Docker event stream reconnected; resyncing', { event: 'docker-reconnected' });
+        log.info(`Docker event stream reconnected${since !== undefined ? `, resuming events since ${since}` : ''}; resyncing`, { event: 'docker-reconnected', ...(since !== undefined ? { since } : {}) });
         loop.trigger('docker-reconnected');
       }
     },
-    onDisconnected: (err, retryInMs) => log.warn(`Docker event stream lost (${err.message}); reconnecting in ${retryInMs} ms`, { event: 'docker-disconnected', retryInMs }),
+    // While the engine stays away: the first failure and every 10th are warnings, the rest debug.
+    onDisconnected: (err, retryInMs, attempt) =>
+      log[attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug'](`Docker event stream lost (${err.message}); reconnecting in ${retryInMs} ms (attempt ${attempt})`, { event: 'docker-disconnected', retryInMs, attempt }),
   });
   // Subscribe before the first listing so nothing that happens in between is missed.
   await watcher.start().catch((err: unknown) => {
     log.warn(`cannot reach Docker yet (${errorMessage(err)}); will keep trying`, { event: 'docker-unavailable' });
     watcher.retryLater(err instanceof Error ? err : new Error(String(err)));
   });
+  // Seen before the first pass, so a change between that pass and the first check still triggers one.
+  const seen = (choice: { address?: string; problem?: string }) => choice.address ?? `none:${choice.problem ?? ''}`;
+  let lastAddress = await parts.addresses.current().then(seen, () => undefined);
   loop.trigger('startup');
   loop.startPeriodic();
 
-  let lastAddress: string | undefined;
   const addressTimer = setInterval(() => {
     parts.addresses.current().then(
       (choice) => {
-        const now = choice.address ?? `none:${choice.problem ?? ''}`;
-        if (lastAddress !== undefined && now !== lastAddress) loop.trigger('address-change');
+        const now = seen(choice);
+        if (now !== lastAddress) loop.trigger('address-change');
         lastAddress = now;
       },
       (err: unknown) => log.debug(`address check failed: ${errorMessage(err)}`),

@@ -34,16 +34,32 @@ export function parsePortKey(key: string): { containerPort: number; protocol: Pr
   return { containerPort, protocol: protocolOf(proto) };
 }
 
+/** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
+export const DOCKER_CALL_TIMEOUT_MS = 30_000;
+
+/** Docker's RFC 3339 time with nanoseconds ("2026-11-23T19:43:58.123456789Z") as nanoseconds since the epoch. */
+export function parseDockerTime(text: string | undefined): bigint | undefined {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text ?? '');
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1] ?? ''}${m[3] ?? ''}`);
+  if (Number.isNaN(ms) || ms <= 0) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
 /** Lists running containers through dockerode, marking those a stop signal was sent to. */
 export class DockerContainerSource implements ContainerSource {
-  private readonly stopping = new Set<string>();
+  /** Container id -> when the stop signal was seen (ns). */
+  private readonly stopping = new Map<string, bigint>();
   private readonly exposedCache = new Map<string, ContainerSnapshot['exposedPorts']>();
 
-  constructor(private readonly docker: Dockerode) {}
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly callTimeoutMs = DOCKER_CALL_TIMEOUT_MS,
+  ) {}
 
-  /** Records a stop signal (at `kill`) so the container leaves the desired set at once. */
-  markStopping(id: string): void {
-    this.stopping.add(id);
+  /** Records a stop signal (at `kill`, time of the event) so the container leaves the desired set at once. */
+  markStopping(id: string, timeNano: bigint = BigInt(Date.now()) * 1_000_000n): void {
+    this.stopping.set(id, timeNano);
   }
 
   /** Forgets a stop mark (a `start` means the container runs again). */
@@ -58,11 +74,27 @@ export class DockerContainerSource implements ContainerSource {
   }
 
   async list(): Promise<ContainerSnapshot[]> {
-    const infos = await this.docker.listContainers({ all: false });
+    const infos = await this.docker.listContainers({ all: false, abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
     const live = new Set(infos.map((i) => i.Id));
     for (const id of this.exposedCache.keys()) if (!live.has(id)) this.exposedCache.delete(id);
-    for (const id of this.stopping) if (!live.has(id)) this.stopping.delete(id);
+    for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
+    await this.clearRestarted();
     return Promise.all(infos.map((info) => this.snapshot(info)));
+  }
+
+  /**
+   * A container marked stopping that runs again (its `start` event was lost with the event
+   * stream, e.g. across an engine restart) would otherwise stay deregistered for good: a
+   * start after the mark clears it. Only marked containers are inspected, and they are few.
+   */
+  private async clearRestarted(): Promise<void> {
+    await Promise.all(
+      [...this.stopping].map(async ([id, markedAt]) => {
+        const info = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) }).catch(() => undefined);
+        const startedAt = parseDockerTime(info?.State.StartedAt);
+        if (info?.State.Running && startedAt !== undefined && startedAt > markedAt) this.stopping.delete(id);
+      }),
+    );
   }
 
   private async snapshot(info: Dockerode.ContainerInfo): Promise<ContainerSnapshot> {
@@ -89,7 +121,7 @@ export class DockerContainerSource implements ContainerSource {
   private async exposed(id: string): Promise<ContainerSnapshot['exposedPorts']> {
     const cached = this.exposedCache.get(id);
     if (cached) return cached;
-    const inspect = await this.docker.getContainer(id).inspect();
+    const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
     const keys = Object.keys(inspect.Config?.ExposedPorts ?? {});
     const ports = keys.map(parsePortKey).filter((p): p is NonNullable<typeof p> => p !== undefined);
     this.exposedCache.set(id, ports);

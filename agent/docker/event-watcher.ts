@@ -12,10 +12,18 @@ export const RELEVANT_ACTIONS = new Set(['start', 'restart', 'kill', 'die', 'sto
 
 export interface EventWatcherHooks {
   onEvent(event: ContainerEvent): void;
-  /** The stream (re)connected; the first call is the initial subscription. */
-  onConnected(resumed: boolean): void;
-  onDisconnected(err: Error, retryInMs: number): void;
+  /** The stream (re)connected; the first call is the initial subscription. `since` is the resume point sent, if any. */
+  onConnected(resumed: boolean, since?: string): void;
+  /** The stream broke or a reconnect failed; `attempt` counts the failures in a row (1 = first). */
+  onDisconnected(err: Error, retryInMs: number, attempt: number): void;
 }
+
+/** Reconnect backoff (full jitter): short enough that a restarted engine is seen within seconds. */
+export const EVENT_BACKOFF = { baseMs: 500, capMs: 5_000 } as const;
+/** How long the engine may take to accept a subscription before the attempt counts as failed. */
+export const SUBSCRIBE_TIMEOUT_MS = 30_000;
+/** How far before the first subscription a resume looks back when no event was seen yet (clock slack). */
+const FIRST_SINCE_SLACK_NS = 1_000_000_000n;
 
 /** Parses one line of Docker's event stream; undefined for anything not a container event. */
 export function parseDockerEvent(line: string): ContainerEvent | undefined {
@@ -33,13 +41,17 @@ export function parseDockerEvent(line: string): ContainerEvent | undefined {
   } catch {
     return undefined;
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   if (raw.Type !== undefined && raw.Type !== 'container') return undefined;
   const fullAction = raw.Action ?? raw.status ?? '';
   // health events read "health_status: healthy"; exec events "exec_start: sh -c ..."
   const action = fullAction.split(':')[0]?.trim() ?? '';
   const id = raw.Actor?.ID ?? raw.id;
   if (!id || !action) return undefined;
-  const timeNano = raw.timeNano !== undefined ? BigInt(raw.timeNano) : BigInt(raw.time ?? 0) * 1_000_000_000n;
+  // timeNano exceeds 2^53: read its digits from the text, not from the parsed (rounded) number.
+  // The top-level field comes last (a label could carry the same name).
+  const exact = [...line.matchAll(/"timeNano"\s*:\s*([0-9]+)/g)].at(-1)?.[1];
+  const timeNano = exact !== undefined ? BigInt(exact) : BigInt(Math.trunc(Number(raw.time ?? 0))) * 1_000_000_000n;
   const attributes = raw.Actor?.Attributes ?? {};
   return {
     action,
@@ -60,7 +72,9 @@ export function sinceParam(timeNano: bigint): string {
 /** A resilient subscription to container events. */
 export class EventWatcher {
   private stream: NodeJS.ReadableStream | undefined;
+  private abort: AbortController | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Time of the last event seen, or of the first subscription: where a reconnect resumes. */
   private lastTimeNano: bigint | undefined;
   private failures = 0;
   private stopped = false;
@@ -69,7 +83,8 @@ export class EventWatcher {
   constructor(
     private readonly docker: Dockerode,
     private readonly hooks: EventWatcherHooks,
-    private readonly backoff = { baseMs: 500, capMs: 15_000 },
+    private readonly backoff: { baseMs: number; capMs: number } = EVENT_BACKOFF,
+    private readonly subscribeTimeoutMs = SUBSCRIBE_TIMEOUT_MS,
   ) {}
 
   /** Subscribes; resolves once the engine accepted the subscription (or rejects on the first failure). */
@@ -96,17 +111,34 @@ export class EventWatcher {
   private async connect(): Promise<void> {
     const resumed = this.connectedOnce || this.failures > 0;
     const since = this.lastTimeNano !== undefined ? sinceParam(this.lastTimeNano + 1n) : undefined;
-    const stream = (await this.docker.getEvents({
-      filters: JSON.stringify({ type: ['container'] }),
-      ...(since !== undefined ? { since } : {}),
-    } as Dockerode.GetEventsOptions)) as NodeJS.ReadableStream;
+    const subscribedAt = BigInt(Date.now()) * 1_000_000n;
+    // One controller per connection: it bounds the wait for the engine's answer and tears the stream down on detach.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error(`Docker did not accept the event subscription within ${this.subscribeTimeoutMs} ms`)), this.subscribeTimeoutMs);
+    timer.unref?.();
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.docker.getEvents({
+        filters: JSON.stringify({ type: ['container'] }),
+        ...(since !== undefined ? { since } : {}),
+        abortSignal: abort.signal,
+      } as Dockerode.GetEventsOptions)) as NodeJS.ReadableStream;
+    } catch (err) {
+      throw abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason : err;
+    } finally {
+      clearTimeout(timer);
+    }
     if (this.stopped) {
+      abort.abort();
       (stream as unknown as { destroy?: () => void }).destroy?.();
       return;
     }
     this.stream = stream;
+    this.abort = abort;
     this.connectedOnce = true;
     this.failures = 0;
+    // Nothing seen yet: a later reconnect resumes from this subscription (minus clock slack), not from "now".
+    this.lastTimeNano ??= subscribedAt - FIRST_SINCE_SLACK_NS;
     let buffer = '';
     stream.on('data', (chunk: Buffer | string) => {
       buffer += chunk.toString();
@@ -121,7 +153,7 @@ export class EventWatcher {
     stream.on('error', onBroken);
     stream.on('end', () => onBroken());
     stream.on('close', () => onBroken());
-    this.hooks.onConnected(resumed);
+    this.hooks.onConnected(resumed, since);
   }
 
   private handleLine(line: string): void {
@@ -133,19 +165,22 @@ export class EventWatcher {
 
   private detach(): void {
     const stream = this.stream;
+    const abort = this.abort;
     this.stream = undefined;
+    this.abort = undefined;
     if (stream) {
       stream.removeAllListeners();
       stream.on('error', () => undefined);
-      (stream as unknown as { destroy?: () => void }).destroy?.();
     }
+    abort?.abort();
+    (stream as unknown as { destroy?: () => void } | undefined)?.destroy?.();
   }
 
   private scheduleReconnect(err: Error, from?: NodeJS.ReadableStream): void {
     if (this.stopped || (from !== undefined && from !== this.stream) || this.retryTimer) return;
     this.detach();
     const delay = backoffDelay(this.failures++, this.backoff.baseMs, this.backoff.capMs);
-    this.hooks.onDisconnected(err, delay);
+    this.hooks.onDisconnected(err, delay, this.failures);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.connect().catch((e: unknown) => this.scheduleReconnect(e instanceof Error ? e : new Error(String(e))));

@@ -1,7 +1,8 @@
 /**
  * Which address this host registers. Explicit (--host-ip), an interface (--interface), or
- * auto: an up VPN interface (tun*, wg*), else the default-route interface. Addresses a
- * load balancer cannot target are refused unless allowed.
+ * auto: an up VPN interface (tun*, wg*, tap*), else the default-route interface (but once a
+ * VPN interface was used, its absence means "no address", not the default route). Addresses
+ * a load balancer cannot target are refused unless allowed.
  */
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
@@ -58,7 +59,7 @@ export const systemNetwork: HostNetwork = {
   },
 };
 
-const VPN_INTERFACE = /^(tun|wg|tap)[0-9]*/;
+const VPN_INTERFACE = /^(tun|wg|tap)/;
 
 function firstIpv4(list: NetworkInterfaceInfo[] | undefined): string | undefined {
   return list?.find((a) => a.family === 'IPv4' && !a.internal)?.address ?? list?.find((a) => a.family === 'IPv4')?.address;
@@ -94,7 +95,32 @@ export async function chooseAddress(policy: AddressPolicy, net: HostNetwork): Pr
   return choice;
 }
 
-/** The address source the agent runs with. */
+/** Whether auto mode treats this interface as a VPN (preferred over the default route). */
+export function isVpnInterface(name: string): boolean {
+  return VPN_INTERFACE.test(name);
+}
+
+/**
+ * The address source the agent runs with: asks the host anew on every call. In auto mode it
+ * remembers that it registered a VPN interface's address; when no VPN interface is up any
+ * more (a reconnect in progress) it reports no usable address instead of falling back to
+ * the default route, whose address the load balancer most likely cannot reach: the targets
+ * stay where they are until the VPN is back, rather than flapping twice.
+ */
 export function createAddressSource(policy: AddressPolicy, net: HostNetwork = systemNetwork): AddressSource {
-  return { current: () => chooseAddress(policy, net) };
+  const auto = policy.hostIp === undefined && policy.interface === undefined;
+  let vpn: string | undefined;
+  return {
+    async current() {
+      const choice = await chooseAddress(policy, net);
+      if (!auto) return choice;
+      if (choice.interface !== undefined && isVpnInterface(choice.interface)) {
+        vpn = choice.interface;
+        return choice;
+      }
+      if (vpn === undefined) return choice;
+      const fallback = choice.address !== undefined ? `${choice.address}${choice.interface ? ` on ${choice.interface}` : ''}` : 'the default route';
+      return { interface: vpn, problem: `VPN interface ${vpn} is down or has no IPv4 address; waiting for it instead of falling back to ${fallback} (restart the agent or set --interface to change this)` };
+    },
+  };
 }

@@ -126,7 +126,7 @@ export class Reconciler {
     }
 
     const targets = this.ownedAfter(actual, applied, owned, desired.endpoints);
-    const addresses = this.prunedAddresses(owned, address, actual, groups, targets);
+    const addresses = this.prunedAddresses(owned, address, actual, groups, targets, applied);
     if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), addresses, targets });
     return {
       registered,
@@ -235,9 +235,12 @@ export class Reconciler {
       }
     }
 
-    if (p.deregister.length > 0) {
-      const ok = await this.send('DeregisterTargets', arn, p.deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
-      for (const { target } of p.deregister) {
+    // Make-before-break: a target left behind on an old address stays until its replacement is in.
+    const notReplaced = new Set(p.register.filter(({ target }) => !added.some((a) => a.port === target.port)).map(({ target }) => target.port));
+    const deregister = p.deregister.filter((d) => d.why !== 'address-changed' || !notReplaced.has(d.target.port));
+    if (deregister.length > 0) {
+      const ok = await this.send('DeregisterTargets', arn, deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
+      for (const { target } of deregister) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {
           failed++;
@@ -249,7 +252,7 @@ export class Reconciler {
         this.o.log.info(`${this.o.dryRun ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {
           event: 'deregistered', targetGroupArn: arn, target: show(target),
           ...(record?.containerName ? { container: record.containerName } : {}), ...(record?.containerId ? { containerId: record.containerId.slice(0, 12) } : {}),
-          ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: why ?? deregisterReason(p.deregister.find((d) => d.target === target)?.why ?? 'not-desired', container),
+          ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: why ?? deregisterReason(deregister.find((d) => d.target === target)?.why ?? 'not-desired', container),
         });
       }
     }
@@ -336,13 +339,20 @@ export class Reconciler {
     return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
   }
 
-  /** Old addresses are forgotten once no group holds a live target on them (and every group was read). */
-  private prunedAddresses(owned: ReadonlySet<string>, address: string | undefined, actual: ReadonlyMap<string, readonly ActualTarget[]>, groups: ReadonlySet<string>, targets: readonly OwnedTarget[]): string[] {
+  /** Old addresses are forgotten once no group holds a live target on them, counting this pass's deregistrations (and every group was read). */
+  private prunedAddresses(
+    owned: ReadonlySet<string>,
+    address: string | undefined,
+    actual: ReadonlyMap<string, readonly ActualTarget[]>,
+    groups: ReadonlySet<string>,
+    targets: readonly OwnedTarget[],
+    applied: ReadonlyMap<string, { removed: Set<string> }>,
+  ): string[] {
     const allRead = [...groups].every((g) => actual.has(g));
     return [...owned].filter((a) => {
       if (a === address || !allRead || this.o.dryRun) return true;
       if (targets.some((t) => t.id === a)) return true;
-      return [...actual.values()].some((list) => list.some((t) => t.id === a && t.state !== 'draining'));
+      return [...actual].some(([arn, list]) => list.some((t) => t.id === a && t.state !== 'draining' && !applied.get(arn)?.removed.has(targetKey(arn, t.id, t.port))));
     });
   }
 

@@ -34,6 +34,7 @@ export const EMPTY_STATE: AgentState = { version: STATE_VERSION, addresses: [], 
 /** Reads and writes the state file in one directory. */
 export class StateStore {
   readonly path: string;
+  private saves = 0;
 
   constructor(readonly dir: string) {
     this.path = join(dir, STATE_FILE);
@@ -54,6 +55,7 @@ export class StateStore {
     } catch (err) {
       throw new Error(`state ${this.path} is not valid JSON (${errorMessage(err)}); move it aside to start over`, { cause: err });
     }
+    if (typeof json !== 'object' || json === null) throw new Error(`state ${this.path} is not a JSON object; move it aside to start over`);
     if (json.version !== STATE_VERSION) throw new Error(`state ${this.path} has version ${String(json.version)}, this agent reads ${STATE_VERSION}`);
     return { version: STATE_VERSION, addresses: json.addresses ?? [], targets: json.targets ?? [] };
   }
@@ -61,7 +63,7 @@ export class StateStore {
   /** Replaces the state file atomically and durably. */
   async save(state: AgentState): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.tmp`;
+    const tmp = `${this.path}.${process.pid}.${++this.saves}.tmp`;
     const file = await open(tmp, 'w', 0o600);
     try {
       await file.writeFile(`${JSON.stringify(state, null, 2)}\n`);
