@@ -172,20 +172,23 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
   };
 }
 
-/** Merges the config file, the environment and the flags (strongest last). */
-export function resolveOptions(flags: RawOptions, env: Record<string, string | undefined>): RawOptions {
+/**
+ * Merges the config file, the environment and the flags (strongest last). Returns the raw
+ * options and the environment the agent runs with: the file's AWS_* variables (e.g.
+ * AWS_SHARED_CREDENTIALS_FILE) apply where the real environment does not set them, as they
+ * would when systemd reads the same file as its EnvironmentFile.
+ */
+export function resolveOptions(flags: RawOptions, env: Record<string, string | undefined>): { options: RawOptions; env: Record<string, string | undefined> } {
   const fromEnv = optionsFromEnv(env);
   const file = flags.config ?? fromEnv.config;
-  let fromFile: RawOptions = {};
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError('--config (ECS_ANYWHERE_LB_CONFIG)', `cannot read ${file}: ${errorMessage(err)}`);
-    }
-    fromFile = optionsFromEnv(parseEnvFile(text, file));
+  if (file === undefined) return { options: { ...fromEnv, ...flags }, env };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('--config (ECS_ANYWHERE_LB_CONFIG)', `cannot read ${file}: ${errorMessage(err)}`);
   }
-  return { ...fromFile, ...fromEnv, ...flags };
+  const vars = parseEnvFile(text, file);
+  const aws = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('AWS_')));
+  return { options: { ...optionsFromEnv(vars), ...fromEnv, ...flags }, env: { ...aws, ...env } };
 }
-

@@ -28,7 +28,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
-async function buildParts(config: AgentConfig, env: NodeJS.ProcessEnv, quietLogs: boolean): Promise<Parts> {
+async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, quietLogs: boolean): Promise<Parts> {
   const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(quietLogs ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
   const docker = new Dockerode();
@@ -57,7 +57,7 @@ async function buildParts(config: AgentConfig, env: NodeJS.ProcessEnv, quietLogs
 }
 
 /** Runs the command line; resolves to the process exit code. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   let config: AgentConfig;
   let cli;
   try {
@@ -71,7 +71,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return EXIT_OK;
     }
     if (cli.command === 'deregister' && !cli.all) throw new ConfigError('deregister', 'pass --all to deregister every target of this host');
-    config = buildConfig(resolveOptions(cli.options, env));
+    const resolved = resolveOptions(cli.options, env);
+    config = buildConfig(resolved.options);
+    env = resolved.env;
   } catch (err) {
     process.stderr.write(`ecs-anywhere-lb-agent: ${errorMessage(err)}\n`);
     return EXIT_CONFIG;
