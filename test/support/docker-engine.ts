@@ -46,9 +46,11 @@ export interface DockerEngine {
   socketPath: string | undefined;
   /** True when this call started a private dockerd (then `stop()` tears it down). */
   started: boolean;
-  /** The private dockerd's pid, its directory and whether it manages iptables. */
+  /** Pid of the private dockerd (unset for a reused engine). */
   pid?: number;
+  /** The private engine's directory: data root, exec root, socket, log, owner.json. */
   dir?: string;
+  /** Whether the private dockerd manages iptables (off when another dockerd shares the netns). */
   iptables?: boolean;
   /** Removes the private engine's containers and stops it; a no-op for a reused engine. */
   stop(): Promise<void>;
