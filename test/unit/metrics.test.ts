@@ -1,0 +1,221 @@
+// Metrics as Prometheus text (read back with a small exposition-format parser) and the
+// /healthz verdict.
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../agent/metrics/metrics.ts';
+import { DEFAULT_UNHEALTHY_AFTER_MS, healthOf } from '../../agent/metrics/metrics-server.ts';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Family {
+  help?: string;
+  type?: string;
+  samples: Sample[];
+}
+
+const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`);
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/y;
+const SUFFIXES = ['_sum', '_count', '_bucket'];
+
+/**
+ * Parses Prometheus text format 0.0.4 strictly: every line is HELP, TYPE or a sample; a
+ * family's HELP and TYPE come once, before its samples; label values are unescaped.
+ */
+function parseExposition(text: string): Map<string, Family> {
+  expect(text.endsWith('\n'), 'ends with a newline').toBe(true);
+  const families = new Map<string, Family>();
+  const family = (name: string) => {
+    const f = families.get(name) ?? { samples: [] };
+    families.set(name, f);
+    return f;
+  };
+  for (const line of text.slice(0, -1).split('\n')) {
+    const meta = /^# (HELP|TYPE) (\S+) (.+)$/.exec(line);
+    if (meta) {
+      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
+      const f = family(name);
+      expect(f.samples, `${kind} of ${name} before its samples`).toHaveLength(0);
+      if (kind === 'HELP') {
+        expect(f.help, `one HELP for ${name}`).toBeUndefined();
+        f.help = rest;
+      } else {
+        expect(f.type, `one TYPE for ${name}`).toBeUndefined();
+        expect(['counter', 'gauge', 'summary', 'histogram', 'untyped']).toContain(rest);
+        f.type = rest;
+      }
+      continue;
+    }
+    const m = SAMPLE.exec(line);
+    expect(m, `a sample line: ${JSON.stringify(line)}`).not.toBeNull();
+    const [, name, labelText, valueText] = m as unknown as [string, string, string | undefined, string];
+    const labels: Record<string, string> = {};
+    if (labelText !== undefined) {
+      LABEL.lastIndex = 0;
+      while (LABEL.lastIndex < labelText.length) {
+        const l = LABEL.exec(labelText);
+        expect(l, `well-formed labels in ${JSON.stringify(line)}`).not.toBeNull();
+        const [, key, escaped] = l as unknown as [string, string, string];
+        labels[key] = escaped.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+      }
+    }
+    const value = Number(valueText);
+    expect(Number.isNaN(value), `numeric value in ${JSON.stringify(line)}`).toBe(false);
+    const base = families.has(name) ? name : (SUFFIXES.map((s) => (name.endsWith(s) ? name.slice(0, -s.length) : '')).find((b) => families.has(b)) ?? name);
+    const f = families.get(base);
+    expect(f?.help, `HELP before ${name}`).toBeDefined();
+    expect(f?.type, `TYPE before ${name}`).toBeDefined();
+    f?.samples.push({ name, labels, value });
+  }
+  return families;
+}
+
+/** The value of one sample, looked up by its own name (e.g. a summary's _count) and labels. */
+const valueOf = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) =>
+  [...families.values()]
+    .flatMap((f) => f.samples)
+    .find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()))?.value;
+
+describe('Metrics.render', () => {
+  it('gives every family a HELP and a TYPE, and zeros on a fresh agent', () => {
+    const families = parseExposition(new Metrics().render());
+    expect(Object.fromEntries([...families].map(([name, f]) => [name, f.type]))).toEqual({
+      ecs_anywhere_lb_registrations_total: 'counter',
+      ecs_anywhere_lb_deregistrations_total: 'counter',
+      ecs_anywhere_lb_api_calls_total: 'counter',
+      ecs_anywhere_lb_api_errors_total: 'counter',
+      ecs_anywhere_lb_reconcile_duration_seconds: 'summary',
+      ecs_anywhere_lb_reconcile_failures_total: 'counter',
+      ecs_anywhere_lb_owned_targets: 'gauge',
+      ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds: 'gauge',
+      ecs_anywhere_lb_host_address_info: 'gauge',
+    });
+    for (const [name, f] of families) expect(f.help?.length, `help of ${name}`).toBeGreaterThan(10);
+    expect(valueOf(families, 'ecs_anywhere_lb_registrations_total')).toBe(0);
+    expect(valueOf(families, 'ecs_anywhere_lb_reconcile_duration_seconds_count')).toBe(0);
+    expect(families.get('ecs_anywhere_lb_api_calls_total')?.samples).toEqual([]);
+    expect(families.get('ecs_anywhere_lb_host_address_info')?.samples).toEqual([]);
+  });
+
+  it('reports the plain counters and gauges it is given', () => {
+    const m = new Metrics();
+    Object.assign(m, {
+      registrations: 7,
+      deregistrations: 3,
+      reconcileCount: 12,
+      reconcileFailures: 2,
+      reconcileSecondsSum: 1.25,
+      ownedTargets: 4,
+      lastSuccessfulReconcile: 1_732_390_000_500,
+      address: '10.8.0.10',
+    });
+    const families = parseExposition(m.render());
+    expect([
+      valueOf(families, 'ecs_anywhere_lb_registrations_total'),
+      valueOf(families, 'ecs_anywhere_lb_deregistrations_total'),
+      valueOf(families, 'ecs_anywhere_lb_reconcile_duration_seconds_count'),
+      valueOf(families, 'ecs_anywhere_lb_reconcile_duration_seconds_sum'),
+      valueOf(families, 'ecs_anywhere_lb_reconcile_failures_total'),
+      valueOf(families, 'ecs_anywhere_lb_owned_targets'),
+      valueOf(families, 'ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds'),
+      valueOf(families, 'ecs_anywhere_lb_host_address_info', { address: '10.8.0.10' }),
+    ]).toEqual([7, 3, 12, 1.25, 2, 4, 1_732_390_000.5, 1]);
+  });
+
+  it('counts API calls by action and errors by action and code', () => {
+    const m = new Metrics();
+    m.apiCall('DescribeTargetHealth', undefined, 12);
+    m.apiCall('RegisterTargets', undefined, 30);
+    m.apiCall('RegisterTargets', 'Throttling', 5);
+    m.apiCall('RegisterTargets', 'Throttling', 5);
+    m.apiCall('RegisterTargets', 'InvalidTarget', 8);
+    m.apiCall('DeregisterTargets', 'Throttling', 4);
+    m.apiCall('DescribeTargetHealth', undefined, 11);
+    const families = parseExposition(m.render());
+    const table = (name: string) => families.get(name)?.samples.map((s) => [s.labels, s.value]);
+    expect(table('ecs_anywhere_lb_api_calls_total')).toEqual([
+      [{ action: 'DescribeTargetHealth' }, 2],
+      [{ action: 'RegisterTargets' }, 4],
+      [{ action: 'DeregisterTargets' }, 1],
+    ]);
+    expect(table('ecs_anywhere_lb_api_errors_total')).toEqual([
+      [{ action: 'RegisterTargets', code: 'Throttling' }, 2],
+      [{ action: 'RegisterTargets', code: 'InvalidTarget' }, 1],
+      [{ action: 'DeregisterTargets', code: 'Throttling' }, 1],
+    ]);
+  });
+
+  it.each([
+    ['a double quote', 'tun"0', 'tun\\"0'],
+    ['a backslash', 'C:\\vpn', 'C:\\\\vpn'],
+    ['a newline', 'a\nb', 'a\\nb'],
+    ['all three, backslash first', '\\"\n', '\\\\\\"\\n'],
+    ['nothing to escape', '10.8.0.10', '10.8.0.10'],
+  ])('escapes %s in label values', (_case, raw, escaped) => {
+    const m = new Metrics();
+    m.address = raw;
+    m.apiCall(raw, raw, 1);
+    const text = m.render();
+    expect(text).toContain(`ecs_anywhere_lb_host_address_info{address="${escaped}"} 1\n`);
+    expect(text).toContain(`ecs_anywhere_lb_api_errors_total{action="${escaped}",code="${escaped}"} 1\n`);
+    const families = parseExposition(text);
+    expect(valueOf(families, 'ecs_anywhere_lb_host_address_info', { address: raw })).toBe(1);
+  });
+
+  it.each([
+    [undefined, true],
+    ['InvalidTarget', true],
+    ['TargetGroupNotFound', true],
+    ['AccessDenied', true],
+    ['Throttling', false],
+    ['ThrottlingException', false],
+    ['InternalFailure', false],
+    ['ServiceUnavailable', false],
+    ['TimeoutError', false],
+    ['ECONNREFUSED', false],
+    ['ECONNRESET', false],
+  ])('an API answer with error %s counts as the ELB API reachable: %s', (code, reachable) => {
+    const m = new Metrics();
+    m.lastElbOk = 1000;
+    m.apiCall('RegisterTargets', code, 5, 9000);
+    expect(m.lastElbOk).toBe(reachable ? 9000 : 1000);
+  });
+});
+
+describe('healthOf', () => {
+  const LIMIT = 120_000;
+  const START = 1_000_000;
+  const metrics = (lastDockerOk: number, lastElbOk: number) => Object.assign(new Metrics(), { lastDockerOk, lastElbOk });
+
+  it('uses two minutes by default', () => {
+    expect(DEFAULT_UNHEALTHY_AFTER_MS).toBe(120_000);
+  });
+
+  // [case, lastDockerOk, lastElbOk, now, problems (fragments, in order)]
+  const cases: [string, number, number, number, string[]][] = [
+    ['just started, nothing answered yet', 0, 0, START + 1000, []],
+    ['nothing answered, exactly at the limit', 0, 0, START + LIMIT, []],
+    ['nothing answered, past the limit', 0, 0, START + LIMIT + 1, ['Docker unreachable for 120 s', 'ELB API unreachable for 120 s']],
+    ['both answered recently', START + 50_000, START + 60_000, START + 100_000, []],
+    ['Docker answered exactly the limit ago', START + 10_000, START + 10_000, START + 10_000 + LIMIT, []],
+    ['Docker silent one ms past the limit', START + 10_000, START + 130_000, START + 10_000 + LIMIT + 1, ['Docker unreachable for 120 s']],
+    ['ELB silent past the limit', START + 300_000, START + 10_000, START + 310_000, ['ELB API unreachable for 300 s']],
+    ['both silent for long', START + 1000, START + 2000, START + 3_601_000, ['Docker unreachable for 3600 s', 'ELB API unreachable for 3599 s']],
+    ['Docker answered, ELB never, within the start-up grace', START + 1000, 0, START + 60_000, []],
+    ['Docker answered, ELB never, past the start-up grace', START + 100_000, 0, START + 130_000, ['ELB API unreachable for 130 s']],
+  ];
+
+  it.each(cases)('%s', (_case, docker, elb, now, problems) => {
+    const verdict = healthOf(metrics(docker, elb), now, LIMIT, START);
+    expect(verdict.ok).toBe(problems.length === 0);
+    expect(verdict.problems).toEqual(problems);
+  });
+
+  it('follows the threshold it is given', () => {
+    const m = metrics(START, START);
+    expect(healthOf(m, START + 5000, 5000, START).ok).toBe(true);
+    expect(healthOf(m, START + 5001, 5000, START).problems).toHaveLength(2);
+  });
+});
