@@ -128,7 +128,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
   const stateDir = value('state-dir') as string;
   if (!stateDir.startsWith('/')) throw new ConfigError(flag('state-dir'), `"${stateDir}" must be an absolute path`);
   const availabilityZone = value('availability-zone') as string;
-  if (!/^(all|[a-z]{2}(-[a-z]+)+-[0-9][a-z])$/.test(availabilityZone)) throw new ConfigError(flag('availability-zone'), `"${availabilityZone}" is neither "all" nor a zone name like us-east-1a`);
+  if (!/^(all|[a-z]{2}(-[a-z0-9]+)+-[0-9]+[a-z])$/.test(availabilityZone)) throw new ConfigError(flag('availability-zone'), `"${availabilityZone}" is neither "all" nor a zone name like us-east-1a or us-west-2-lax-1a`);
 
   return {
     ...(hostIp !== undefined ? { hostIp } : {}),

@@ -26,6 +26,8 @@ export class ReconcileLoop {
   private periodic: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** After a failed pass, triggers wait for the retry timer instead of retrying at once. */
+  private backingOff = false;
   private stopped = false;
   private readonly random: () => number;
 
@@ -37,7 +39,7 @@ export class ReconcileLoop {
   trigger(reason: string): void {
     if (this.stopped) return;
     this.pending.add(reason);
-    if (!this.running) this.running = this.drain();
+    if (!this.running && !this.backingOff) this.running = this.drain();
   }
 
   /** Starts the periodic drift-repair timer. */
@@ -69,7 +71,7 @@ export class ReconcileLoop {
 
   private async drain(): Promise<void> {
     try {
-      while (this.pending.size > 0 && !this.stopped) {
+      while (this.pending.size > 0 && !this.stopped && !this.backingOff) {
         const reasons = [...this.pending].sort();
         this.pending.clear();
         await this.runOnce(reasons);
@@ -90,6 +92,7 @@ export class ReconcileLoop {
       const delay = backoffDelay(this.failures++, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.random);
       this.o.onPass?.(undefined, performance.now() - started, err);
       this.o.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
+      this.backingOff = true;
       this.scheduleRetry(delay);
     }
   }
@@ -99,6 +102,7 @@ export class ReconcileLoop {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
+      this.backingOff = false;
       this.trigger('retry');
     }, delayMs);
   }

@@ -152,6 +152,26 @@ describe('ReconcileLoop', () => {
     ]);
   });
 
+  it('holds triggers that arrive while backing off until the retry, then runs them as one pass', async () => {
+    const fail = async (): Promise<PassResult> => {
+      throw new Error('docker down');
+    };
+    const script = scriptedPass([fail]);
+    const loop = newLoop({ pass: script.pass, retry: { baseMs: 1000, capMs: 1000 }, random: () => 1 });
+    loop.trigger('startup');
+    await settle();
+    expect(script.calls).toHaveLength(1);
+    // A stream of events during the backoff must not turn into a retry storm.
+    for (const t of [100, 200, 300]) {
+      loop.trigger(`event:${t}`);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(script.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(700);
+    expect(script.calls).toHaveLength(2);
+    expect(script.calls[1]).toEqual(['event:100', 'event:200', 'event:300', 'retry']);
+  });
+
   it('starts the backoff over after a success', async () => {
     const fail = async (): Promise<PassResult> => {
       throw new Error('boom');
