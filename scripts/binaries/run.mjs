@@ -13,7 +13,7 @@ export class BuildError extends Error {
  * naming the command (and `hint`, if given) when it cannot start or exits non-zero.
  * @param {string} command
  * @param {string[]} args
- * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, hint?: string, input?: string, timeoutMs?: number }} [options]
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, hint?: string, timeoutMs?: number }} [options]
  * @returns {Promise<{ stdout: string, stderr: string }>}
  */
 export function run(command, args, options = {}) {
@@ -21,7 +21,8 @@ export function run(command, args, options = {}) {
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // No stdin: a tool that exits without reading it could otherwise fail the build with EPIPE.
+      stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs,
       killSignal: 'SIGKILL',
     });
@@ -29,7 +30,6 @@ export function run(command, args, options = {}) {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    child.stdin.end(options.input ?? '');
     const shown = [command, ...args].join(' ');
     child.on('error', (err) => {
       const why = /** @type {NodeJS.ErrnoException} */ (err).code === 'ENOENT' ? 'not found on PATH' : err.message;
