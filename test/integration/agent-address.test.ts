@@ -170,10 +170,11 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     console.log(`[agent-address] auto: tun0 came up, targets moved in ${upMs} ms`);
     expect(upMs).toBeLessThan(NOTICE_BUDGET_MS);
 
-    // The VPN drops: the agent does not fall back to the LAN address (the load balancer
-    // reaches this host only through the VPN); it keeps what is registered and waits.
+    // The VPN drops and its tunnel device goes away (OpenVPN without persist-tun): the agent
+    // does not fall back to the LAN address (the load balancer reaches this host only
+    // through the VPN); it keeps what is registered and waits.
     const mark = world.elb.requestLog.length;
-    await netns.setUp('tun0', false);
+    await netns.removeInterface('tun0');
     const lost = await agent.waitForLog((l) => l.event === 'address' && l.problem !== undefined, 'VPN lost: no usable address', NOTICE_BUDGET_MS);
     expect(String(lost.problem)).toContain('tun0');
     await sleep(2_500);
@@ -181,8 +182,7 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     expect(live()).toEqual([...on(T1, d), foreign].sort());
 
     // It reconnects with a new tunnel address.
-    await netns.setAddress('tun0', `${T2}/24`);
-    const backMs = await timeToConverge(() => netns.setUp('tun0', true), [...on(T2, d), foreign].sort(), 'moved to the new tunnel address');
+    const backMs = await timeToConverge(() => netns.addInterface('tun0', `${T2}/24`), [...on(T2, d), foreign].sort(), 'moved to the new tunnel address');
     console.log(`[agent-address] auto: tun0 reconnected with a new address, targets moved in ${backMs} ms`);
     expect(backMs).toBeLessThan(NOTICE_BUDGET_MS);
     expect(await stillRunning(agent)).toBe(true);
