@@ -52,13 +52,13 @@ describe('bad input', () => {
     await world.waitForTargets('good', [`${HOST_IP}:${fine.hostPort()}`, foreign].sort(), 'only the well-labelled container registered');
 
     for (const [i, [family, , label, message]] of bad.entries()) {
-      const line = agent.find((l) => l.event === 'skipped' && l.container === containers[i]!.name)[0];
+      const line = await agent.waitForLog((l) => l.event === 'skipped' && l.container === containers[i]!.name, `skip line for ${family}`);
       expect(line, `skip line for ${family}`).toBeDefined();
       expect(line!.label).toBe(label);
       expect(String(line!.problem)).toMatch(message);
       expect(line!.message).toContain(containers[i]!.name);
     }
-    expect(String(agent.find((l) => l.event === 'skipped' && l.container === ambiguous.name)[0]?.problem)).toMatch(/publishes 2 TCP ports/);
+    expect(String((await agent.waitForLog((l) => l.event === 'skipped' && l.container === ambiguous.name, 'skip line for two ports')).problem)).toMatch(/publishes 2 TCP ports/);
 
     // A skipped container is reported once, not on every pass; the agent is still running.
     const before = agent.find((l) => l.event === 'skipped').length;

@@ -86,7 +86,7 @@ describe('agent lifecycle', () => {
     await sdkCall('DeregisterTargets', `Targets.member.1.Id=${HOST_IP}&Targets.member.1.Port=${c.hostPort()}&Targets.member.1.AvailabilityZone=all`);
     await sdkCall('RegisterTargets', `Targets.member.1.Id=${HOST_IP}&Targets.member.1.Port=40999&Targets.member.1.AvailabilityZone=all`);
     await world.waitForTargets('life', [ours(c), foreign].sort(), 'drift repaired', 15_000, ['initial', 'healthy', 'unhealthy']);
-    expect(agent.find((l) => l.event === 'registered' && l.target === ours(c)).map((l) => l.reason)).toContain('drift-repair');
+    await agent.waitForLog((l) => l.event === 'registered' && l.target === ours(c) && l.reason === 'drift-repair', 'drift-repair registration line');
     await c.remove();
     await world.waitForTargets('life', [foreign], 'cleaned up', 20_000, ['initial', 'healthy', 'unhealthy']);
   });

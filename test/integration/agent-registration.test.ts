@@ -38,14 +38,14 @@ describe('agent registration', () => {
     const registered = world.snapshot('web').find((t) => t.id === HOST_IP);
     expect(registered?.availabilityZone).toBe('all');
 
-    const line = agent.find((l) => l.event === 'registered' && l.target === expected[0])[0];
+    const line = await agent.waitForLog((l) => l.event === 'registered' && l.target === expected[0], 'registration line');
     expect(line).toMatchObject({ targetGroupArn: world.groups.web, container: cs[0]!.name, taskArn: cs[0]!.taskArn });
     expect(line?.message).toBe(`registered tg/web ${expected[0]}`);
 
     await cs[1]!.stop(2);
     await world.waitForTargets('web', [expected[0]!, expected[2]!, foreignWeb], 'stopped container left (draining then gone)', 20_000, ['initial', 'healthy', 'unhealthy']);
     await world.waitForTargets('web', [expected[0]!, expected[2]!, foreignWeb], 'drained target removed', 20_000);
-    const dereg = agent.find((l) => l.event === 'deregistered' && l.target === expected[1])[0];
+    const dereg = await agent.waitForLog((l) => l.event === 'deregistered' && l.target === expected[1], 'deregistration line');
     expect(dereg).toMatchObject({ container: cs[1]!.name, reason: 'container-stopping' });
     await Promise.all(cs.map((c) => c.remove()));
     await world.waitForTargets('web', [foreignWeb], 'all gone after removal');
@@ -89,7 +89,7 @@ describe('agent registration', () => {
     await c.setHealthy(false);
     await c.waitForHealth('unhealthy', 15_000);
     await world.waitForTargets('web', [foreignWeb], 'deregistered when unhealthy', 20_000, ['initial', 'healthy', 'unhealthy']);
-    expect(agent.find((l) => l.event === 'deregistered' && l.target === target)[0]?.reason).toBe('container-unhealthy');
+    expect((await agent.waitForLog((l) => l.event === 'deregistered' && l.target === target, 'deregistration line')).reason).toBe('container-unhealthy');
     await c.remove();
   });
 

@@ -84,7 +84,8 @@ export class AgentProcess {
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });
-    this.exited = new Promise((resolveExit) => this.child.on('exit', (code) => resolveExit(code)));
+    // 'close' (not 'exit'): every byte of stdout and stderr has been read by then.
+    this.exited = new Promise((resolveExit) => this.child.on('close', (code) => resolveExit(code)));
   }
 
   get pid(): number | undefined {
