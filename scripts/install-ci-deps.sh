@@ -14,6 +14,9 @@ set -euo pipefail
 # - iproute2: `ip`: the harness gives its private engine its own bridge
 # - shellcheck: lints the shell scripts
 # - systemd: systemd-analyze verify/security for the unit (PID 1 need not be systemd)
+# - binutils, binutils-aarch64-linux-gnu: strip the x64 and arm64 executables
+# - qemu-user-static and the arm64 sysroot (libc6, libstdc++6, libgcc-s1 -arm64-cross):
+#   run the arm64 executable on this x64 machine
 CI_APT_PACKAGES=(
   docker.io
   busybox-static
@@ -21,6 +24,12 @@ CI_APT_PACKAGES=(
   iproute2
   shellcheck
   systemd
+  binutils
+  binutils-aarch64-linux-gnu
+  qemu-user-static
+  libc6-arm64-cross
+  libstdc++6-arm64-cross
+  libgcc-s1-arm64-cross
 )
 if [[ -n "${CI_EXTRA_APT_PACKAGES:-}" ]]; then
   read -r -a extra_packages <<<"$CI_EXTRA_APT_PACKAGES"

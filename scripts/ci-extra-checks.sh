@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI steps after `npm ci && npm test` (called by .ci/run): build the single executables,
+# check the systemd unit offline, and run the executables' own checks (the x64 binary
+# registers and deregisters a real container; the arm64 one runs under qemu-user-static).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "--- npm run build:binaries"
+npm run build:binaries
+echo "--- npm run check:systemd"
+npm run check:systemd
+echo "--- npm run check:binaries"
+npm run check:binaries
