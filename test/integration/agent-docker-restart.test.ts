@@ -81,6 +81,8 @@ describe.skipIf(!root)(`Docker engine restarts and stream loss${root ? '' : ' (s
     expect(Math.max(...attempts.map((l) => Number(l.retryInMs)))).toBeGreaterThanOrEqual(1_000);
     expect(agent.find((l) => l.event === 'docker-disconnected' && l.level === 'warn').length).toBeLessThanOrEqual(2);
     expect(agent.find((l) => l.level === 'error')).toEqual([]);
+    const warnings = agent.find((l) => l.level === 'warn' && Date.parse(String(l.timestamp)) >= downAt);
+    expect(warnings.map((l) => l.message).length, JSON.stringify(warnings.map((l) => l.message))).toBeLessThanOrEqual(2);
 
     // Unreachable Docker is not "no containers": nothing was deregistered for want of a listing.
     const changesWhileDown = world.elb.requestLog.slice(markDown).filter((e) => e.action === 'RegisterTargets' || e.action === 'DeregisterTargets');
