@@ -90,6 +90,22 @@ describe('commands', () => {
     expect(byName['target group tg/gone']?.detail).toMatch(/TargetGroupNotFound/);
   });
 
+  it('run --dry-run logs what it would register and changes nothing', async () => {
+    const c = await world.startContainer({ family: 'dry', dockerLabels: targetLabels(world.groups.cmd2!) });
+    const since = Date.now();
+    const dry = world.startAgent({ ECS_ANYWHERE_LB_DRY_RUN: 'true' });
+    try {
+      await dry.ready();
+      const line = await dry.waitForLog((l) => l.event === 'registered', 'would-register line');
+      expect(line.message).toBe(`would register tg/cmd2 ${HOST_IP}:${c.hostPort()}`);
+      expect(world.targets('cmd2')).toEqual([]);
+      expect(world.elb.requestLog.filter((e) => e.time >= since && e.action !== 'DescribeTargetHealth')).toEqual([]);
+    } finally {
+      await dry.stop('SIGTERM');
+      await c.remove();
+    }
+  });
+
   it('check with a bad config exits 78 (EX_CONFIG) naming the option', async () => {
     const out = await command(['check'], { ECS_ANYWHERE_LB_ON_EXIT: 'sometimes' });
     expect(out.code).toBe(78);
