@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FOREIGN_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
 import { ensureAgentBundle, type AgentProcess } from '../support/agent-process.ts';
 import type { EcsContainer } from '../support/ecs-container.ts';
-import { createTestNetns, netnsUnavailableReason, removeLeftoverNetns, type TestNetns } from '../support/netns.ts';
+import { createTestNetns, netnsUnavailableReason, type TestNetns } from '../support/netns.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 const unavailable = netnsUnavailableReason();
@@ -25,8 +25,7 @@ const containers: EcsContainer[] = [];
 
 beforeAll(async () => {
   if (unavailable) return;
-  await removeLeftoverNetns();
-  netns = await createTestNetns();
+  netns = await createTestNetns(); // removes namespaces left by runs that died, too
   // Listen on the root side of the veth: the agent inside the namespace reaches it there.
   world = await createWorld({ groups: ['addr'], elb: { host: netns.rootAddress } });
   world.elb.registerForeign(world.groups.addr!, [{ id: FOREIGN_IP, port: 31000, availabilityZone: 'all' }]);

@@ -69,6 +69,8 @@ function dockerd(): string {
 
 /** Creates the engine's directory and bridge and starts dockerd. */
 export async function startRestartableEngine(): Promise<RestartableEngine> {
+  // Engines of runs that died (owner gone), this helper's or docker-engine.ts's alike.
+  await cleanupLeftoverEngines({ log });
   const dir = await fsp.mkdtemp(path.join('/tmp', PRIVATE_ENGINE_DIR_PREFIX));
   const suffix = path.basename(dir).slice(PRIVATE_ENGINE_DIR_PREFIX.length);
   const bridge = `ecslb-${suffix}`;
