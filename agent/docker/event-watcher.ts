@@ -22,6 +22,8 @@ export interface EventWatcherHooks {
 export const EVENT_BACKOFF = { baseMs: 500, capMs: 5_000 } as const;
 /** How long the engine may take to accept a subscription before the attempt counts as failed. */
 export const SUBSCRIBE_TIMEOUT_MS = 30_000;
+/** A stream that lived this long before breaking was healthy: the backoff starts over. */
+export const STABLE_STREAM_MS = 10_000;
 /** How far before the first subscription a resume looks back when no event was seen yet (clock slack). */
 const FIRST_SINCE_SLACK_NS = 1_000_000_000n;
 
@@ -77,6 +79,7 @@ export class EventWatcher {
   /** Time of the last event seen, or of the first subscription: where a reconnect resumes. */
   private lastTimeNano: bigint | undefined;
   private failures = 0;
+  private connectedAt = 0;
   private stopped = false;
   private connectedOnce = false;
 
@@ -136,7 +139,7 @@ export class EventWatcher {
     this.stream = stream;
     this.abort = abort;
     this.connectedOnce = true;
-    this.failures = 0;
+    this.connectedAt = Date.now();
     // Nothing seen yet: a later reconnect resumes from this subscription (minus clock slack), not from "now".
     this.lastTimeNano ??= subscribedAt - FIRST_SINCE_SLACK_NS;
     let buffer = '';
@@ -179,6 +182,8 @@ export class EventWatcher {
   private scheduleReconnect(err: Error, from?: NodeJS.ReadableStream): void {
     if (this.stopped || (from !== undefined && from !== this.stream) || this.retryTimer) return;
     this.detach();
+    // A stream the engine accepts and drops at once keeps backing off; one that served a while starts over.
+    if (from !== undefined && Date.now() - this.connectedAt >= STABLE_STREAM_MS) this.failures = 0;
     const delay = backoffDelay(this.failures++, this.backoff.baseMs, this.backoff.capMs);
     this.hooks.onDisconnected(err, delay, this.failures);
     this.retryTimer = setTimeout(() => {
