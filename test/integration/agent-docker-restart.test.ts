@@ -143,4 +143,29 @@ describe.skipIf(!root)(`Docker engine restarts and stream loss${root ? '' : ' (s
     await Promise.all([c.remove(), d.remove(), e.remove()]);
     await world.waitForTargets('restart', [foreign], 'cleaned up', 15_000, LIVE);
   });
+
+  it('backs off from an engine that accepts the event subscription and drops it at once', async () => {
+    proxy = await startSocketProxy(join(engine.dir, 'proxy.sock'), engine.socketPath);
+    agent = startAgent(proxy.dockerHost);
+    await agent.ready();
+    const eventRequests = () => proxy?.requests.filter((q) => q.line.includes('/events?')).length ?? 0;
+    proxy.dropEventStreams(true);
+    proxy.cut(); // break the current stream; its reconnects now get dropped right after the headers
+    proxy.restore();
+    const before = eventRequests();
+    await sleep(6_000);
+    const flaps = eventRequests() - before;
+    // Full-jitter backoff from 0.5 s to a 5 s cap: a handful of attempts in 6 s, not dozens.
+    expect(flaps).toBeGreaterThanOrEqual(2);
+    expect(flaps).toBeLessThanOrEqual(9);
+    const attempts = agent.find((l) => l.event === 'docker-disconnected').map((l) => Number(l.attempt));
+    expect(Math.max(...attempts)).toBeGreaterThanOrEqual(3);
+
+    proxy.dropEventStreams(false);
+    const c = await start('after-flaps');
+    await world.waitForTargets('restart', [ours(c), foreign].sort(), 'registered once the stream holds again', 15_000, LIVE);
+    await agent.waitForLog((l) => l.event === 'docker-event' && l.action === 'start' && String(l.message).endsWith(c.name), 'events flow again', 10_000);
+    console.log(`[agent-docker-restart] flapping stream: ${flaps} subscription attempts in 6 s`);
+    expect(await Promise.race([agent.exited.then(() => 'exited'), sleep(10).then(() => 'running')])).toBe('running');
+  });
 });

@@ -1,18 +1,22 @@
 // A unix-socket proxy in front of a Docker engine that a test can cut and restore: the
 // agent's event stream breaks exactly as it would when a connection dies, without
-// restarting the engine. It records the first request line of every connection, so a
+// restarting the engine. It records the request line of every request, so a
 // test can see what the agent asked for (e.g. `GET /v1.41/events?since=...`).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+
+const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01]$/;
 
 /** A running proxy; `dockerHost` is what the client under test should use. */
 export interface SocketProxy {
   readonly dockerHost: string;
   readonly socketPath: string;
-  /** First request line of each connection, oldest first, with when it arrived. */
+  /** Request line of each request, oldest first, with when it arrived. */
   readonly requests: { time: number; line: string }[];
   /** Destroys every open connection and refuses new ones until restore(). */
   cut(): void;
+  /** While on, an events request gets its response headers and then the connection closes (an engine that accepts and drops). */
+  dropEventStreams(on: boolean): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -23,6 +27,7 @@ export async function startSocketProxy(socketPath: string, target: string): Prom
   const open = new Set<net.Socket>();
   const requests: { time: number; line: string }[] = [];
   let refusing = false;
+  let dropEvents = false;
   const server = net.createServer((client) => {
     if (refusing) {
       client.destroy();
@@ -31,11 +36,16 @@ export async function startSocketProxy(socketPath: string, target: string): Prom
     const upstream = net.connect(target);
     open.add(client);
     open.add(upstream);
-    let first = true;
     client.on('data', (chunk: Buffer) => {
-      if (first) {
-        first = false;
-        requests.push({ time: Date.now(), line: chunk.toString('latin1').split('\r\n', 1)[0] ?? '' });
+      // Keep-alive connections carry several requests: look at every chunk that starts one.
+      const line = chunk.toString('latin1', 0, Math.min(chunk.length, 2048)).split('\r\n', 1)[0] ?? '';
+      if (!REQUEST_LINE.test(line)) return;
+      requests.push({ time: Date.now(), line });
+      if (dropEvents && line.includes('/events')) {
+        upstream.once('data', () => setImmediate(() => {
+          client.end();
+          upstream.destroy();
+        }));
       }
     });
     client.pipe(upstream);
@@ -66,6 +76,9 @@ export async function startSocketProxy(socketPath: string, target: string): Prom
     },
     restore() {
       refusing = false;
+    },
+    dropEventStreams(on) {
+      dropEvents = on;
     },
     close: () =>
       new Promise<void>((resolve) => {
