@@ -32,6 +32,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
+  world?.elb.clearFaults();
   await agent?.stop('SIGKILL');
   agent = undefined;
   await Promise.all(containers.splice(0).map((c) => c.remove()));
@@ -139,18 +140,20 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     await world.waitForTargets('addr', [...on(X, a), foreign].sort(), 'registered on the first address', 15_000, LIVE);
 
     const mark = world.elb.requestLog.length;
-    // Every RegisterTargets fails for a while (the SDK's own retries included).
-    world.elb.setFaults({ serviceUnavailable: 1, actions: ['RegisterTargets'], times: 6 });
+    // Every RegisterTargets fails (the SDK's own retries included) until the faults are cleared.
+    world.elb.setFaults({ serviceUnavailable: 1, actions: ['RegisterTargets'] });
     await netns.setAddress('vpn1', `${Y}/24`);
-    await agent.waitForLog((l) => l.event === 'error' && l.address === undefined && String(l.message).includes('RegisterTargets'), 'a failed registration of the new address', 10_000);
+    await agent.waitForLog((l) => l.event === 'error' && String(l.message).includes('RegisterTargets'), 'a failed registration of the new address', 20_000);
+    await sleep(1_000);
     expect(live()).toEqual([...on(X, a), foreign].sort());
+    expect(world.elb.requestLog.slice(mark).filter((e) => e.action === 'DeregisterTargets')).toEqual([]);
+    world.elb.clearFaults();
     await world.waitForTargets('addr', [...on(Y, a), foreign].sort(), 'moved once registration works again', 20_000, LIVE);
     const calls = world.elb.requestLog.slice(mark);
     const registeredNew = calls.findIndex((e) => e.action === 'RegisterTargets' && e.status === 200);
     const deregisteredOld = calls.findIndex((e) => e.action === 'DeregisterTargets' && (e.targets ?? []).some((t) => t.id === X));
     expect(registeredNew).toBeGreaterThanOrEqual(0);
     expect(deregisteredOld).toBeGreaterThan(registeredNew);
-    world.elb.clearFaults();
     await netns.removeInterface('vpn1');
   });
 
