@@ -20,6 +20,8 @@ export const DEFAULT_RECONCILE_INTERVAL = '60s';
 export const DEFAULT_DRAIN_TIMEOUT = '120s';
 export const DEFAULT_ADDRESS_CHECK_INTERVAL = '2s';
 export const DEFAULT_AVAILABILITY_ZONE = 'all';
+export const DEFAULT_RETRY_MAX_DELAY = '30s';
+export const DEFAULT_HEALTH_THRESHOLD = '120s';
 
 export const OPTIONS: readonly OptionSpec[] = [
   { name: 'config', type: 'string', help: 'file of KEY=VALUE lines (ECS_ANYWHERE_LB_* names), e.g. /etc/ecs-anywhere-lb-agent/agent.env' },
@@ -40,6 +42,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'include-non-ecs', type: 'boolean', default: 'false', help: 'also admit containers without ECS task labels (plain Docker, compose)' },
   { name: 'mapping-file', type: 'string', help: 'JSON file mapping task family + container name to target groups' },
   { name: 'metrics-address', type: 'string', help: 'HOST:PORT for Prometheus /metrics and /healthz (default off; loopback only)' },
+  { name: 'health-threshold', type: 'duration', help: `/healthz answers 503 once Docker or the ELB API has not answered for this long (default ${DEFAULT_HEALTH_THRESHOLD} or twice --reconcile-interval, whichever is longer)` },
+  { name: 'retry-max-delay', type: 'duration', default: DEFAULT_RETRY_MAX_DELAY, help: 'cap of the jittered exponential backoff after throttling, 5xx or network errors, per target group' },
   { name: 'dry-run', type: 'boolean', default: 'false', help: 'log the changes a reconcile would make without making them' },
 ];
 

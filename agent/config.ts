@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.ts';
-import { OPTIONS, envName, type OptionSpec } from './config-options.ts';
+import { DEFAULT_HEALTH_THRESHOLD, OPTIONS, envName, type OptionSpec } from './config-options.ts';
 import { parseCidr, parseIpv4, type Cidr } from './host/ipv4.ts';
 import { isTargetGroupArn } from './elb/arn.ts';
 
@@ -32,6 +32,8 @@ export interface AgentConfig {
   readonly includeNonEcs: boolean;
   readonly mappingFile?: string;
   readonly metricsAddress?: { host: string; port: number };
+  readonly healthThresholdMs: number;
+  readonly retryMaxDelayMs: number;
   readonly dryRun: boolean;
 }
 
@@ -130,6 +132,13 @@ export function buildConfig(raw: RawOptions): AgentConfig {
   const availabilityZone = value('availability-zone') as string;
   if (!/^(all|[a-z]{2}(-[a-z0-9]+)+-[0-9]+[a-z])$/.test(availabilityZone)) throw new ConfigError(flag('availability-zone'), `"${availabilityZone}" is neither "all" nor a zone name like us-east-1a or us-west-2-lax-1a`);
 
+  const reconcileIntervalMs = duration('reconcile-interval', 1000);
+  // Periodic passes are what refresh health when nothing else happens: a threshold shorter than two of them would flap.
+  const healthThresholdMs = value('health-threshold') !== undefined ? duration('health-threshold', 1000) : Math.max(parseDuration(DEFAULT_HEALTH_THRESHOLD) as number, 2 * reconcileIntervalMs);
+  if (healthThresholdMs < 2 * reconcileIntervalMs) {
+    throw new ConfigError(flag('health-threshold'), `${value('health-threshold')} is shorter than twice --reconcile-interval (${value('reconcile-interval')}); /healthz would report 503 between quiet periodic runs`);
+  }
+
   return {
     ...(hostIp !== undefined ? { hostIp } : {}),
     ...(iface !== undefined ? { interface: iface } : {}),
@@ -139,7 +148,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     stateDir,
     vpcCidrs,
     availabilityZone,
-    reconcileIntervalMs: duration('reconcile-interval', 1000),
+    reconcileIntervalMs,
     addressCheckIntervalMs: duration('address-check-interval', 100),
     onExit: oneOf<OnExit>('on-exit'),
     drainTimeoutMs: duration('drain-timeout', 0),
@@ -149,6 +158,8 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     ...(value('mapping-file') !== undefined ? { mappingFile: value('mapping-file') as string } : {}),
     ...(value('metrics-address') !== undefined ? { metricsAddress: parseMetricsAddress(value('metrics-address') as string, flag('metrics-address')) } : {}),
     dryRun: bool('dry-run'),
+    healthThresholdMs,
+    retryMaxDelayMs: duration('retry-max-delay', 1000),
   };
 }
 

@@ -8,8 +8,9 @@ import { buildConfig, resolveOptions, type AgentConfig } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { DockerContainerSource } from './docker/docker-source.ts';
 import { createAddressSource } from './host/address-source.ts';
-import { createRotatingCredentials } from './elb/credentials.ts';
+import { createRotatingCredentials, logCredentialsEvents } from './elb/credentials.ts';
 import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
+import { ElbRateLimiter } from './elb/rate-limiter.ts';
 import { createLogger } from './log.ts';
 import { loadMappingFile } from './mapping/mapping-file.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
@@ -33,9 +34,9 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const metrics = new Metrics();
   const docker = new Dockerode();
   const containers = new DockerContainerSource(docker);
-  const credentials = createRotatingCredentials(env);
-  const observe: ApiObserver = (action, code, ms) => metrics.apiCall(action, code, ms);
-  const registry = new Elbv2Registry({ credentials, observe });
+  const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
+  const observe: ApiObserver = (action, code, ms, reachable) => metrics.apiCall(action, code, ms, Date.now(), reachable);
+  const registry = new Elbv2Registry({ credentials, observe, limiter: new ElbRateLimiter() });
   const addresses = createAddressSource(config);
   const store = new StateStore(config.stateDir);
   const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
@@ -52,6 +53,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
     availabilityZone: config.availabilityZone,
     dryRun: config.dryRun,
     permanentRetryMs: config.reconcileIntervalMs,
+    retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
   });
   return { config, log, metrics, docker, containers, credentials, registry, addresses, store, reconciler };
 }

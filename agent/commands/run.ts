@@ -32,6 +32,7 @@ export async function runAgent(parts: Parts): Promise<number> {
     pass: (reasons) => reconciler.reconcile(reasons),
     log,
     intervalMs: config.reconcileIntervalMs,
+    retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
     onPass: (result, ms, error) => {
       metrics.reconcileCount++;
       metrics.reconcileSecondsSum += ms / 1000;
@@ -44,7 +45,8 @@ export async function runAgent(parts: Parts): Promise<number> {
       metrics.deregistrations += result.deregistered;
       metrics.ownedTargets = result.ownedTargets;
       metrics.address = result.address;
-      if (result.failed === 0 && result.retryInMs === undefined) metrics.lastSuccessfulReconcile = Date.now();
+      // A clean pass also vouches for the ELB API (it may have had no group to call).
+      if (result.failed === 0 && result.retryInMs === undefined) metrics.lastSuccessfulReconcile = metrics.lastElbOk = Date.now();
       if (firstPass && error === undefined) {
         firstPass = false;
         log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
@@ -99,7 +101,7 @@ export async function runAgent(parts: Parts): Promise<number> {
     );
   }, config.addressCheckIntervalMs);
 
-  const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' })) : undefined;
+  const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' }), config.healthThresholdMs) : undefined;
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -4,12 +4,22 @@
  * about every 30 minutes; a process that reads it once fails when the old token expires.
  * This provider re-reads the file when it changes and at least every `maxAgeMs`, and can
  * be told to drop what it holds after an expired-token error.
+ *
+ * "Changed" is judged from the file's identity and timestamps (device, inode, size, mtime
+ * and ctime in nanoseconds), checked before every request. The SSM agent replaces the file
+ * by rename, which always yields a new inode while the old file is still open, so a
+ * rotation is seen even when two writes fall within one kernel clock tick (Linux stamps
+ * files with a coarse clock, 1-10 ms) and the size does not change. An in-place rewrite
+ * within one tick and of the same size can still go unseen: the expired-token retry and
+ * the `maxAgeMs` re-read cover that case.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fromEnv, fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { errorMessage } from '../errors.ts';
+import type { Log } from '../log.ts';
 
 /** Where credentials come from, for logs and `check`. */
 export interface CredentialsSource {
@@ -24,7 +34,30 @@ export interface RotatingCredentials {
   readonly provider: AwsCredentialIdentityProvider;
   /** Forget the cached credentials so the next call reads the source again. */
   invalidate(): void;
+  /** The access key id last handed out, if any. */
+  currentAccessKeyId(): string | undefined;
 }
+
+/** Why the shared credentials file gave no credentials. */
+export type CredentialsProblemCode = 'CredentialsFileMissing' | 'CredentialsFileUnreadable' | 'CredentialsProfileMissing';
+
+/** The shared credentials file is missing, unreadable or lacks the profile: transient, it may appear or be fixed. */
+export class CredentialsFileError extends Error {
+  override readonly name = 'CredentialsFileError';
+  constructor(
+    readonly code: CredentialsProblemCode,
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the provider tells its owner (for logs): each distinct problem once, then recovery and rotations. */
+export type CredentialsEvent =
+  | { readonly kind: 'problem'; readonly code: CredentialsProblemCode; readonly file: string; readonly message: string }
+  | { readonly kind: 'loaded'; readonly file: string; readonly profile: string; readonly accessKeyId: string }
+  | { readonly kind: 'rotated'; readonly file: string; readonly profile: string; readonly accessKeyId: string; readonly previousAccessKeyId: string };
 
 export const DEFAULT_MAX_CREDENTIALS_AGE_MS = 60_000;
 
@@ -36,35 +69,76 @@ export function sharedCredentialsLocation(env: Record<string, string | undefined
   };
 }
 
+/** An access key id shortened for logs: enough to tell rotations apart. */
+export function maskAccessKeyId(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 4)}…${id.slice(-4)}` : id;
+}
+
+export interface RotatingCredentialsOptions {
+  readonly maxAgeMs?: number;
+  readonly now?: () => number;
+  readonly onEvent?: (event: CredentialsEvent) => void;
+}
+
 /**
  * Static keys from the environment when AWS_ACCESS_KEY_ID is set (development, tests);
  * otherwise the shared credentials file, followed as it rotates.
  */
-export function createRotatingCredentials(
-  env: Record<string, string | undefined>,
-  maxAgeMs = DEFAULT_MAX_CREDENTIALS_AGE_MS,
-  now: () => number = Date.now,
-): RotatingCredentials {
+export function createRotatingCredentials(env: Record<string, string | undefined>, options: RotatingCredentialsOptions = {}): RotatingCredentials {
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_CREDENTIALS_AGE_MS;
+  const now = options.now ?? Date.now;
   if (env.AWS_ACCESS_KEY_ID) {
     const fromEnvironment = fromEnv();
-    return { source: { kind: 'environment' }, provider: fromEnvironment, invalidate: () => undefined };
+    return { source: { kind: 'environment' }, provider: fromEnvironment, invalidate: () => undefined, currentAccessKeyId: () => env.AWS_ACCESS_KEY_ID };
   }
   const { file, profile } = sharedCredentialsLocation(env);
-  let cached: { identity: AwsCredentialIdentity; mtimeMs: number; readAt: number } | undefined;
+  let cached: { identity: AwsCredentialIdentity; fingerprint: string; readAt: number } | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
+  let lastProblem: string | undefined;
+  let lastKey: string | undefined;
+
+  const problem = (code: CredentialsProblemCode, message: string): CredentialsFileError => {
+    cached = undefined;
+    const err = new CredentialsFileError(code, file, message);
+    if (lastProblem !== `${code}|${message}`) {
+      lastProblem = `${code}|${message}`;
+      options.onEvent?.({ kind: 'problem', code, file, message });
+    }
+    return err;
+  };
 
   const read = async (): Promise<AwsCredentialIdentity> => {
-    let mtimeMs: number;
+    let fingerprint: string;
     try {
-      mtimeMs = (await stat(file)).mtimeMs;
+      const s = await stat(file, { bigint: true });
+      fingerprint = `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
     } catch (err) {
-      cached = undefined;
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`credentials file ${file} is ${code === 'ENOENT' ? 'missing' : `unreadable (${code})`}; on ECS Anywhere the SSM agent writes it (AWS_SHARED_CREDENTIALS_FILE names another)`);
+      throw code === 'ENOENT'
+        ? problem('CredentialsFileMissing', `credentials file ${file} is missing; on ECS Anywhere the SSM agent writes it (AWS_SHARED_CREDENTIALS_FILE names another)`)
+        : problem('CredentialsFileUnreadable', `credentials file ${file} is unreadable (${code ?? errorMessage(err)})`);
     }
-    if (cached && cached.mtimeMs === mtimeMs && now() - cached.readAt < maxAgeMs) return cached.identity;
-    const identity = await fromIni({ profile, filepath: file, ignoreCache: true })();
-    cached = { identity, mtimeMs, readAt: now() };
+    if (cached && cached.fingerprint === fingerprint && now() - cached.readAt < maxAgeMs) return cached.identity;
+    try {
+      // The SDK's loader treats an unreadable file as an empty one; read it first to say what is wrong.
+      await readFile(file);
+    } catch (err) {
+      throw problem('CredentialsFileUnreadable', `credentials file ${file} is unreadable (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+    }
+    let identity: AwsCredentialIdentity;
+    try {
+      identity = await fromIni({ profile, filepath: file, ignoreCache: true })();
+    } catch (err) {
+      throw problem('CredentialsProfileMissing', `credentials file ${file} has no usable profile "${profile}" (AWS_PROFILE names another): ${errorMessage(err)}`);
+    }
+    cached = { identity, fingerprint, readAt: now() };
+    if (lastKey === undefined || lastProblem !== undefined) {
+      options.onEvent?.({ kind: 'loaded', file, profile, accessKeyId: identity.accessKeyId });
+    } else if (identity.accessKeyId !== lastKey) {
+      options.onEvent?.({ kind: 'rotated', file, profile, accessKeyId: identity.accessKeyId, previousAccessKeyId: lastKey });
+    }
+    lastProblem = undefined;
+    lastKey = identity.accessKeyId;
     return identity;
   };
 
@@ -86,5 +160,21 @@ export function createRotatingCredentials(
     invalidate: () => {
       cached = undefined;
     },
+    currentAccessKeyId: () => lastKey,
+  };
+}
+
+/** Logs what the provider reports: a problem once (until it changes or passes), each load and rotation. */
+export function logCredentialsEvents(log: Log): (event: CredentialsEvent) => void {
+  return (e) => {
+    if (e.kind === 'problem') {
+      log.warn(`cannot use AWS credentials: ${e.message}; will keep trying`, { event: 'credentials-problem', code: e.code, file: e.file });
+    } else if (e.kind === 'loaded') {
+      log.info(`AWS credentials loaded from ${e.file} profile ${e.profile} (key ${maskAccessKeyId(e.accessKeyId)})`, { event: 'credentials-loaded', file: e.file, profile: e.profile, accessKeyId: maskAccessKeyId(e.accessKeyId) });
+    } else {
+      log.info(`AWS credentials rotated in ${e.file} (key ${maskAccessKeyId(e.previousAccessKeyId)} -> ${maskAccessKeyId(e.accessKeyId)})`, {
+        event: 'credentials-rotated', file: e.file, profile: e.profile, accessKeyId: maskAccessKeyId(e.accessKeyId), previousAccessKeyId: maskAccessKeyId(e.previousAccessKeyId),
+      });
+    }
   };
 }

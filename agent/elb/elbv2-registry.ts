@@ -1,7 +1,9 @@
 /**
  * The target registry over ELBv2 (AWS SDK v3). Each call goes to the region its target
  * group ARN names; errors become OperationErrors that say whether retrying can help; an
- * expired-token error is retried once with freshly read credentials.
+ * expired-token error is retried once, when the credentials source has newer credentials.
+ * Every HTTP request (the SDK's own retries included) waits for the client-side rate
+ * limiter and is reported to the observer, so metrics count what AWS actually sees.
  */
 import {
   DeregisterTargetsCommand,
@@ -16,11 +18,24 @@ import { regionOfArn, shortTargetGroup } from './arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
 import type { TargetGroupInfo, TargetRegistry } from './target-registry.ts';
 
-/** Called after every API call, for metrics. */
-export type ApiObserver = (action: string, errorCode: string | undefined, durationMs: number) => void;
+/**
+ * Called after every HTTP request to the API. `reachable` is false when the request got no
+ * usable answer (network failure, timeout, 5xx, throttling, rejected credentials).
+ */
+export type ApiObserver = (action: string, errorCode: string | undefined, durationMs: number, reachable: boolean) => void;
 
 const EXPIRED_TOKEN_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'InvalidClientTokenId', 'UnrecognizedClientException']);
-const TRANSIENT_CODES = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'InternalFailure', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'TimeoutError', 'EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'CredentialsProviderError']);
+const THROTTLING_CODES = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const TRANSIENT_CODES = new Set([
+  ...THROTTLING_CODES,
+  'InternalFailure', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'TimeoutError',
+  'EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
+  'CredentialsProviderError', 'CredentialsFileMissing', 'CredentialsFileUnreadable', 'CredentialsProfileMissing',
+]);
+
+/** Timeouts of one HTTP request: a black-holed endpoint must not hold the reconcile loop forever. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** The AWS error code of anything the SDK throws. */
 export function errorCodeOf(err: unknown): string {
@@ -39,16 +54,44 @@ export function kindOf(err: unknown): ErrorKind {
   return 'permanent';
 }
 
+/** Whether the API gave a usable answer: a success, or an error about the request itself (InvalidTarget, AccessDenied...). */
+export function isReachable(err: unknown): boolean {
+  if (err === undefined) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const code = errorCodeOf(err);
+  return status !== undefined && status < 500 && !THROTTLING_CODES.has(code) && !EXPIRED_TOKEN_CODES.has(code);
+}
+
+/** The access key id a signed request carries (`Credential=AKID/date/region/service/aws4_request`). */
+function signingKeyOf(request: unknown): string | undefined {
+  const headers = (request as { headers?: Record<string, string> })?.headers ?? {};
+  const auth = headers.authorization ?? headers.Authorization;
+  return auth ? /Credential=([^/,\s]+)\//.exec(auth)?.[1] : undefined;
+}
+
+/** Paces requests (see rate-limiter.ts). */
+export interface RequestLimiter {
+  take(action: string): Promise<void>;
+}
+
 export interface Elbv2RegistryOptions {
   readonly credentials: RotatingCredentials;
+  /** Endpoint override (tests); otherwise the SDK's own resolution, AWS_ENDPOINT_URL_* included. */
+  readonly endpoint?: string;
   /** SDK attempts per call (its own retries with backoff come first). */
   readonly maxAttempts?: number;
   readonly observe?: ApiObserver;
+  /** Client-side rate limits; absent = none. */
+  readonly limiter?: RequestLimiter;
+  readonly connectionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
 }
 
 /** TargetRegistry backed by the AWS SDK's ELBv2 client. */
 export class Elbv2Registry implements TargetRegistry {
   private readonly clients = new Map<string, ElasticLoadBalancingV2Client>();
+  /** The access key a failed request was signed with, to tell whether a retry can help. */
+  private readonly signedWith = new WeakMap<object, string>();
 
   constructor(private readonly options: Elbv2RegistryOptions) {}
 
@@ -58,30 +101,73 @@ export class Elbv2Registry implements TargetRegistry {
     if (!client) {
       client = new ElasticLoadBalancingV2Client({
         region,
+        ...(this.options.endpoint !== undefined ? { endpoint: this.options.endpoint } : {}),
         credentials: this.options.credentials.provider,
         maxAttempts: this.options.maxAttempts ?? 3,
+        requestHandler: {
+          connectionTimeout: this.options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+          requestTimeout: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+          throwOnRequestTimeout: true,
+        },
       });
+      this.instrument(client);
       this.clients.set(region, client);
     }
     return client;
   }
 
+  /**
+   * Runs inside the SDK's retry loop and after signing, around each HTTP request: rate
+   * limit, then observe. (Step `deserialize`, priority high: outside the deserializer, so
+   * errors arrive parsed, with their AWS codes.)
+   */
+  private instrument(client: ElasticLoadBalancingV2Client): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const action = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+        await this.options.limiter?.take(action);
+        const started = performance.now();
+        try {
+          const out = await next(args);
+          this.options.observe?.(action, undefined, performance.now() - started, true);
+          return out;
+        } catch (err) {
+          const key = signingKeyOf(args.request);
+          if (key !== undefined && typeof err === 'object' && err !== null) this.signedWith.set(err, key);
+          this.options.observe?.(action, errorCodeOf(err), performance.now() - started, isReachable(err));
+          throw err;
+        }
+      },
+      { step: 'deserialize', priority: 'high', name: 'ecsAnywhereLbRequestObserver' },
+    );
+  }
+
   private async call<T>(action: string, arn: string, send: (client: ElasticLoadBalancingV2Client) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
       try {
-        const result = await send(this.client(arn));
-        this.options.observe?.(action, undefined, performance.now() - started);
-        return result;
+        return await send(this.client(arn));
       } catch (err) {
         const code = errorCodeOf(err);
-        this.options.observe?.(action, code, performance.now() - started);
-        if (attempt === 0 && EXPIRED_TOKEN_CODES.has(code)) {
-          this.options.credentials.invalidate();
-          continue;
-        }
+        if (attempt === 0 && EXPIRED_TOKEN_CODES.has(code) && (await this.haveNewerCredentials(err))) continue;
         throw new OperationError(action, shortTargetGroup(arn), code, kindOf(err), errorMessage(err), { cause: err });
       }
+    }
+  }
+
+  /**
+   * After an expired-token error: re-reads the credentials source and says whether it now
+   * holds other credentials than the ones the request was signed with. When it does not
+   * (the old key expired before the new file arrived), retrying at once would fail the same
+   * way; the caller's backoff retries later instead.
+   */
+  private async haveNewerCredentials(err: unknown): Promise<boolean> {
+    const used = typeof err === 'object' && err !== null ? this.signedWith.get(err) : undefined;
+    this.options.credentials.invalidate();
+    try {
+      const fresh = await this.options.credentials.provider();
+      return used === undefined || fresh.accessKeyId !== used;
+    } catch {
+      return false;
     }
   }
 

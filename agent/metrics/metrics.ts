@@ -5,6 +5,14 @@
 
 type Labels = Record<string, string>;
 
+/** Error codes that mean the API gave no usable answer (throttled, failing, unreachable, or refusing our credentials). */
+const UNREACHABLE_CODES = new Set([
+  'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException',
+  'InternalFailure', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'TimeoutError',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
+  'ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'InvalidClientTokenId', 'UnrecognizedClientException',
+]);
+
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const labelText = (labels: Labels) => {
   const entries = Object.entries(labels);
@@ -26,14 +34,15 @@ export class Metrics {
   lastDockerOk = 0;
   lastElbOk = 0;
 
-  /** Records one ELBv2 API call. */
-  apiCall(action: string, errorCode: string | undefined, _durationMs: number, now = Date.now()): void {
+  /**
+   * Records one ELBv2 API request. Any usable answer (even an error like InvalidTarget or
+   * AccessDenied) means the API is reachable; `reachable` overrides the judgement by code
+   * when the caller knows better (e.g. from the HTTP status).
+   */
+  apiCall(action: string, errorCode: string | undefined, _durationMs: number, now = Date.now(), reachable = errorCode === undefined || !UNREACHABLE_CODES.has(errorCode)): void {
     this.count('ecs_anywhere_lb_api_calls_total', { action });
     if (errorCode !== undefined) this.count('ecs_anywhere_lb_api_errors_total', { action, code: errorCode });
-    if (errorCode === undefined || !['Throttling', 'ThrottlingException', 'InternalFailure', 'ServiceUnavailable', 'TimeoutError', 'ECONNREFUSED', 'ECONNRESET'].includes(errorCode)) {
-      // Any answer from the service (even an error like InvalidTarget) means it is reachable.
-      this.lastElbOk = now;
-    }
+    if (reachable) this.lastElbOk = now;
   }
 
   private count(name: string, labels: Labels): void {

@@ -116,7 +116,7 @@ export class Reconciler {
     let registered = 0;
     let deregistered = 0;
     let failed = 0;
-    const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string> }>();
+    const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string>; failed: number }>();
     for (const p of plans) {
       const outcome = await this.apply(p, containers, reasons);
       registered += outcome.added.length;
@@ -124,6 +124,8 @@ export class Reconciler {
       failed += outcome.failed;
       applied.set(p.targetGroupArn, outcome);
     }
+    // A group read and changed without a failure is out of backoff: its next failure starts again at the base delay.
+    for (const arn of actual.keys()) if ((applied.get(arn)?.failed ?? 0) === 0) this.recovered(arn);
 
     const targets = this.ownedAfter(actual, applied, owned, desired.endpoints);
     const addresses = this.prunedAddresses(owned, address, actual, groups, targets, applied);
@@ -270,10 +272,11 @@ export class Reconciler {
       return ok;
     }
     const attempt = async (batch: TargetRef[]): Promise<void> => {
+      // After a transient failure earlier in this pass the group is backing off: the rest waits for its retry.
+      if ((this.backoff.get(arn)?.notBefore ?? 0) > this.now()) return;
       try {
         await call(batch);
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
-        this.backoff.delete(arn);
         this.clearErrors(arn, action);
       } catch (err) {
         if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) {
@@ -298,7 +301,8 @@ export class Reconciler {
       const b = this.backoff.get(arn) ?? { attempt: 0, notBefore: 0 };
       const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000);
       this.backoff.set(arn, { attempt: b.attempt + 1, notBefore: this.now() + delay });
-      this.o.log.warn(`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay });
+      // An outage is one warning per group; the retries that follow are debug lines until it recovers.
+      this.o.log[b.attempt === 0 ? 'warn' : 'debug'](`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay, attempt: b.attempt + 1 });
     } else {
       // A permanent error (AccessDenied, TargetGroupNotFound...) is logged once, then quietly retried each periodic run.
       const k = `${arn}|${what}|${fields.code}`;
@@ -309,9 +313,17 @@ export class Reconciler {
     }
   }
 
+  private recovered(arn: string): void {
+    const b = this.backoff.get(arn);
+    if (!b) return;
+    this.backoff.delete(arn);
+    if (b.attempt > 0) this.o.log.info(`ELB calls for ${shortTargetGroup(arn)} succeed again after ${b.attempt} failed attempt(s)`, { event: 'recovered', targetGroupArn: arn, failedAttempts: b.attempt });
+  }
+
+  /** When the next group leaves its backoff. Only future times count: a group already due was tried in this pass. */
   private retryHint(): { retryInMs?: number } {
-    const due = [...this.backoff.values()].map((b) => b.notBefore - this.now());
-    return due.length > 0 ? { retryInMs: Math.max(0, Math.min(...due)) } : {};
+    const due = [...this.backoff.values()].map((b) => b.notBefore - this.now()).filter((ms) => ms > 0);
+    return due.length > 0 ? { retryInMs: Math.min(...due) } : {};
   }
 
   /** This host's targets after the pass: what the read groups hold on our addresses, plus changes. */

@@ -60,6 +60,8 @@ describe('buildConfig defaults', () => {
       logLevel: 'info',
       includeNonEcs: false,
       dryRun: false,
+      healthThresholdMs: 120_000,
+      retryMaxDelayMs: 30_000,
     });
   });
 
@@ -113,12 +115,25 @@ describe('buildConfig defaults', () => {
       mappingFile: '/etc/ecs-anywhere-lb-agent/mapping.json',
       metricsAddress: { host: '127.0.0.1', port: 9100 },
       dryRun: true,
+      healthThresholdMs: 240_000,
+      retryMaxDelayMs: 30_000,
     });
     expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100' });
   });
 
   it('accepts no allowed groups when --allow-any-target-group is set', () => {
     expect(buildConfig({ 'allow-any-target-group': 'true' })).toMatchObject({ allowedTargetGroups: [], allowAnyTargetGroup: true });
+  });
+
+  it.each([
+    // [case, options, health threshold ms, or the error's fragment]
+    ['default: 120 s', {}, 120_000],
+    ['default: twice a long reconcile interval', { 'reconcile-interval': '5m' }, 600_000],
+    ['given', { 'health-threshold': '3s', 'reconcile-interval': '1s' }, 3000],
+    ['given shorter than two periodic runs', { 'health-threshold': '90s' }, 'shorter than twice --reconcile-interval'],
+  ] as [string, RawOptions, number | string][])('--health-threshold %s', (_case, options, expected) => {
+    if (typeof expected === 'number') expect(buildConfig(minimal(options)).healthThresholdMs).toBe(expected);
+    else expect(configErrorOf(() => buildConfig(minimal(options))).message).toContain(expected);
   });
 
   it('takes --interface instead of --host-ip', () => {
