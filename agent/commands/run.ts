@@ -45,8 +45,7 @@ export async function runAgent(parts: Parts): Promise<number> {
       metrics.deregistrations += result.deregistered;
       metrics.ownedTargets = result.ownedTargets;
       metrics.address = result.address;
-      // A clean pass also vouches for the ELB API (it may have had no group to call).
-      if (result.failed === 0 && result.retryInMs === undefined) metrics.lastSuccessfulReconcile = metrics.lastElbOk = Date.now();
+      if (result.failed === 0 && result.retryInMs === undefined) metrics.lastSuccessfulReconcile = Date.now();
       if (firstPass && error === undefined) {
         firstPass = false;
         log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });

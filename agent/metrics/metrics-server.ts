@@ -1,6 +1,10 @@
 /**
  * Serves /metrics (Prometheus text) and /healthz on a loopback address. /healthz answers
- * 503 when Docker or the ELB API has not answered for longer than the threshold.
+ * 503 when Docker has not answered for longer than the threshold (every completed pass and
+ * event-stream connection counts; periodic passes keep it fresh in quiet times), or when
+ * every ELB API request has failed (network, 5xx, throttling, rejected credentials) for
+ * longer than the threshold. ELB silence alone is no problem: with nothing to change, or
+ * while Docker is down, the agent has no reason to call it.
  */
 import { createServer } from 'node:http';
 import type { Log } from '../log.ts';
@@ -8,13 +12,13 @@ import type { Metrics } from './metrics.ts';
 
 export const DEFAULT_UNHEALTHY_AFTER_MS = 120_000;
 
-/** Health verdict from the last times Docker and ELB answered. */
+/** Health verdict from when Docker last answered and since when the ELB API has been failing. */
 export function healthOf(metrics: Metrics, now: number, unhealthyAfterMs: number, startedAt: number): { ok: boolean; problems: string[] } {
   const problems: string[] = [];
   const since = (t: number) => now - (t === 0 ? startedAt : t);
   if (since(metrics.lastDockerOk) > unhealthyAfterMs) problems.push(`Docker unreachable for ${Math.round(since(metrics.lastDockerOk) / 1000)} s`);
-  if (metrics.lastElbOk !== 0 || now - startedAt > unhealthyAfterMs) {
-    if (since(metrics.lastElbOk) > unhealthyAfterMs) problems.push(`ELB API unreachable for ${Math.round(since(metrics.lastElbOk) / 1000)} s`);
+  if (metrics.elbFailingSince !== 0 && now - metrics.elbFailingSince > unhealthyAfterMs) {
+    problems.push(`ELB API unreachable for ${Math.round((now - metrics.elbFailingSince) / 1000)} s`);
   }
   return { ok: problems.length === 0, problems };
 }

@@ -33,6 +33,8 @@ export class Metrics {
   /** Last time Docker and the ELB API answered (ms since the epoch); 0 = never. */
   lastDockerOk = 0;
   lastElbOk = 0;
+  /** When the ELB API stopped answering: the first unusable answer since the last usable one; 0 = it answers. */
+  elbFailingSince = 0;
 
   /**
    * Records one ELBv2 API request. Any usable answer (even an error like InvalidTarget or
@@ -42,7 +44,12 @@ export class Metrics {
   apiCall(action: string, errorCode: string | undefined, _durationMs: number, now = Date.now(), reachable = errorCode === undefined || !UNREACHABLE_CODES.has(errorCode)): void {
     this.count('ecs_anywhere_lb_api_calls_total', { action });
     if (errorCode !== undefined) this.count('ecs_anywhere_lb_api_errors_total', { action, code: errorCode });
-    if (reachable) this.lastElbOk = now;
+    if (reachable) {
+      this.lastElbOk = now;
+      this.elbFailingSince = 0;
+    } else if (this.elbFailingSince === 0) {
+      this.elbFailingSince = now;
+    }
   }
 
   private count(name: string, labels: Labels): void {

@@ -187,28 +187,30 @@ describe('Metrics.render', () => {
 describe('healthOf', () => {
   const LIMIT = 120_000;
   const START = 1_000_000;
-  const metrics = (lastDockerOk: number, lastElbOk: number) => Object.assign(new Metrics(), { lastDockerOk, lastElbOk });
+  const metrics = (lastDockerOk: number, elbFailingSince: number) => Object.assign(new Metrics(), { lastDockerOk, elbFailingSince });
 
   it('uses two minutes by default', () => {
     expect(DEFAULT_UNHEALTHY_AFTER_MS).toBe(120_000);
   });
 
-  // [case, lastDockerOk, lastElbOk, now, problems (fragments, in order)]
+  // [case, lastDockerOk, elbFailingSince, now, problems (fragments, in order)]
   const cases: [string, number, number, number, string[]][] = [
     ['just started, nothing answered yet', 0, 0, START + 1000, []],
-    ['nothing answered, exactly at the limit', 0, 0, START + LIMIT, []],
-    ['nothing answered, past the limit', 0, 0, START + LIMIT + 1, ['Docker unreachable for 120 s', 'ELB API unreachable for 120 s']],
-    ['both answered recently', START + 50_000, START + 60_000, START + 100_000, []],
-    ['Docker answered exactly the limit ago', START + 10_000, START + 10_000, START + 10_000 + LIMIT, []],
-    ['Docker silent one ms past the limit', START + 10_000, START + 130_000, START + 10_000 + LIMIT + 1, ['Docker unreachable for 120 s']],
-    ['ELB silent past the limit', START + 300_000, START + 10_000, START + 310_000, ['ELB API unreachable for 300 s']],
-    ['both silent for long', START + 1000, START + 2000, START + 3_601_000, ['Docker unreachable for 3600 s', 'ELB API unreachable for 3599 s']],
-    ['Docker answered, ELB never, within the start-up grace', START + 1000, 0, START + 60_000, []],
-    ['Docker answered, ELB never, past the start-up grace', START + 100_000, 0, START + 130_000, ['ELB API unreachable for 130 s']],
+    ['Docker never answered, exactly at the limit', 0, 0, START + LIMIT, []],
+    ['Docker never answered, past the limit', 0, 0, START + LIMIT + 1, ['Docker unreachable for 120 s']],
+    ['Docker answered recently, ELB fine', START + 50_000, 0, START + 100_000, []],
+    ['Docker answered exactly the limit ago', START + 10_000, 0, START + 10_000 + LIMIT, []],
+    ['Docker silent one ms past the limit', START + 10_000, 0, START + 10_000 + LIMIT + 1, ['Docker unreachable for 120 s']],
+    ['ELB silent for long, but nothing failed (nothing to change)', START + 3_600_000, 0, START + 3_601_000, []],
+    ['ELB failing, within the limit', START + 300_000, START + 200_000, START + 310_000, []],
+    ['ELB failing, exactly at the limit', START + 300_000, START + 190_000, START + 310_000, []],
+    ['ELB failing past the limit', START + 300_000, START + 10_000, START + 310_000, ['ELB API unreachable for 300 s']],
+    ['both down for long', START + 1000, START + 2000, START + 3_601_000, ['Docker unreachable for 3600 s', 'ELB API unreachable for 3599 s']],
+    ['ELB failing since start-up, past the limit', START + 100_000, START + 50, START + 130_000, ['ELB API unreachable for 130 s']],
   ];
 
-  it.each(cases)('%s', (_case, docker, elb, now, problems) => {
-    const verdict = healthOf(metrics(docker, elb), now, LIMIT, START);
+  it.each(cases)('%s', (_case, docker, elbFailingSince, now, problems) => {
+    const verdict = healthOf(metrics(docker, elbFailingSince), now, LIMIT, START);
     expect(verdict.ok).toBe(problems.length === 0);
     expect(verdict.problems).toEqual(problems);
   });
@@ -217,5 +219,19 @@ describe('healthOf', () => {
     const m = metrics(START, START);
     expect(healthOf(m, START + 5000, 5000, START).ok).toBe(true);
     expect(healthOf(m, START + 5001, 5000, START).problems).toHaveLength(2);
+  });
+
+  it('counts an ELB outage from its first failure, and forgets it at the first usable answer', () => {
+    const m = new Metrics();
+    m.apiCall('DescribeTargetHealth', undefined, 1, START);
+    m.apiCall('DescribeTargetHealth', 'ECONNRESET', 1, START + 1000);
+    m.apiCall('DescribeTargetHealth', 'Throttling', 1, START + 5000);
+    expect(m.elbFailingSince).toBe(START + 1000);
+    expect(healthOf(m, START + 1000 + LIMIT + 1, LIMIT, START).problems).toEqual(['Docker unreachable for 121 s', 'ELB API unreachable for 120 s']);
+    m.apiCall('RegisterTargets', 'InvalidTarget', 1, START + 9000);
+    expect(m.elbFailingSince).toBe(0);
+    // The caller's own judgement (from the HTTP status) wins over the code list.
+    m.apiCall('DescribeTargetHealth', 'SomethingNew', 1, START + 10_000, false);
+    expect(m.elbFailingSince).toBe(START + 10_000);
   });
 });
