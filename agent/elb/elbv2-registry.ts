@@ -33,9 +33,9 @@ const TRANSIENT_CODES = new Set([
   'CredentialsProviderError', 'CredentialsFileMissing', 'CredentialsFileUnreadable', 'CredentialsProfileMissing',
 ]);
 
-/** Timeouts of one HTTP request: a black-holed endpoint must not hold the reconcile loop forever. */
+/** Timeouts of one HTTP request: a black-holed endpoint must not hold the reconcile loop for long (ELBv2 answers in well under a second). */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** The AWS error code of anything the SDK throws. */
 export function errorCodeOf(err: unknown): string {
