@@ -24,6 +24,9 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
   const state = await parts.reconciler.currentState();
   const choice = await parts.addresses.current();
   const owned = new Set([...state.addresses, ...(choice.address !== undefined ? [choice.address] : [])]);
+  const recorded = new Set(state.targets.map((t) => `${t.targetGroupArn}|${t.id}|${t.port}`));
+  // Ours: anything on the current address; on earlier addresses only what this host recorded.
+  const ours = (arn: string, id: string, port: number) => id === choice.address || recorded.has(`${arn}|${id}|${port}`);
   const groups = [...new Set([...parts.config.allowedTargetGroups, ...state.targets.map((t) => t.targetGroupArn)])].sort();
   const records = new Map(state.targets.map((t) => [`${t.targetGroupArn}|${t.id}|${t.port}`, t]));
   const report: StatusReport = {
@@ -35,7 +38,7 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
   for (const arn of groups) {
     try {
       const targets = (await parts.registry.describeTargets(arn))
-        .filter((t) => owned.has(t.id))
+        .filter((t) => ours(arn, t.id, t.port))
         .map((t): StatusTarget => {
           const r = records.get(`${arn}|${t.id}|${t.port}`);
           return {

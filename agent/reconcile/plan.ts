@@ -2,7 +2,8 @@
  * The plan: desired endpoints against what the target groups hold, as explicit lists of
  * registrations and deregistrations per group. Pure: no I/O, clock or logger.
  *
- * Invariants: only targets on an owned address are ever deregistered; a target already
+ * Invariants: only this host's targets are ever deregistered (any target on its current
+ * address, and on earlier addresses only the exact targets it recorded); a target already
  * draining is never deregistered again; a group that could not be read is left alone.
  */
 import type { DesiredEndpoint } from '../mapping/desired.ts';
@@ -32,8 +33,13 @@ export interface PlanInput {
   readonly endpoints: readonly DesiredEndpoint[];
   /** Contents of the groups that were read successfully this run. */
   readonly actual: ReadonlyMap<string, readonly ActualTarget[]>;
-  /** This host's current address and every earlier one it registered. */
+  /** Addresses on which every target is this host's: its current address. */
   readonly ownedAddresses: ReadonlySet<string>;
+  /**
+   * Targets this host recorded registering (`targetKey`), e.g. on an earlier address. Only
+   * these are its own there: another host may have been given that address since.
+   */
+  readonly ownedTargets?: ReadonlySet<string>;
   /** The address to register now; undefined when none is usable (then nothing is registered). */
   readonly address?: string;
   /** AvailabilityZone to register the current address with (undefined inside the VPC). */
@@ -41,6 +47,9 @@ export interface PlanInput {
 }
 
 const key = (id: string, port: number) => `${id}|${port}`;
+
+/** The identity of a target in a group, as recorded in state and used by `ownedTargets`. */
+export const targetKey = (targetGroupArn: string, id: string, port: number) => `${targetGroupArn}|${id}|${port}`;
 
 /** Computes the changes for every group that was read; groups without changes are omitted. */
 export function plan(input: PlanInput): GroupPlan[] {
@@ -67,7 +76,8 @@ export function plan(input: PlanInput): GroupPlan[] {
     }
     const deregister: GroupPlan['deregister'] = [];
     for (const t of actual) {
-      if (t.state === 'draining' || !input.ownedAddresses.has(t.id)) continue;
+      const ours = input.ownedAddresses.has(t.id) || input.ownedTargets?.has(targetKey(targetGroupArn, t.id, t.port)) === true;
+      if (t.state === 'draining' || !ours) continue;
       // Without a usable address, targets of containers still serving stay where they are.
       const keep = input.address !== undefined ? wanted.has(key(t.id, t.port)) : keptPorts.has(t.port);
       if (keep) continue;

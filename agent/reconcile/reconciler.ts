@@ -14,7 +14,7 @@ import { shortTargetGroup } from '../elb/arn.ts';
 import { MAX_TARGETS_PER_CALL, type TargetRegistry } from '../elb/target-registry.ts';
 import type { AgentState, OwnedTarget, StateStore } from '../state/state-store.ts';
 import { backoffDelay } from './backoff.ts';
-import { chunk, plan, type ActualTarget, type GroupPlan, type TargetRef } from './plan.ts';
+import { chunk, plan, targetKey, type ActualTarget, type GroupPlan, type TargetRef } from './plan.ts';
 
 export interface ReconcilerOptions {
   readonly containers: ContainerSource;
@@ -52,7 +52,6 @@ interface GroupBackoff {
   notBefore: number;
 }
 
-const targetKey = (arn: string, id: string, port: number) => `${arn}|${id}|${port}`;
 const show = (t: TargetRef) => `${t.id}:${t.port}`;
 
 /** Reconciles this host's containers into their target groups. */
@@ -102,7 +101,9 @@ export class Reconciler {
     if (address !== undefined && !state.addresses.includes(address) && !this.o.dryRun) {
       await this.saveState({ ...state, addresses: [...state.addresses, address] });
     }
-    const owned = new Set([...(this.state as AgentState).addresses, ...(address !== undefined ? [address] : [])]);
+    // Ours: anything on the current address; on earlier addresses only what we recorded.
+    const owned = new Set(address !== undefined ? [address] : []);
+    const recorded = recordedKeys(this.state as AgentState);
 
     const groups = new Set<string>([
       ...(this.o.allowedTargetGroups ?? []),
@@ -111,7 +112,7 @@ export class Reconciler {
     ]);
     const actual = await this.describeGroups([...groups]);
     const az = address !== undefined && !this.o.vpcCidrs.some((c) => cidrContains(c, address)) ? this.o.availabilityZone : undefined;
-    const plans = plan({ endpoints: desired.endpoints, actual, ownedAddresses: owned, ...(address !== undefined ? { address } : {}), ...(az !== undefined ? { availabilityZone: az } : {}) });
+    const plans = plan({ endpoints: desired.endpoints, actual, ownedAddresses: owned, ownedTargets: recorded, ...(address !== undefined ? { address } : {}), ...(az !== undefined ? { availabilityZone: az } : {}) });
 
     let registered = 0;
     let deregistered = 0;
@@ -128,7 +129,7 @@ export class Reconciler {
     for (const arn of actual.keys()) if ((applied.get(arn)?.failed ?? 0) === 0) this.recovered(arn);
 
     const targets = this.ownedAfter(actual, applied, owned, desired.endpoints);
-    const addresses = this.prunedAddresses(owned, address, actual, groups, targets, applied);
+    const addresses = this.prunedAddresses(address, actual, groups, targets);
     if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), addresses, targets });
     return {
       registered,
@@ -147,14 +148,14 @@ export class Reconciler {
   async deregisterAll(reason: string): Promise<{ deregistered: OwnedTarget[]; failed: number }> {
     const state = await this.currentState();
     const choice = await this.o.addresses.current();
-    const owned = new Set([...state.addresses, ...(choice.address !== undefined ? [choice.address] : [])]);
+    const owned = new Set(choice.address !== undefined ? [choice.address] : []);
     const groups = new Set([...(this.o.allowedTargetGroups ?? []), ...state.targets.map((t) => t.targetGroupArn)]);
     this.backoff.clear();
     const actual = await this.describeGroups([...groups]);
     const deregistered: OwnedTarget[] = [];
     const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string> }>();
     let failed = [...groups].filter((g) => !actual.has(g)).length;
-    for (const p of plan({ endpoints: [], actual, ownedAddresses: owned })) {
+    for (const p of plan({ endpoints: [], actual, ownedAddresses: owned, ownedTargets: recordedKeys(state) })) {
       const outcome = await this.apply(p, [], [], reason);
       failed += outcome.failed;
       applied.set(p.targetGroupArn, outcome);
@@ -342,7 +343,7 @@ export class Reconciler {
       const change = applied.get(arn);
       for (const t of targets) {
         const k = targetKey(arn, t.id, t.port);
-        if (t.state === 'draining' || !owned.has(t.id) || change?.removed.has(k)) continue;
+        if (t.state === 'draining' || !(owned.has(t.id) || known.has(k)) || change?.removed.has(k)) continue;
         const endpoint = endpoints.find((e) => e.targetGroupArn === arn && e.port === t.port);
         out.set(k, known.get(k) ?? (endpoint ? ownedRecord(arn, t, endpoint) : { targetGroupArn: arn, id: t.id, port: t.port }));
       }
@@ -351,21 +352,16 @@ export class Reconciler {
     return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
   }
 
-  /** Old addresses are forgotten once no group holds a live target on them, counting this pass's deregistrations (and every group was read). */
+  /** Earlier addresses are forgotten once this host has no target left on them (and every group was read). */
   private prunedAddresses(
-    owned: ReadonlySet<string>,
     address: string | undefined,
     actual: ReadonlyMap<string, readonly ActualTarget[]>,
     groups: ReadonlySet<string>,
     targets: readonly OwnedTarget[],
-    applied: ReadonlyMap<string, { removed: Set<string> }>,
   ): string[] {
     const allRead = [...groups].every((g) => actual.has(g));
-    return [...owned].filter((a) => {
-      if (a === address || !allRead || this.o.dryRun) return true;
-      if (targets.some((t) => t.id === a)) return true;
-      return [...actual].some(([arn, list]) => list.some((t) => t.id === a && t.state !== 'draining' && !applied.get(arn)?.removed.has(targetKey(arn, t.id, t.port))));
-    });
+    const all = [...(this.state as AgentState).addresses, ...(address !== undefined ? [address] : [])];
+    return [...new Set(all)].filter((a) => a === address || !allRead || this.o.dryRun || targets.some((t) => t.id === a));
   }
 
   private reportProblems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
@@ -389,6 +385,11 @@ export class Reconciler {
     if (address !== undefined) this.o.log.info(first ? `using ${note}` : `host address changed: using ${note}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
     else this.o.log.warn(`${note}; registering nothing until one appears`, { event: 'address', problem });
   }
+}
+
+/** The targets a state records, as plan keys. */
+function recordedKeys(state: AgentState): Set<string> {
+  return new Set(state.targets.map((t) => targetKey(t.targetGroupArn, t.id, t.port)));
 }
 
 function ownedRecord(arn: string, target: TargetRef, endpoint: DesiredEndpoint): OwnedTarget {

@@ -9,7 +9,7 @@ const t = (id: string, port: number, state = 'healthy'): ActualTarget => ({ id, 
 
 interface Row {
   name: string;
-  input: Omit<PlanInput, 'ownedAddresses'> & { owned?: string[] };
+  input: Omit<PlanInput, 'ownedAddresses' | 'ownedTargets'> & { owned?: string[]; recorded?: string[] };
   register: Record<string, string[]>;
   deregister: Record<string, string[]>;
 }
@@ -41,16 +41,22 @@ const rows: Row[] = [
     deregister: {},
   },
   {
-    name: 'address changed: register new, deregister old (make before break)',
-    input: { endpoints: [ep(32768)], actual: new Map([[TG, [t('10.8.0.6', 32768)]]]), address: '10.8.0.10', owned: ['10.8.0.6', '10.8.0.10'] },
+    name: 'address changed: register new, deregister the recorded old one (make before break)',
+    input: { endpoints: [ep(32768)], actual: new Map([[TG, [t('10.8.0.6', 32768)]]]), address: '10.8.0.10', recorded: [`${TG}|10.8.0.6|32768`] },
     register: { [TG]: ['10.8.0.10:32768'] },
     deregister: { [TG]: ['10.8.0.6:32768'] },
   },
   {
     name: 'no usable address: nothing registered, serving containers kept, stopped ones removed',
-    input: { endpoints: [ep(32768)], actual: new Map([[TG, [t('10.8.0.10', 32768), t('10.8.0.10', 32769)]]]), owned: ['10.8.0.10'] },
+    input: { endpoints: [ep(32768)], actual: new Map([[TG, [t('10.8.0.10', 32768), t('10.8.0.10', 32769)]]]), recorded: [`${TG}|10.8.0.10|32768`, `${TG}|10.8.0.10|32769`] },
     register: {},
     deregister: { [TG]: ['10.8.0.10:32769'] },
+  },
+  {
+    name: 'an earlier address of ours, now another host\'s: only the recorded target is ours',
+    input: { endpoints: [], actual: new Map([[TG, [t('10.8.0.6', 32768), t('10.8.0.6', 40000)]]]), address: '10.8.0.10', recorded: [`${TG}|10.8.0.6|32768`] },
+    register: {},
+    deregister: { [TG]: ['10.8.0.6:32768'] },
   },
   {
     name: 'foreign address with our port is never touched',
@@ -75,8 +81,8 @@ const rows: Row[] = [
 describe('plan', () => {
   for (const row of rows) {
     it(row.name, () => {
-      const { owned, ...rest } = row.input;
-      const result = plan({ ...rest, ownedAddresses: new Set(owned ?? (rest.address ? [rest.address] : [])) });
+      const { owned, recorded, ...rest } = row.input;
+      const result = plan({ ...rest, ownedAddresses: new Set(owned ?? (rest.address ? [rest.address] : [])), ownedTargets: new Set(recorded ?? []) });
       const reg = Object.fromEntries(result.filter((p) => p.register.length).map((p) => [p.targetGroupArn, p.register.map((r) => `${r.target.id}:${r.target.port}`)]));
       const dereg = Object.fromEntries(result.filter((p) => p.deregister.length).map((p) => [p.targetGroupArn, p.deregister.map((d) => `${d.target.id}:${d.target.port}`)]));
       expect(reg).toEqual(row.register);
@@ -88,7 +94,8 @@ describe('plan', () => {
     const result = plan({
       endpoints: [ep(1000)],
       actual: new Map([[TG, [t('10.8.0.6', 1000), t('10.8.0.10', 2000)]]]),
-      ownedAddresses: new Set(['10.8.0.6', '10.8.0.10']),
+      ownedAddresses: new Set(['10.8.0.10']),
+      ownedTargets: new Set([`${TG}|10.8.0.6|1000`]),
       address: '10.8.0.10',
       availabilityZone: 'all',
     });
