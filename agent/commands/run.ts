@@ -55,7 +55,15 @@ export async function runAgent(parts: Parts): Promise<number> {
 
   const onEvent = (e: ContainerEvent) => {
     if (e.action === 'kill') {
-      if (!isStopSignal(e.signal)) return;
+      if (!isStopSignal(e.signal)) {
+        // Not a usual stop signal: it still is one if it is the container's own STOPSIGNAL.
+        void containers.isOwnStopSignal(e.id, e.signal).then((own) => {
+          if (!own) return;
+          containers.markStopping(e.id, e.timeNano);
+          loop.trigger('event:kill');
+        });
+        return;
+      }
       containers.markStopping(e.id, e.timeNano);
     } else if (e.action === 'start' || e.action === 'restart' || e.action === 'unpause') {
       containers.clearStopping(e.id);

@@ -2,6 +2,7 @@
  * The container source over the Docker Engine API (dockerode). One `list` call per
  * reconcile; `inspect` only for host-network containers, whose ports the list omits.
  */
+import { constants } from 'node:os';
 import type Dockerode from 'dockerode';
 import type { ContainerSnapshot, ContainerSource, HealthStatus, PortBinding, Protocol } from './container.ts';
 
@@ -11,6 +12,20 @@ const STOP_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '
 /** Whether a `kill` event with this signal means the container is being stopped. */
 export function isStopSignal(signal: string | undefined): boolean {
   return signal === undefined || STOP_SIGNALS.has(signal.toUpperCase());
+}
+
+/** A signal as its number, from "15", "TERM" or "SIGTERM"; undefined when unknown. */
+export function signalNumber(signal: string | undefined): number | undefined {
+  if (signal === undefined || signal === '') return undefined;
+  if (/^[0-9]+$/.test(signal)) return Number(signal);
+  const name = signal.toUpperCase();
+  return (constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
+}
+
+/** Whether two signal texts (numbers or names) are the same signal. */
+export function sameSignal(a: string | undefined, b: string | undefined): boolean {
+  const n = signalNumber(a);
+  return n !== undefined && n === signalNumber(b);
 }
 
 /** Reads "Up 5 minutes (healthy)" style status text. */
@@ -56,6 +71,19 @@ export class DockerContainerSource implements ContainerSource {
     private readonly docker: Dockerode,
     private readonly callTimeoutMs = DOCKER_CALL_TIMEOUT_MS,
   ) {}
+
+  /**
+   * Whether `signal` is the container's own stop signal (Config.StopSignal, e.g. SIGWINCH for
+   * httpd, SIGQUIT for nginx): `docker stop` and ECS send that one instead of SIGTERM.
+   */
+  async isOwnStopSignal(id: string, signal: string | undefined): Promise<boolean> {
+    try {
+      const inspect = await this.docker.getContainer(id).inspect();
+      return sameSignal((inspect.Config as { StopSignal?: string } | undefined)?.StopSignal, signal);
+    } catch {
+      return false;
+    }
+  }
 
   /** Records a stop signal (at `kill`, time of the event) so the container leaves the desired set at once. */
   markStopping(id: string, timeNano: bigint = BigInt(Date.now()) * 1_000_000n): void {

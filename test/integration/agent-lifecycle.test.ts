@@ -50,6 +50,26 @@ describe('agent lifecycle', () => {
     await c.remove();
   });
 
+  it('treats the container\'s own STOPSIGNAL like SIGTERM (deregistered at kill)', async () => {
+    // SIGUSR1 stands in for nginx's SIGQUIT or httpd's SIGWINCH: not a usual stop signal.
+    const c = await world.startContainer({ family: 'stopsignal', stopSignal: 'SIGUSR1', dockerLabels: labels() });
+    const other = await world.startContainer({ family: 'stopsignal', dockerLabels: labels() });
+    agent = world.startAgent();
+    await agent.ready();
+    await world.waitForTargets('life', [ours(c), ours(other), foreign].sort(), 'registered');
+    // A signal that is not the container's stop signal leaves it registered.
+    await other.kill('SIGUSR1');
+    // PID 1 ignores SIGUSR1, so the container lives until Docker's SIGKILL 3 s later.
+    await c.stop(3);
+    const exitedAt = Date.parse((await c.inspect()).State.FinishedAt);
+    await world.waitForTargets('life', [ours(other), foreign].sort(), 'own-stop-signal container deregistered', 20_000, ['initial', 'healthy', 'unhealthy']);
+    const line = await agent.waitForLog((l) => l.event === 'deregistered' && l.target === ours(c), 'deregistration line');
+    expect(line.reason).toBe('container-stopping');
+    const dereg = world.elb.requestLog.find((e) => e.action === 'DeregisterTargets' && (e.targets ?? []).some((t) => `${t.id}:${t.port}` === ours(c)));
+    expect(dereg!.time).toBeLessThan(exitedAt - 1500);
+    await Promise.all([c.remove(), other.remove()]);
+  });
+
   it('converges after a SIGKILL while containers started and stopped meanwhile', async () => {
     const keep = await world.startContainer({ family: 'crash', dockerLabels: labels() });
     const goes = await world.startContainer({ family: 'crash', dockerLabels: labels() });

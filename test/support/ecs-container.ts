@@ -58,6 +58,8 @@ export interface ServingContainerOptions {
   stopGraceSec?: number;
   /** Docker's StopTimeout (the ECS task's stopTimeout); default Docker's 10 s. */
   stopTimeoutSec?: number;
+  /** The image's STOPSIGNAL (e.g. SIGQUIT as nginx has); `docker stop` sends it instead of SIGTERM. */
+  stopSignal?: string;
   env?: string[];
   /** Run id label; default {@link testRunId}(). */
   runId?: string;
@@ -296,6 +298,7 @@ async function startServingContainer(
     Labels: allLabels,
     ExposedPorts: exposed,
     ...(options.stopTimeoutSec === undefined ? {} : { StopTimeout: options.stopTimeoutSec }),
+    ...(options.stopSignal === undefined ? {} : { StopSignal: options.stopSignal }),
     ...(healthcheck
       ? {
           Healthcheck: {
