@@ -111,7 +111,7 @@ describe('agent during ELB outages', () => {
     agent = world.startAgent(agentEnv);
     await agent.ready();
     await converged('before the storm', 20_000);
-    const r = await outage('throttle-storm', { throttle: 1 }, 12_000);
+    const r = await outage('throttle-storm', { throttle: 1 }, 10_000);
     expect(r.callsPerMinute).toBeLessThanOrEqual(CALLS_PER_MINUTE_BOUND);
     expect(r.maxCallsInOneSecond).toBeLessThanOrEqual(GROUPS.length * SDK_ATTEMPTS * 2);
     // One warning per group for the whole storm, not one per retry.
@@ -133,10 +133,15 @@ describe('agent during ELB outages', () => {
     await sleep(RETRY_MAX_DELAY_MS + 1000);
     const quietFrom = Date.now();
     await sleep(4000);
+    const quietTo = Date.now();
     const quiet = world.elb.requestLog.filter((e) => e.time >= quietFrom && e.caller === 'AKIDTESTHOST1');
-    console.log(JSON.stringify({ scenario: 'quiet-after-storm', quietSeconds: 4, calls: quiet.length }));
-    // Nothing to do and the periodic run 60 s away: no call at all (an uncleared backoff used to re-run the pass every 50 ms).
-    expect(quiet).toEqual([]);
+    // The test engine is shared: other containers' Docker events still trigger passes (one describe per group each).
+    const events = agent.find((l) => l.event === 'docker-event' && Date.parse(String(l.timestamp)) >= quietFrom - 1000 && Date.parse(String(l.timestamp)) <= quietTo).length;
+    console.log(JSON.stringify({ scenario: 'quiet-after-storm', quietSeconds: 4, calls: quiet.length, dockerEvents: events }));
+    // Nothing to do and the periodic run 60 s away: no call beyond those events (an uncleared
+    // backoff used to re-run the pass every 50 ms: 140 calls in these 4 s).
+    expect(quiet.filter((e) => e.action !== 'DescribeTargetHealth')).toEqual([]);
+    expect(quiet.length).toBeLessThanOrEqual(GROUPS.length * events);
     await converged('unchanged', 1000);
   });
 
