@@ -96,7 +96,8 @@ describe('agent credentials', () => {
         world.elb.setAcceptedAccessKeyIds([next.accessKeyId]);
         await churn(i);
       }
-      await sleep(700);
+      // The rotation is complete once a call signed with the new key has succeeded.
+      await waitFor(() => world.elb.requestLog.some((e) => e.caller === next.accessKeyId && e.status === 200), { description: `a successful call with key ${i}`, timeoutMs: 15_000 });
     }
 
     for (const group of GROUPS) {
