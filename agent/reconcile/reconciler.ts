@@ -4,16 +4,17 @@
  * serialised by the loop; this class keeps the state between them.
  */
 import type { ContainerSnapshot, ContainerSource } from '../docker/container.ts';
-import { OperationError, errorMessage } from '../errors.ts';
+import { OperationError } from '../errors.ts';
 import type { AddressSource } from '../host/address-source.ts';
 import { cidrContains, type Cidr } from '../host/ipv4.ts';
 import type { Log } from '../log.ts';
-import { computeDesired, type DesiredEndpoint } from '../mapping/desired.ts';
+import { computeDesired } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
 import { shortTargetGroup } from '../elb/arn.ts';
 import { MAX_TARGETS_PER_CALL, type TargetRegistry } from '../elb/target-registry.ts';
 import type { AgentState, OwnedTarget, StateStore } from '../state/state-store.ts';
-import { backoffDelay } from './backoff.ts';
+import { GroupBackoff } from './group-backoff.ts';
+import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, targetKey, type ActualTarget, type GroupPlan, type TargetRef } from './plan.ts';
 
 export interface ReconcilerOptions {
@@ -47,25 +48,19 @@ export interface PassResult {
   readonly retryInMs?: number;
 }
 
-interface GroupBackoff {
-  attempt: number;
-  notBefore: number;
-}
-
 const show = (t: TargetRef) => `${t.id}:${t.port}`;
 
 /** Reconciles this host's containers into their target groups. */
 export class Reconciler {
   private state: AgentState | undefined;
-  private readonly backoff = new Map<string, GroupBackoff>();
+  private readonly groups: GroupBackoff;
   private reportedProblems = new Set<string>();
-  /** Permanent errors already logged at error level, by group and what was being done; cleared when the group works again. */
-  private readonly reportedErrors = new Set<string>();
   private lastAddressNote: string | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? Date.now;
+    this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now });
   }
 
   /** The state as last loaded or written (loads it on first use). */
@@ -126,10 +121,11 @@ export class Reconciler {
       applied.set(p.targetGroupArn, outcome);
     }
     // A group read and changed without a failure is out of backoff: its next failure starts again at the base delay.
-    for (const arn of actual.keys()) if ((applied.get(arn)?.failed ?? 0) === 0) this.recovered(arn);
+    for (const arn of actual.keys()) if ((applied.get(arn)?.failed ?? 0) === 0) this.groups.recovered(arn);
 
-    const targets = this.ownedAfter(actual, applied, owned, desired.endpoints);
-    const addresses = this.prunedAddresses(address, actual, groups, targets);
+    const targets = ownedAfter((this.state as AgentState).targets, actual, applied, owned, desired.endpoints);
+    const everyGroupRead = [...groups].every((g) => actual.has(g));
+    const addresses = this.o.dryRun ? (this.state as AgentState).addresses : keptAddresses((this.state as AgentState).addresses, address, everyGroupRead, targets);
     if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), addresses, targets });
     return {
       registered,
@@ -137,7 +133,7 @@ export class Reconciler {
       failed,
       ownedTargets: targets.length,
       ...(address !== undefined ? { address } : {}),
-      ...this.retryHint(),
+      ...this.groups.retryHint(),
     };
   }
 
@@ -150,10 +146,10 @@ export class Reconciler {
     const choice = await this.o.addresses.current();
     const owned = new Set(choice.address !== undefined ? [choice.address] : []);
     const groups = new Set([...(this.o.allowedTargetGroups ?? []), ...state.targets.map((t) => t.targetGroupArn)]);
-    this.backoff.clear();
+    this.groups.clear();
     const actual = await this.describeGroups([...groups]);
     const deregistered: OwnedTarget[] = [];
-    const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string> }>();
+    const applied = new Map<string, AppliedChanges>();
     let failed = [...groups].filter((g) => !actual.has(g)).length;
     for (const p of plan({ endpoints: [], actual, ownedAddresses: owned, ownedTargets: recordedKeys(state) })) {
       const outcome = await this.apply(p, [], [], reason);
@@ -163,7 +159,7 @@ export class Reconciler {
         if (outcome.removed.has(targetKey(p.targetGroupArn, d.target.id, d.target.port))) deregistered.push({ targetGroupArn: p.targetGroupArn, ...d.target });
       }
     }
-    const targets = this.ownedAfter(actual, applied, owned, []);
+    const targets = ownedAfter(state.targets, actual, applied, owned, []);
     if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), targets });
     return { deregistered, failed };
   }
@@ -195,13 +191,12 @@ export class Reconciler {
     const actual = new Map<string, ActualTarget[]>();
     await Promise.all(
       groups.map(async (arn) => {
-        const b = this.backoff.get(arn);
-        if (b && b.notBefore > this.now()) return;
+        if (this.groups.isWaiting(arn)) return;
         try {
           actual.set(arn, await this.o.registry.describeTargets(arn));
-          this.clearErrors(arn, 'describe');
+          this.groups.succeeded(arn, 'describe');
         } catch (err) {
-          this.failed(arn, err, 'describing targets', 'describe');
+          this.groups.failed(arn, err, 'describing targets', 'describe');
         }
       }),
     );
@@ -274,94 +269,21 @@ export class Reconciler {
     }
     const attempt = async (batch: TargetRef[]): Promise<void> => {
       // After a transient failure earlier in this pass the group is backing off: the rest waits for its retry.
-      if ((this.backoff.get(arn)?.notBefore ?? 0) > this.now()) return;
+      if (this.groups.isWaiting(arn)) return;
       try {
         await call(batch);
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
-        this.clearErrors(arn, action);
+        this.groups.succeeded(arn, action);
       } catch (err) {
         if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) {
           for (const one of batch) await attempt([one]);
           return;
         }
-        this.failed(arn, err, `${action} ${batch.map(show).join(' ')}`, action);
+        this.groups.failed(arn, err, `${action} ${batch.map(show).join(' ')}`, action);
       }
     };
     for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
     return ok;
-  }
-
-  private clearErrors(arn: string, what: string): void {
-    for (const k of this.reportedErrors) if (k.startsWith(`${arn}|${what}|`)) this.reportedErrors.delete(k);
-  }
-
-  private failed(arn: string, err: unknown, doing: string, what: string): void {
-    const transient = !(err instanceof OperationError) || err.kind === 'transient';
-    const fields = { event: 'error', targetGroupArn: arn, code: err instanceof OperationError ? err.code : 'Error', error: errorMessage(err) };
-    if (transient) {
-      const b = this.backoff.get(arn) ?? { attempt: 0, notBefore: 0 };
-      const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000);
-      this.backoff.set(arn, { attempt: b.attempt + 1, notBefore: this.now() + delay });
-      // An outage is one warning per group; the retries that follow are debug lines until it recovers.
-      this.o.log[b.attempt === 0 ? 'warn' : 'debug'](`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay, attempt: b.attempt + 1 });
-    } else {
-      // A permanent error (AccessDenied, TargetGroupNotFound...) is logged once, then quietly retried each periodic run.
-      const k = `${arn}|${what}|${fields.code}`;
-      const level = this.reportedErrors.has(k) ? 'debug' : 'error';
-      if (what === 'describe') this.backoff.set(arn, { attempt: 0, notBefore: this.now() + (this.o.permanentRetryMs ?? 60_000) });
-      this.reportedErrors.add(k);
-      this.o.log[level](`failed ${doing} in ${shortTargetGroup(arn)}; will retry on the next periodic run`, fields);
-    }
-  }
-
-  private recovered(arn: string): void {
-    const b = this.backoff.get(arn);
-    if (!b) return;
-    this.backoff.delete(arn);
-    if (b.attempt > 0) this.o.log.info(`ELB calls for ${shortTargetGroup(arn)} succeed again after ${b.attempt} failed attempt(s)`, { event: 'recovered', targetGroupArn: arn, failedAttempts: b.attempt });
-  }
-
-  /** When the next group leaves its backoff. Only future times count: a group already due was tried in this pass. */
-  private retryHint(): { retryInMs?: number } {
-    const due = [...this.backoff.values()].map((b) => b.notBefore - this.now()).filter((ms) => ms > 0);
-    return due.length > 0 ? { retryInMs: Math.min(...due) } : {};
-  }
-
-  /** This host's targets after the pass: what the read groups hold on our addresses, plus changes. */
-  private ownedAfter(
-    actual: ReadonlyMap<string, readonly ActualTarget[]>,
-    applied: ReadonlyMap<string, { added: OwnedTarget[]; removed: Set<string> }>,
-    owned: ReadonlySet<string>,
-    endpoints: readonly DesiredEndpoint[],
-  ): OwnedTarget[] {
-    const previous = (this.state as AgentState).targets;
-    const known = new Map(previous.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
-    const out = new Map<string, OwnedTarget>();
-    // Groups not read this pass keep what the state said about them.
-    for (const t of previous) if (!actual.has(t.targetGroupArn)) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
-    for (const [arn, targets] of actual) {
-      const change = applied.get(arn);
-      for (const t of targets) {
-        const k = targetKey(arn, t.id, t.port);
-        if (t.state === 'draining' || !(owned.has(t.id) || known.has(k)) || change?.removed.has(k)) continue;
-        const endpoint = endpoints.find((e) => e.targetGroupArn === arn && e.port === t.port);
-        out.set(k, known.get(k) ?? (endpoint ? ownedRecord(arn, t, endpoint) : { targetGroupArn: arn, id: t.id, port: t.port }));
-      }
-      for (const t of change?.added ?? []) out.set(targetKey(arn, t.id, t.port), t);
-    }
-    return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
-  }
-
-  /** Earlier addresses are forgotten once this host has no target left on them (and every group was read). */
-  private prunedAddresses(
-    address: string | undefined,
-    actual: ReadonlyMap<string, readonly ActualTarget[]>,
-    groups: ReadonlySet<string>,
-    targets: readonly OwnedTarget[],
-  ): string[] {
-    const allRead = [...groups].every((g) => actual.has(g));
-    const all = [...(this.state as AgentState).addresses, ...(address !== undefined ? [address] : [])];
-    return [...new Set(all)].filter((a) => a === address || !allRead || this.o.dryRun || targets.some((t) => t.id === a));
   }
 
   private reportProblems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
@@ -385,29 +307,6 @@ export class Reconciler {
     if (address !== undefined) this.o.log.info(first ? `using ${note}` : `host address changed: using ${note}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
     else this.o.log.warn(`${note}; registering nothing until one appears`, { event: 'address', problem });
   }
-}
-
-/** The targets a state records, as plan keys. */
-function recordedKeys(state: AgentState): Set<string> {
-  return new Set(state.targets.map((t) => targetKey(t.targetGroupArn, t.id, t.port)));
-}
-
-function ownedRecord(arn: string, target: TargetRef, endpoint: DesiredEndpoint): OwnedTarget {
-  return {
-    targetGroupArn: arn,
-    id: target.id,
-    port: target.port,
-    ...(target.availabilityZone !== undefined ? { availabilityZone: target.availabilityZone } : {}),
-    containerId: endpoint.containerId,
-    containerName: endpoint.containerName,
-    ...(endpoint.taskArn !== undefined ? { taskArn: endpoint.taskArn } : {}),
-  };
-}
-
-function mergeTargets(existing: readonly OwnedTarget[], added: readonly OwnedTarget[]): OwnedTarget[] {
-  const out = new Map(existing.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
-  for (const t of added) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
-  return [...out.values()];
 }
 
 function deregisterReason(why: string, container: ContainerSnapshot | undefined): string {

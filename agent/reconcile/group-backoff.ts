@@ -1,0 +1,74 @@
+/**
+ * Per-target-group error handling: transient failures (throttling, 5xx, network) put the
+ * group into capped, jittered exponential backoff with one warning per outage; permanent
+ * ones (AccessDenied, TargetGroupNotFound) are logged once and retried on the periodic run.
+ */
+import { OperationError, errorMessage } from '../errors.ts';
+import { shortTargetGroup } from '../elb/arn.ts';
+import type { Log } from '../log.ts';
+import { backoffDelay } from './backoff.ts';
+
+export interface GroupBackoffOptions {
+  readonly log: Log;
+  readonly retry?: { baseMs: number; capMs: number };
+  /** How long a group that can't be read for a permanent reason is left alone (the reconcile interval). */
+  readonly permanentRetryMs?: number;
+  readonly now: () => number;
+}
+
+/** The backoff and error-report state of every target group. */
+export class GroupBackoff {
+  private readonly waits = new Map<string, { attempt: number; notBefore: number }>();
+  /** Permanent errors already logged at error level, by group, operation and code; cleared when that operation works again. */
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly o: GroupBackoffOptions) {}
+
+  /** Whether the group is waiting out a backoff now. */
+  isWaiting(arn: string): boolean {
+    return (this.waits.get(arn)?.notBefore ?? 0) > this.o.now();
+  }
+
+  /** Records a failure of `what` (describe, RegisterTargets, ...) and logs it once per outage. */
+  failed(arn: string, err: unknown, doing: string, what: string): void {
+    const transient = !(err instanceof OperationError) || err.kind === 'transient';
+    const fields = { event: 'error', targetGroupArn: arn, code: err instanceof OperationError ? err.code : 'Error', error: errorMessage(err) };
+    if (transient) {
+      const b = this.waits.get(arn) ?? { attempt: 0, notBefore: 0 };
+      const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000);
+      this.waits.set(arn, { attempt: b.attempt + 1, notBefore: this.o.now() + delay });
+      // An outage is one warning per group; the retries that follow are debug lines until it recovers.
+      this.o.log[b.attempt === 0 ? 'warn' : 'debug'](`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay, attempt: b.attempt + 1 });
+      return;
+    }
+    const k = `${arn}|${what}|${fields.code}`;
+    const level = this.reported.has(k) ? 'debug' : 'error';
+    if (what === 'describe') this.waits.set(arn, { attempt: 0, notBefore: this.o.now() + (this.o.permanentRetryMs ?? 60_000) });
+    this.reported.add(k);
+    this.o.log[level](`failed ${doing} in ${shortTargetGroup(arn)}; will retry on the next periodic run`, fields);
+  }
+
+  /** `what` worked for the group: a later permanent error of it is worth logging again. */
+  succeeded(arn: string, what: string): void {
+    for (const k of this.reported) if (k.startsWith(`${arn}|${what}|`)) this.reported.delete(k);
+  }
+
+  /** The group was read and changed without a failure: out of backoff, and its next failure starts at the base delay. */
+  recovered(arn: string): void {
+    const b = this.waits.get(arn);
+    if (!b) return;
+    this.waits.delete(arn);
+    if (b.attempt > 0) this.o.log.info(`ELB calls for ${shortTargetGroup(arn)} succeed again after ${b.attempt} failed attempt(s)`, { event: 'recovered', targetGroupArn: arn, failedAttempts: b.attempt });
+  }
+
+  /** Forgets every backoff (a shutdown deregisters regardless). */
+  clear(): void {
+    this.waits.clear();
+  }
+
+  /** When the next group leaves its backoff. Only future times count: a group already due was tried in this pass. */
+  retryHint(): { retryInMs?: number } {
+    const due = [...this.waits.values()].map((b) => b.notBefore - this.o.now()).filter((ms) => ms > 0);
+    return due.length > 0 ? { retryInMs: Math.min(...due) } : {};
+  }
+}

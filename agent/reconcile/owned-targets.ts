@@ -1,0 +1,72 @@
+/**
+ * What this host owns, as recorded in its state: pure helpers that build the records,
+ * recompute them after a pass, and forget earlier addresses once nothing is left on them.
+ */
+import type { DesiredEndpoint } from '../mapping/desired.ts';
+import type { AgentState, OwnedTarget } from '../state/state-store.ts';
+import { targetKey, type ActualTarget, type TargetRef } from './plan.ts';
+
+/** What one group's changes came to in a pass. */
+export interface AppliedChanges {
+  readonly added: readonly OwnedTarget[];
+  readonly removed: ReadonlySet<string>;
+}
+
+/** The targets a state records, as plan keys. */
+export function recordedKeys(state: AgentState): Set<string> {
+  return new Set(state.targets.map((t) => targetKey(t.targetGroupArn, t.id, t.port)));
+}
+
+/** The state record of a target registered for a container. */
+export function ownedRecord(arn: string, target: TargetRef, endpoint: DesiredEndpoint): OwnedTarget {
+  return {
+    targetGroupArn: arn,
+    id: target.id,
+    port: target.port,
+    ...(target.availabilityZone !== undefined ? { availabilityZone: target.availabilityZone } : {}),
+    containerId: endpoint.containerId,
+    containerName: endpoint.containerName,
+    ...(endpoint.taskArn !== undefined ? { taskArn: endpoint.taskArn } : {}),
+  };
+}
+
+/** Records, with `added` replacing records of the same target. */
+export function mergeTargets(existing: readonly OwnedTarget[], added: readonly OwnedTarget[]): OwnedTarget[] {
+  const out = new Map(existing.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+  for (const t of added) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
+  return [...out.values()];
+}
+
+/**
+ * This host's targets after a pass: in each group read, the live targets on the current
+ * address and the ones already recorded, less what was deregistered, plus what was
+ * registered; groups not read keep their records.
+ */
+export function ownedAfter(
+  previous: readonly OwnedTarget[],
+  actual: ReadonlyMap<string, readonly ActualTarget[]>,
+  applied: ReadonlyMap<string, AppliedChanges>,
+  currentAddresses: ReadonlySet<string>,
+  endpoints: readonly DesiredEndpoint[],
+): OwnedTarget[] {
+  const known = new Map(previous.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+  const out = new Map<string, OwnedTarget>();
+  for (const t of previous) if (!actual.has(t.targetGroupArn)) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
+  for (const [arn, targets] of actual) {
+    const change = applied.get(arn);
+    for (const t of targets) {
+      const k = targetKey(arn, t.id, t.port);
+      if (t.state === 'draining' || !(currentAddresses.has(t.id) || known.has(k)) || change?.removed.has(k)) continue;
+      const endpoint = endpoints.find((e) => e.targetGroupArn === arn && e.port === t.port);
+      out.set(k, known.get(k) ?? (endpoint ? ownedRecord(arn, t, endpoint) : { targetGroupArn: arn, id: t.id, port: t.port }));
+    }
+    for (const t of change?.added ?? []) out.set(targetKey(arn, t.id, t.port), t);
+  }
+  return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
+}
+
+/** The addresses to keep recording: the current one, and earlier ones this host still has targets on (all kept unless every group was read). */
+export function keptAddresses(recorded: readonly string[], address: string | undefined, everyGroupRead: boolean, targets: readonly OwnedTarget[]): string[] {
+  const all = [...new Set([...recorded, ...(address !== undefined ? [address] : [])])];
+  return all.filter((a) => a === address || !everyGroupRead || targets.some((t) => t.id === a));
+}
