@@ -79,6 +79,7 @@ export async function runAgent(parts: Parts): Promise<number> {
       metrics.lastDockerOk = Date.now();
       if (resumed) {
         log.info(`Docker event stream reconnected${since !== undefined ? `, resuming events since ${since}` : ''}; resyncing`, { event: 'docker-reconnected', ...(since !== undefined ? { since } : {}) });
+        containers.recheckStoppingMarks();
         loop.trigger('docker-reconnected');
       }
     },

@@ -66,6 +66,8 @@ export class DockerContainerSource implements ContainerSource {
   /** Container id -> when the stop signal was seen (ns). */
   private readonly stopping = new Map<string, bigint>();
   private readonly exposedCache = new Map<string, ContainerSnapshot['exposedPorts']>();
+  /** Set after the event stream reconnected: the next listing re-checks stop marks once. */
+  private recheckMarks = false;
 
   constructor(
     private readonly docker: Dockerode,
@@ -95,6 +97,11 @@ export class DockerContainerSource implements ContainerSource {
     this.stopping.delete(id);
   }
 
+  /** The event stream was broken: `start` events may have been lost, so re-check stop marks on the next listing. */
+  recheckStoppingMarks(): void {
+    this.recheckMarks = true;
+  }
+
   /** Drops what is cached about a removed container. */
   forget(id: string): void {
     this.stopping.delete(id);
@@ -106,14 +113,19 @@ export class DockerContainerSource implements ContainerSource {
     const live = new Set(infos.map((i) => i.Id));
     for (const id of this.exposedCache.keys()) if (!live.has(id)) this.exposedCache.delete(id);
     for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
-    await this.clearRestarted();
+    if (this.recheckMarks) {
+      // Only after a reconnect: inspecting a container Docker is tearing down waits for it, which would slow every kill.
+      this.recheckMarks = false;
+      await this.clearRestarted();
+    }
     return Promise.all(infos.map((info) => this.snapshot(info)));
   }
 
   /**
    * A container marked stopping that runs again (its `start` event was lost with the event
    * stream, e.g. across an engine restart) would otherwise stay deregistered for good: a
-   * start after the mark clears it. Only marked containers are inspected, and they are few.
+   * start after the mark clears it. Only marked containers are inspected, and they are few;
+   * it runs once after each reconnect of the event stream.
    */
   private async clearRestarted(): Promise<void> {
     await Promise.all(
