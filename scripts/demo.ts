@@ -2,6 +2,7 @@
 // local ELBv2 endpoint with an `ip` target group, and the agent; starts three labelled
 // ECS-like task containers; shows the group filling with healthy targets (host address +
 // dynamic ports); stops one and shows it draining and leaving; cleans up what it started.
+import { execFileSync } from 'node:child_process';
 import { connectDocker, startDockerEngine } from '../test/support/docker-engine.ts';
 import { ensureTestImage } from '../test/support/test-image.ts';
 import { removeTestContainers, startEcsContainer, testRunId, type EcsContainer } from '../test/support/ecs-container.ts';
@@ -33,8 +34,19 @@ async function watch(elb: LocalElbv2, arn: string, done: () => boolean, descript
   );
 }
 
+/** On a fresh Debian machine (as root), installs the Docker engine and busybox the demo runs on. */
+function installMissingPackages(): void {
+  if (process.getuid?.() !== 0) return;
+  execFileSync('bash', ['scripts/install-ci-deps.sh'], {
+    stdio: 'inherit',
+    env: { ...process.env, CI_ONLY_APT_PACKAGES: 'docker.io busybox-static iptables iproute2' },
+  });
+}
+
 async function main(): Promise<void> {
   const runId = testRunId();
+  step('Packages (Debian docker.io and busybox-static, installed when missing)');
+  installMissingPackages();
   step('Docker engine');
   const engine = await startDockerEngine();
   process.env.DOCKER_HOST = engine.dockerHost;

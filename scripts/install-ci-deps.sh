@@ -31,6 +31,10 @@ CI_APT_PACKAGES=(
   libstdc++6-arm64-cross
   libgcc-s1-arm64-cross
 )
+# CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
+if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then
+  read -r -a CI_APT_PACKAGES <<<"$CI_ONLY_APT_PACKAGES"
+fi
 if [[ -n "${CI_EXTRA_APT_PACKAGES:-}" ]]; then
   read -r -a extra_packages <<<"$CI_EXTRA_APT_PACKAGES"
   CI_APT_PACKAGES+=("${extra_packages[@]}")
