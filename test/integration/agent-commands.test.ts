@@ -91,6 +91,8 @@ describe('commands', () => {
   });
 
   it('run --dry-run logs what it would register and changes nothing', async () => {
+    // The group starts empty (what an earlier test deregistered has finished draining).
+    await world.waitForTargets('cmd2', [], 'cmd2 empty');
     const c = await world.startContainer({ family: 'dry', dockerLabels: targetLabels(world.groups.cmd2!) });
     const since = Date.now();
     const dry = world.startAgent({ ECS_ANYWHERE_LB_DRY_RUN: 'true' });
