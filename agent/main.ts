@@ -35,7 +35,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const docker = new Dockerode();
   const containers = new DockerContainerSource(docker);
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
-  const observe: ApiObserver = (action, code, ms, reachable) => metrics.apiCall(action, code, ms, Date.now(), reachable);
+  const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
   const registry = new Elbv2Registry({ credentials, observe, limiter: new ElbRateLimiter() });
   const addresses = createAddressSource(config);
   const store = new StateStore(config.stateDir);

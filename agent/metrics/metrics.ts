@@ -5,14 +5,6 @@
 
 type Labels = Record<string, string>;
 
-/** Error codes that mean the API gave no usable answer (throttled, failing, unreachable, or refusing our credentials). */
-const UNREACHABLE_CODES = new Set([
-  'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException',
-  'InternalFailure', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'TimeoutError',
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  'ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'InvalidClientTokenId', 'UnrecognizedClientException',
-]);
-
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const labelText = (labels: Labels) => {
   const entries = Object.entries(labels);
@@ -37,11 +29,11 @@ export class Metrics {
   elbFailingSince = 0;
 
   /**
-   * Records one ELBv2 API request. Any usable answer (even an error like InvalidTarget or
-   * AccessDenied) means the API is reachable; `reachable` overrides the judgement by code
-   * when the caller knows better (e.g. from the HTTP status).
+   * Records one ELBv2 API request. `reachable` says whether the API gave a usable answer
+   * (even an error like InvalidTarget or AccessDenied); the ELB adapter judges that
+   * (`isReachable` in elb/elbv2-registry.ts).
    */
-  apiCall(action: string, errorCode: string | undefined, _durationMs: number, now = Date.now(), reachable = errorCode === undefined || !UNREACHABLE_CODES.has(errorCode)): void {
+  apiCall(action: string, errorCode: string | undefined, reachable: boolean, now = Date.now()): void {
     this.count('ecs_anywhere_lb_api_calls_total', { action });
     if (errorCode !== undefined) this.count('ecs_anywhere_lb_api_errors_total', { action, code: errorCode });
     if (reachable) {

@@ -126,13 +126,13 @@ describe('Metrics.render', () => {
 
   it('counts API calls by action and errors by action and code', () => {
     const m = new Metrics();
-    m.apiCall('DescribeTargetHealth', undefined, 12);
-    m.apiCall('RegisterTargets', undefined, 30);
-    m.apiCall('RegisterTargets', 'Throttling', 5);
-    m.apiCall('RegisterTargets', 'Throttling', 5);
-    m.apiCall('RegisterTargets', 'InvalidTarget', 8);
-    m.apiCall('DeregisterTargets', 'Throttling', 4);
-    m.apiCall('DescribeTargetHealth', undefined, 11);
+    m.apiCall('DescribeTargetHealth', undefined, true);
+    m.apiCall('RegisterTargets', undefined, true);
+    m.apiCall('RegisterTargets', 'Throttling', false);
+    m.apiCall('RegisterTargets', 'Throttling', false);
+    m.apiCall('RegisterTargets', 'InvalidTarget', true);
+    m.apiCall('DeregisterTargets', 'Throttling', false);
+    m.apiCall('DescribeTargetHealth', undefined, true);
     const families = parseExposition(m.render());
     const table = (name: string) => families.get(name)?.samples.map((s) => [s.labels, s.value]);
     expect(table('ecs_anywhere_lb_api_calls_total')).toEqual([
@@ -156,7 +156,7 @@ describe('Metrics.render', () => {
   ])('escapes %s in label values', (_case, raw, escaped) => {
     const m = new Metrics();
     m.address = raw;
-    m.apiCall(raw, raw, 1);
+    m.apiCall(raw, raw, true);
     const text = m.render();
     expect(text).toContain(`ecs_anywhere_lb_host_address_info{address="${escaped}"} 1\n`);
     expect(text).toContain(`ecs_anywhere_lb_api_errors_total{action="${escaped}",code="${escaped}"} 1\n`);
@@ -165,22 +165,15 @@ describe('Metrics.render', () => {
   });
 
   it.each([
-    [undefined, true],
-    ['InvalidTarget', true],
-    ['TargetGroupNotFound', true],
-    ['AccessDenied', true],
-    ['Throttling', false],
-    ['ThrottlingException', false],
-    ['InternalFailure', false],
-    ['ServiceUnavailable', false],
-    ['TimeoutError', false],
-    ['ECONNREFUSED', false],
-    ['ECONNRESET', false],
-  ])('an API answer with error %s counts as the ELB API reachable: %s', (code, reachable) => {
+    ['a usable answer', true, 9000, 0],
+    ['no usable answer', false, 1000, 9000],
+  ])('%s moves lastElbOk and elbFailingSince as the adapter judged it', (_case, reachable, lastElbOk, failingSince) => {
+    // Which answers are usable is the ELB adapter's call: see isReachable in elbv2-registry.test.ts.
     const m = new Metrics();
     m.lastElbOk = 1000;
-    m.apiCall('RegisterTargets', code, 5, 9000);
-    expect(m.lastElbOk).toBe(reachable ? 9000 : 1000);
+    m.apiCall('RegisterTargets', reachable ? 'InvalidTarget' : 'Throttling', reachable, 9000);
+    expect(m.lastElbOk).toBe(lastElbOk);
+    expect(m.elbFailingSince).toBe(failingSince);
   });
 });
 
@@ -223,15 +216,15 @@ describe('healthOf', () => {
 
   it('counts an ELB outage from its first failure, and forgets it at the first usable answer', () => {
     const m = new Metrics();
-    m.apiCall('DescribeTargetHealth', undefined, 1, START);
-    m.apiCall('DescribeTargetHealth', 'ECONNRESET', 1, START + 1000);
-    m.apiCall('DescribeTargetHealth', 'Throttling', 1, START + 5000);
+    m.apiCall('DescribeTargetHealth', undefined, true, START);
+    m.apiCall('DescribeTargetHealth', 'ECONNRESET', false, START + 1000);
+    m.apiCall('DescribeTargetHealth', 'Throttling', false, START + 5000);
     expect(m.elbFailingSince).toBe(START + 1000);
     expect(healthOf(m, START + 1000 + LIMIT + 1, LIMIT, START).problems).toEqual(['Docker unreachable for 121 s', 'ELB API unreachable for 120 s']);
-    m.apiCall('RegisterTargets', 'InvalidTarget', 1, START + 9000);
+    m.apiCall('RegisterTargets', 'InvalidTarget', true, START + 9000);
     expect(m.elbFailingSince).toBe(0);
-    // The caller's own judgement (from the HTTP status) wins over the code list.
-    m.apiCall('DescribeTargetHealth', 'SomethingNew', 1, START + 10_000, false);
+    // The adapter's judgement is all that counts, whatever the code.
+    m.apiCall('DescribeTargetHealth', 'SomethingNew', false, START + 10_000);
     expect(m.elbFailingSince).toBe(START + 10_000);
   });
 });
