@@ -1,6 +1,7 @@
 /** `status`: this host's targets in each target group, with health, as text or JSON. */
 import { shortTargetGroup } from '../elb/arn.ts';
 import { errorMessage } from '../errors.ts';
+import { isOwned, targetKey } from '../reconcile/plan.ts';
 import type { Parts } from './parts.ts';
 
 export interface StatusTarget {
@@ -24,11 +25,9 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
   const state = await parts.reconciler.currentState();
   const choice = await parts.addresses.current();
   const owned = new Set([...state.addresses, ...(choice.address !== undefined ? [choice.address] : [])]);
-  const recorded = new Set(state.targets.map((t) => `${t.targetGroupArn}|${t.id}|${t.port}`));
-  // Ours: anything on the current address; on earlier addresses only what this host recorded.
-  const ours = (arn: string, id: string, port: number) => id === choice.address || recorded.has(`${arn}|${id}|${port}`);
+  const current = new Set(choice.address !== undefined ? [choice.address] : []);
   const groups = [...new Set([...parts.config.allowedTargetGroups, ...state.targets.map((t) => t.targetGroupArn)])].sort();
-  const records = new Map(state.targets.map((t) => [`${t.targetGroupArn}|${t.id}|${t.port}`, t]));
+  const records = new Map(state.targets.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
   const report: StatusReport = {
     ...(choice.address !== undefined ? { address: choice.address } : {}),
     ...(choice.problem !== undefined ? { addressProblem: choice.problem } : {}),
@@ -38,9 +37,9 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
   for (const arn of groups) {
     try {
       const targets = (await parts.registry.describeTargets(arn))
-        .filter((t) => ours(arn, t.id, t.port))
+        .filter((t) => isOwned(current, records, arn, t))
         .map((t): StatusTarget => {
-          const r = records.get(`${arn}|${t.id}|${t.port}`);
+          const r = records.get(targetKey(arn, t.id, t.port));
           return {
             id: t.id, port: t.port, state: t.state, ...(t.reason ? { reason: t.reason } : {}),
             ...(r?.containerName ? { container: r.containerName } : {}), ...(r?.taskArn ? { taskArn: r.taskArn } : {}),

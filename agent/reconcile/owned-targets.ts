@@ -4,7 +4,7 @@
  */
 import type { DesiredEndpoint } from '../mapping/desired.ts';
 import type { AgentState, OwnedTarget } from '../state/state-store.ts';
-import { targetKey, type ActualTarget, type TargetRef } from './plan.ts';
+import { isOwned, targetKey, type ActualTarget, type TargetRef } from './plan.ts';
 
 /** What one group's changes came to in a pass. */
 export interface AppliedChanges {
@@ -56,7 +56,7 @@ export function ownedAfter(
     const change = applied.get(arn);
     for (const t of targets) {
       const k = targetKey(arn, t.id, t.port);
-      if (t.state === 'draining' || !(currentAddresses.has(t.id) || known.has(k)) || change?.removed.has(k)) continue;
+      if (t.state === 'draining' || !isOwned(currentAddresses, known, arn, t) || change?.removed.has(k)) continue;
       const endpoint = endpoints.find((e) => e.targetGroupArn === arn && e.port === t.port);
       out.set(k, known.get(k) ?? (endpoint ? ownedRecord(arn, t, endpoint) : { targetGroupArn: arn, id: t.id, port: t.port }));
     }

@@ -51,6 +51,19 @@ const key = (id: string, port: number) => `${id}|${port}`;
 /** The identity of a target in a group, as recorded in state and used by `ownedTargets`. */
 export const targetKey = (targetGroupArn: string, id: string, port: number) => `${targetGroupArn}|${id}|${port}`;
 
+/**
+ * Whether a target in a group is this host's: any target on an owned (current) address,
+ * and on earlier addresses only the exact targets it recorded.
+ */
+export function isOwned(
+  ownedAddresses: { has(address: string): boolean },
+  ownedTargets: { has(key: string): boolean } | undefined,
+  targetGroupArn: string,
+  t: { id: string; port: number },
+): boolean {
+  return ownedAddresses.has(t.id) || ownedTargets?.has(targetKey(targetGroupArn, t.id, t.port)) === true;
+}
+
 /** Computes the changes for every group that was read; groups without changes are omitted. */
 export function plan(input: PlanInput): GroupPlan[] {
   const plans: GroupPlan[] = [];
@@ -76,8 +89,7 @@ export function plan(input: PlanInput): GroupPlan[] {
     }
     const deregister: GroupPlan['deregister'] = [];
     for (const t of actual) {
-      const ours = input.ownedAddresses.has(t.id) || input.ownedTargets?.has(targetKey(targetGroupArn, t.id, t.port)) === true;
-      if (t.state === 'draining' || !ours) continue;
+      if (t.state === 'draining' || !isOwned(input.ownedAddresses, input.ownedTargets, targetGroupArn, t)) continue;
       // Without a usable address, targets of containers still serving stay where they are.
       const keep = input.address !== undefined ? wanted.has(key(t.id, t.port)) : keptPorts.has(t.port);
       if (keep) continue;
