@@ -47,4 +47,3 @@ export interface ContainerEvent {
 export const ECS_TASK_ARN_LABEL = 'com.amazonaws.ecs.task-arn';
 export const ECS_CONTAINER_NAME_LABEL = 'com.amazonaws.ecs.container-name';
 export const ECS_FAMILY_LABEL = 'com.amazonaws.ecs.task-definition-family';
-export const ECS_REVISION_LABEL = 'com.amazonaws.ecs.task-definition-version';

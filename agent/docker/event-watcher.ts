@@ -100,11 +100,6 @@ export class EventWatcher {
     this.scheduleReconnect(err);
   }
 
-  /** Whether the event stream is currently open. */
-  get connected(): boolean {
-    return this.stream !== undefined;
-  }
-
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);

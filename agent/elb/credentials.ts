@@ -16,7 +16,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fromEnv, fromIni } from '@aws-sdk/credential-providers';
+import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
@@ -34,8 +34,6 @@ export interface RotatingCredentials {
   readonly provider: AwsCredentialIdentityProvider;
   /** Forget the cached credentials so the next call reads the source again. */
   invalidate(): void;
-  /** The access key id last handed out, if any. */
-  currentAccessKeyId(): string | undefined;
 }
 
 /** Why the shared credentials file gave no credentials. */
@@ -88,8 +86,14 @@ export function createRotatingCredentials(env: Record<string, string | undefined
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_CREDENTIALS_AGE_MS;
   const now = options.now ?? Date.now;
   if (env.AWS_ACCESS_KEY_ID) {
-    const fromEnvironment = fromEnv();
-    return { source: { kind: 'environment' }, provider: fromEnvironment, invalidate: () => undefined, currentAccessKeyId: () => env.AWS_ACCESS_KEY_ID };
+    // From the environment the agent was given (which includes a --config file's AWS_* lines), not only process.env.
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+    const fromEnvironment: AwsCredentialIdentityProvider = async () => {
+      // Named like the SDK's own provider errors, which the ELB adapter classifies.
+      if (!secretAccessKey) throw Object.assign(new Error('AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not'), { name: 'CredentialsProviderError' });
+      return { accessKeyId: accessKeyId as string, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+    };
+    return { source: { kind: 'environment' }, provider: fromEnvironment, invalidate: () => undefined };
   }
   const { file, profile } = sharedCredentialsLocation(env);
   let cached: { identity: AwsCredentialIdentity; fingerprint: string; readAt: number } | undefined;
@@ -160,7 +164,6 @@ export function createRotatingCredentials(env: Record<string, string | undefined
     invalidate: () => {
       cached = undefined;
     },
-    currentAccessKeyId: () => lastKey,
   };
 }
 

@@ -22,11 +22,6 @@ export interface MappingProblem {
   readonly message: string;
 }
 
-/** Whether any of our labels is present. */
-export function hasTargetLabels(labels: Readonly<Record<string, string>>): boolean {
-  return labels[TARGET_GROUP_ARN_LABEL] !== undefined || labels[TARGETS_LABEL] !== undefined || labels[CONTAINER_PORT_LABEL] !== undefined;
-}
-
 /** Parses a port number 1-65535 written as decimal text. */
 export function parsePort(text: string): number | undefined {
   if (!/^[0-9]{1,5}$/.test(text.trim())) return undefined;

@@ -35,7 +35,12 @@ describe('createRotatingCredentials', () => {
   it('uses static keys from the environment when AWS_ACCESS_KEY_ID is set', async () => {
     const creds = createRotatingCredentials({ AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 's' });
     expect(creds.source).toEqual({ kind: 'environment' });
-    expect(creds.currentAccessKeyId()).toBe('AKIDENV');
+    expect((await creds.provider()).accessKeyId).toBe('AKIDENV');
+  });
+
+  it('refuses environment keys without a secret, as the SDK provider would', async () => {
+    const creds = createRotatingCredentials({ AWS_ACCESS_KEY_ID: 'AKIDENV' });
+    await expect(creds.provider()).rejects.toMatchObject({ name: 'CredentialsProviderError', message: 'AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not' });
   });
 
   it('names the standard file and profile by default', () => {
@@ -137,7 +142,6 @@ describe('createRotatingCredentials', () => {
     writeCredentialsFile(file, credentialsNumber(1));
     const all = await Promise.all([creds.provider(), creds.provider(), creds.provider()]);
     expect(new Set(all.map((c) => c.accessKeyId))).toEqual(new Set(['AKIDROT0001']));
-    expect(creds.currentAccessKeyId()).toBe('AKIDROT0001');
     creds.invalidate();
     expect((await creds.provider()).accessKeyId).toBe('AKIDROT0001');
     expect(events.map((e) => e.kind)).toEqual(['loaded']);
