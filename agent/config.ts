@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.ts';
 import { DEFAULT_HEALTH_THRESHOLD, OPTIONS, envName, type OptionSpec } from './config-options.ts';
-import { parseCidr, parseIpv4, type Cidr } from './host/ipv4.ts';
-import { isTargetGroupArn } from './elb/arn.ts';
+import { parseCidr, parseIpv4, type Cidr } from './core/ipv4.ts';
+import { isTargetGroupArn } from './core/arn.ts';
 
 export type OnExit = 'auto' | 'deregister' | 'keep';
 export type LogFormat = 'json' | 'text';

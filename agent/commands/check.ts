@@ -4,7 +4,7 @@
  * and a usable state directory. Exits non-zero with the reasons.
  */
 import { access, constants, mkdir } from 'node:fs/promises';
-import { shortTargetGroup } from '../elb/arn.ts';
+import { shortTargetGroup } from '../core/arn.ts';
 import { errorMessage } from '../errors.ts';
 import type { Parts } from './parts.ts';
 

@@ -4,7 +4,7 @@
  * watching, finishes the pass in flight, and deregisters or keeps targets per --on-exit.
  */
 import { describeConfig } from '../config.ts';
-import type { ContainerEvent } from '../docker/container.ts';
+import type { ContainerEvent } from '../core/container.ts';
 import { isStopSignal } from '../docker/docker-source.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';

@@ -1,7 +1,8 @@
 /** `status`: this host's targets in each target group, with health, as text or JSON. */
-import { shortTargetGroup } from '../elb/arn.ts';
+import { shortTargetGroup } from '../core/arn.ts';
 import { errorMessage } from '../errors.ts';
-import { isOwned, targetKey } from '../reconcile/plan.ts';
+import { isOwned } from '../reconcile/plan.ts';
+import { targetKey } from '../core/target-registry.ts';
 import type { Parts } from './parts.ts';
 
 export interface StatusTarget {

@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:os';
 import type Dockerode from 'dockerode';
-import type { ContainerSnapshot, ContainerSource, HealthStatus, PortBinding, Protocol } from './container.ts';
+import type { ContainerSnapshot, ContainerSource, HealthStatus, PortBinding, Protocol } from '../core/container.ts';
 
 /** Signals after which a container is on its way out (Docker's `kill` event carries the number). */
 const STOP_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);

@@ -4,8 +4,8 @@
  * nothing in the gap is missed; after each reconnect it asks for a full resync.
  */
 import type Dockerode from 'dockerode';
-import type { ContainerEvent } from './container.ts';
-import { backoffDelay } from '../reconcile/backoff.ts';
+import type { ContainerEvent } from '../core/container.ts';
+import { backoffDelay } from '../core/backoff.ts';
 
 /** Container actions that can change what should be registered. */
 export const RELEVANT_ACTIONS = new Set(['start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause']);

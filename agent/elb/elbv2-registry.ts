@@ -13,10 +13,10 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { OperationError, errorMessage, type ErrorKind } from '../errors.ts';
-import type { ActualTarget, TargetRef } from '../reconcile/plan.ts';
-import { regionOfArn, shortTargetGroup } from './arn.ts';
+import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
+import { regionOfArn, shortTargetGroup } from '../core/arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
-import type { TargetGroupInfo, TargetRegistry } from './target-registry.ts';
+import type { TargetGroupInfo, TargetRegistry } from '../core/target-registry.ts';
 
 /**
  * Called after every HTTP request to the API. `reachable` is false when the request got no

@@ -6,19 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { untargetableReason, type Cidr } from './ipv4.ts';
+import type { AddressChoice, AddressSource } from '../core/address.ts';
+import { untargetableReason, type Cidr } from '../core/ipv4.ts';
 
-/** The address to register now, or why there is none. */
-export interface AddressChoice {
-  readonly address?: string;
-  readonly interface?: string;
-  readonly problem?: string;
-}
-
-/** Tells the address this host should register. */
-export interface AddressSource {
-  current(): Promise<AddressChoice>;
-}
 
 export interface AddressPolicy {
   readonly hostIp?: string;

@@ -9,7 +9,7 @@ import {
   ECS_TASK_ARN_LABEL,
   type ContainerSnapshot,
   type PortBinding,
-} from '../docker/container.ts';
+} from '../core/container.ts';
 import { parseTargetLabels, type MappingProblem, type TargetRequest } from './labels.ts';
 import { requestsFromRules, type MappingRule } from './mapping-file.ts';
 

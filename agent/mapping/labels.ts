@@ -2,7 +2,7 @@
  * The label contract, read from a container's Docker labels (a task definition's
  * `dockerLabels`). Pure: returns what the labels ask for and what is wrong with them.
  */
-import { isTargetGroupArn } from '../elb/arn.ts';
+import { isTargetGroupArn } from '../core/arn.ts';
 
 export const TARGET_GROUP_ARN_LABEL = 'ecs-anywhere-lb.target-group-arn';
 export const CONTAINER_PORT_LABEL = 'ecs-anywhere-lb.container-port';

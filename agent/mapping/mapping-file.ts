@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError, errorMessage } from '../errors.ts';
-import { isTargetGroupArn } from '../elb/arn.ts';
+import { isTargetGroupArn } from '../core/arn.ts';
 import type { TargetRequest } from './labels.ts';
 
 /** One rule: containers of this task family and container name join this group. */

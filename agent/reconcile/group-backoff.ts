@@ -4,9 +4,9 @@
  * ones (AccessDenied, TargetGroupNotFound) are logged once and retried on the periodic run.
  */
 import { OperationError, errorMessage } from '../errors.ts';
-import { shortTargetGroup } from '../elb/arn.ts';
+import { shortTargetGroup } from '../core/arn.ts';
 import type { Log } from '../log.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../core/backoff.ts';
 
 export interface GroupBackoffOptions {
   readonly log: Log;

@@ -5,7 +5,7 @@
  */
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../core/backoff.ts';
 import type { PassResult } from './reconciler.ts';
 
 export interface LoopOptions {

@@ -3,8 +3,9 @@
  * recompute them after a pass, and forget earlier addresses once nothing is left on them.
  */
 import type { DesiredEndpoint } from '../mapping/desired.ts';
-import type { AgentState, OwnedTarget } from '../state/state-store.ts';
-import { isOwned, targetKey, type ActualTarget, type TargetRef } from './plan.ts';
+import type { AgentState, OwnedTarget } from '../core/state.ts';
+import { isOwned } from './plan.ts';
+import { targetKey, type ActualTarget, type TargetRef } from '../core/target-registry.ts';
 
 /** What one group's changes came to in a pass. */
 export interface AppliedChanges {

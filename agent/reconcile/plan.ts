@@ -6,20 +6,8 @@
  * address, and on earlier addresses only the exact targets it recorded); a target already
  * draining is never deregistered again; a group that could not be read is left alone.
  */
+import { targetKey, type ActualTarget, type TargetRef } from '../core/target-registry.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
-
-/** A target as ELBv2 identifies it: (Id, Port); AvailabilityZone when outside the VPC. */
-export interface TargetRef {
-  readonly id: string;
-  readonly port: number;
-  readonly availabilityZone?: string;
-}
-
-/** A target a group holds, with its health state (initial, healthy, unhealthy, unused, draining, unavailable). */
-export interface ActualTarget extends TargetRef {
-  readonly state: string;
-  readonly reason?: string;
-}
 
 export type DeregisterWhy = 'address-changed' | 'not-desired';
 
@@ -47,9 +35,6 @@ export interface PlanInput {
 }
 
 const key = (id: string, port: number) => `${id}|${port}`;
-
-/** The identity of a target in a group, as recorded in state and used by `ownedTargets`. */
-export const targetKey = (targetGroupArn: string, id: string, port: number) => `${targetGroupArn}|${id}|${port}`;
 
 /**
  * Whether a target in a group is this host's: any target on an owned (current) address,

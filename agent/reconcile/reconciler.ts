@@ -3,19 +3,21 @@
  * groups), plan the difference, apply it, and record what this host owns. Runs are
  * serialised by the loop; this class keeps the state between them.
  */
-import type { ContainerSnapshot, ContainerSource } from '../docker/container.ts';
+import type { ContainerSnapshot, ContainerSource } from '../core/container.ts';
 import { OperationError } from '../errors.ts';
-import type { AddressSource } from '../host/address-source.ts';
-import { cidrContains, type Cidr } from '../host/ipv4.ts';
+import type { AddressSource } from '../core/address.ts';
+import { cidrContains, type Cidr } from '../core/ipv4.ts';
 import type { Log } from '../log.ts';
 import { computeDesired } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
-import { shortTargetGroup } from '../elb/arn.ts';
-import { MAX_TARGETS_PER_CALL, type TargetRegistry } from '../elb/target-registry.ts';
-import type { AgentState, OwnedTarget, StateStore } from '../state/state-store.ts';
+import { shortTargetGroup } from '../core/arn.ts';
+import { MAX_TARGETS_PER_CALL, type TargetRegistry } from '../core/target-registry.ts';
+import type { StateStore } from '../state/state-store.ts';
+import type { AgentState, OwnedTarget } from '../core/state.ts';
 import { GroupBackoff } from './group-backoff.ts';
 import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
-import { chunk, plan, targetKey, type ActualTarget, type GroupPlan, type TargetRef } from './plan.ts';
+import { chunk, plan, type GroupPlan } from './plan.ts';
+import { targetKey, type ActualTarget, type TargetRef } from '../core/target-registry.ts';
 
 export interface ReconcilerOptions {
   readonly containers: ContainerSource;

@@ -6,33 +6,13 @@
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STATE_VERSION, EMPTY_STATE, type AgentState, type StatePort } from '../core/state.ts';
 import { errorMessage } from '../errors.ts';
 
-export const STATE_VERSION = 1;
 export const STATE_FILE = 'state.json';
 
-/** A target this host registered, with the container it stood for. */
-export interface OwnedTarget {
-  readonly targetGroupArn: string;
-  readonly id: string;
-  readonly port: number;
-  readonly availabilityZone?: string;
-  readonly containerId?: string;
-  readonly containerName?: string;
-  readonly taskArn?: string;
-}
-
-export interface AgentState {
-  readonly version: typeof STATE_VERSION;
-  /** Every address this host has registered and may still own targets on. */
-  readonly addresses: readonly string[];
-  readonly targets: readonly OwnedTarget[];
-}
-
-export const EMPTY_STATE: AgentState = { version: STATE_VERSION, addresses: [], targets: [] };
-
 /** Reads and writes the state file in one directory. */
-export class StateStore {
+export class StateStore implements StatePort {
   readonly path: string;
   private saves = 0;
 

@@ -2,16 +2,9 @@
 // as read from /proc/net/route.
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import {
-  chooseAddress,
-  createAddressSource,
-  isVpnInterface,
-  parseDefaultRoute,
-  type AddressChoice,
-  type AddressPolicy,
-  type HostNetwork,
-} from '../../agent/host/address-source.ts';
-import { parseCidr, type Cidr } from '../../agent/host/ipv4.ts';
+import { chooseAddress, createAddressSource, isVpnInterface, parseDefaultRoute, type AddressPolicy, type HostNetwork } from '../../agent/host/address-source.ts';
+import { type AddressChoice } from '../../agent/core/address.ts';
+import { parseCidr, type Cidr } from '../../agent/core/ipv4.ts';
 
 type Addr = string | { address: string; family?: 'IPv4' | 'IPv6'; internal?: boolean };
 

@@ -1,6 +1,6 @@
 // Backoff with full jitter: bounded by the cap, doubling in expectation, never zero.
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../agent/reconcile/backoff.ts';
+import { backoffDelay } from '../../agent/core/backoff.ts';
 
 /** random() values spread evenly over [0, 1): a deterministic stand-in for Math.random. */
 const GRID = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeDesired, type DesiredInput } from '../../agent/mapping/desired.ts';
-import type { ContainerSnapshot } from '../../agent/docker/container.ts';
+import type { ContainerSnapshot } from '../../agent/core/container.ts';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const TG2 = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/fedcba9876543210';

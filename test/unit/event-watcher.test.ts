@@ -1,7 +1,7 @@
 // The pure parts of the Docker side: event lines as the engine writes them, the `since`
 // parameter, kill signals, health from list status text, and exposed-port keys.
 import { describe, expect, it } from 'vitest';
-import type { ContainerEvent } from '../../agent/docker/container.ts';
+import type { ContainerEvent } from '../../agent/core/container.ts';
 import { healthFromStatus, isStopSignal, parseDockerTime, parsePortKey } from '../../agent/docker/docker-source.ts';
 import { RELEVANT_ACTIONS, parseDockerEvent, sinceParam } from '../../agent/docker/event-watcher.ts';
 

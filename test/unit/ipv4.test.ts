@@ -1,6 +1,6 @@
 // IPv4 helpers: parsing, CIDR containment, and which addresses an ELBv2 IP target may have.
 import { describe, expect, it } from 'vitest';
-import { cidrContains, parseCidr, parseIpv4, untargetableReason, type Cidr } from '../../agent/host/ipv4.ts';
+import { cidrContains, parseCidr, parseIpv4, untargetableReason, type Cidr } from '../../agent/core/ipv4.ts';
 
 const cidr = (text: string): Cidr => {
   const parsed = parseCidr(text);

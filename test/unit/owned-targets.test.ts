@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keptAddresses, mergeTargets, ownedAfter } from '../../agent/reconcile/owned-targets.ts';
-import type { ActualTarget } from '../../agent/reconcile/plan.ts';
-import type { OwnedTarget } from '../../agent/state/state-store.ts';
+import type { ActualTarget } from '../../agent/core/target-registry.ts';
+import type { OwnedTarget } from '../../agent/core/state.ts';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const TG2 = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/fedcba9876543210';

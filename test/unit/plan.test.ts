@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chunk, plan, type ActualTarget, type PlanInput } from '../../agent/reconcile/plan.ts';
+import { chunk, plan, type PlanInput } from '../../agent/reconcile/plan.ts';
+import { type ActualTarget } from '../../agent/core/target-registry.ts';
 import type { DesiredEndpoint } from '../../agent/mapping/desired.ts';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';

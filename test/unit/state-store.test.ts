@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EMPTY_STATE, STATE_FILE, StateStore, type AgentState } from '../../agent/state/state-store.ts';
+import { STATE_FILE, StateStore } from '../../agent/state/state-store.ts';
+import { EMPTY_STATE, type AgentState } from '../../agent/core/state.ts';
 
 const ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 

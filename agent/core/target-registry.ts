@@ -1,5 +1,24 @@
-/** The narrow interface the reconciler uses to read and change target groups. */
-import type { ActualTarget, TargetRef } from '../reconcile/plan.ts';
+/**
+ * Targets as ELBv2 knows them, and the narrow port the core reads and changes target
+ * groups through. The ELB adapter (elb/elbv2-registry.ts) implements it; the core never
+ * imports the SDK.
+ */
+
+/** A target as ELBv2 identifies it: (Id, Port); AvailabilityZone when outside the VPC. */
+export interface TargetRef {
+  readonly id: string;
+  readonly port: number;
+  readonly availabilityZone?: string;
+}
+
+/** A target a group holds, with its health state (initial, healthy, unhealthy, unused, draining, unavailable). */
+export interface ActualTarget extends TargetRef {
+  readonly state: string;
+  readonly reason?: string;
+}
+
+/** The identity of a target in a group, as recorded in state and used by ownership checks. */
+export const targetKey = (targetGroupArn: string, id: string, port: number) => `${targetGroupArn}|${id}|${port}`;
 
 /** What `check` needs to know about a target group. */
 export interface TargetGroupInfo {
