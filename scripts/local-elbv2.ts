@@ -8,23 +8,26 @@
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LOCAL_ELBV2_DEFAULTS, startLocalElbv2 } from '../test/support/local-elbv2/index.ts';
-import type { LocalElbv2Options, ThrottleSettings } from '../test/support/local-elbv2/index.ts';
+import type { AccountThrottleSettings, LocalElbv2Options, ThrottleSettings } from '../test/support/local-elbv2/index.ts';
 
 const USAGE = `Usage: npm run local-elbv2 -- [options]
 
-  --port N                      listen port (default ${LOCAL_ELBV2_DEFAULTS.port}: a free port)
-  --host H                      listen address (default ${LOCAL_ELBV2_DEFAULTS.host})
-  --region R                    region in ARNs (default ${LOCAL_ELBV2_DEFAULTS.region})
-  --account-id ID               account in ARNs (default ${LOCAL_ELBV2_DEFAULTS.accountId})
-  --vpc-cidr CIDR               CIDR of the target groups' VPC (default ${LOCAL_ELBV2_DEFAULTS.vpcCidr})
-  --target-group NAME[:PORT]    create an HTTP ip target group (repeatable; port default 80)
-  --health-check-address IP     send health checks to IP with the target's port
-  --health-check-interval-ms N  health check interval for every group, in ms
-  --deregistration-delay S      deregistration delay of new groups, in s (default ${LOCAL_ELBV2_DEFAULTS.deregistrationDelaySeconds})
-  --max-targets N               targets per group (default ${LOCAL_ELBV2_DEFAULTS.maxTargetsPerGroup})
-  --throttle RATE:BURST         shared token bucket, e.g. 4:20 (default: off)
-  --request-log FILE            append every request as a JSON line to FILE
-  --help                        show this help
+  --port N                        listen port (default ${LOCAL_ELBV2_DEFAULTS.port}: a free port)
+  --host H                        listen address (default ${LOCAL_ELBV2_DEFAULTS.host})
+  --region R                      region in ARNs (default ${LOCAL_ELBV2_DEFAULTS.region})
+  --account-id ID                 account in ARNs (default ${LOCAL_ELBV2_DEFAULTS.accountId})
+  --vpc-cidr CIDR                 CIDR of the target groups' VPC (default ${LOCAL_ELBV2_DEFAULTS.vpcCidr})
+  --target-group NAME[:PORT]      create an HTTP ip target group (repeatable; port default 80)
+  --health-check-address IP       send health checks to IP with the target's port
+  --health-check-interval-ms N    health check interval for every group, in ms
+  --deregistration-delay S        deregistration delay of new groups, in s (default ${LOCAL_ELBV2_DEFAULTS.deregistrationDelaySeconds})
+  --max-targets N                 targets per group (default ${LOCAL_ELBV2_DEFAULTS.maxTargetsPerGroup})
+  --throttle RATE:BURST           one token bucket for every action, e.g. 4:20 (default: off)
+  --throttle-describe RATE:BURST  bucket for Describe* actions, e.g. 50:200 (default: off)
+  --throttle-change RATE:BURST    bucket for RegisterTargets/DeregisterTargets, e.g. 4:20 (default: off)
+                                  (buckets are shared by all callers; a request must pass each that applies)
+  --request-log FILE              append every request as a JSON line to FILE
+  --help                          show this help
 `;
 
 /** Thrown for bad command-line input: printed with the usage, exit code 2. */
@@ -55,6 +58,8 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
         'deregistration-delay': { type: 'string' },
         'max-targets': { type: 'string' },
         throttle: { type: 'string' },
+        'throttle-describe': { type: 'string' },
+        'throttle-change': { type: 'string' },
         'request-log': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -76,12 +81,19 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
     if (!match) throw new UsageError(`--target-group must be NAME[:PORT], not '${spec}'`);
     return { name: match[1] ?? '', port: int('target-group port', match[2], 1, 65535) ?? 80 };
   });
-  let throttle: ThrottleSettings | undefined;
-  if (v.throttle !== undefined) {
-    const match = /^(\d+(?:\.\d+)?):(\d+)$/.exec(v.throttle);
-    if (!match || Number(match[2]) < 1) throw new UsageError(`--throttle must be RATE:BURST (e.g. 4:20), not '${v.throttle}'`);
-    throttle = { ratePerSecond: Number(match[1]), burst: Number(match[2]) };
-  }
+  const rateBurst = (flag: string, text: string | undefined): ThrottleSettings | undefined => {
+    if (text === undefined) return undefined;
+    const match = /^(\d+(?:\.\d+)?):(\d+)$/.exec(text);
+    if (!match || Number(match[2]) < 1) throw new UsageError(`--${flag} must be RATE:BURST (e.g. 4:20), not '${text}'`);
+    return { ratePerSecond: Number(match[1]), burst: Number(match[2]) };
+  };
+  const throttle = rateBurst('throttle', v.throttle);
+  const describeThrottle = rateBurst('throttle-describe', v['throttle-describe']);
+  const changeThrottle = rateBurst('throttle-change', v['throttle-change']);
+  const accountThrottle: AccountThrottleSettings | undefined =
+    describeThrottle || changeThrottle
+      ? { ...(describeThrottle ? { describe: describeThrottle } : {}), ...(changeThrottle ? { change: changeThrottle } : {}) }
+      : undefined;
   const port = int('port', v.port, 0, 65535);
   const interval = int('health-check-interval-ms', v['health-check-interval-ms'], 1, 3_600_000);
   const delay = int('deregistration-delay', v['deregistration-delay'], 0, 3600);
@@ -97,6 +109,7 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
     ...(delay !== undefined ? { deregistrationDelaySeconds: delay } : {}),
     ...(maxTargets !== undefined ? { maxTargetsPerGroup: maxTargets } : {}),
     ...(throttle ? { throttle } : {}),
+    ...(accountThrottle ? { accountThrottle } : {}),
   };
   return { server, targetGroups, ...(v['request-log'] !== undefined ? { requestLogFile: v['request-log'] } : {}) };
 }

@@ -1,5 +1,5 @@
 // The local ELBv2 endpoint on a bad day, seen through the real SDK and raw HTTP:
-// throttling (shared token bucket and storms), injected latency, 500/503, dropped
+// throttling (shared token buckets, per API class and for all actions, and storms), injected latency, 500/503, dropped
 // connections, expired and missing credentials, IAM-style denials, and malformed requests
 // that must get AWS-shaped XML errors without hurting the server.
 import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -93,6 +93,43 @@ describe('throttling', () => {
     ]);
     await sleep(150); // 10 tokens/s: at least one token is back
     await describeHealth(hostB);
+  });
+
+  it('throttles per API class like ELBv2: a burst of RegisterTargets runs dry while DescribeTargetHealth still passes', async () => {
+    const account = await startLocalElbv2({ accountThrottle: { change: { ratePerSecond: 1, burst: 2 } } });
+    try {
+      const groupArn = await account.createTargetGroup({ name: 'per-class' });
+      const sdk = createTestClient(account, { maxAttempts: 1 });
+      clients.push(sdk);
+      const register = () => sdk.send(new RegisterTargetsCommand({ TargetGroupArn: groupArn, Targets: [TARGET] }));
+      await register();
+      await register();
+      const error = await sdkError(register());
+      expect(error.name).toBe('Throttling');
+      expect(error.message).toBe('Rate exceeded');
+      expect(error.$metadata?.httpStatusCode).toBe(400);
+      expect(error.$metadata?.attempts).toBe(1);
+      const health = await sdk.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn }));
+      expect(health.TargetHealthDescriptions?.map((d) => d.Target?.Id)).toEqual([TARGET.Id]);
+      expect(account.requestLog.map((e) => [e.action, e.status, e.errorCode])).toEqual([
+        ['RegisterTargets', 200, undefined],
+        ['RegisterTargets', 200, undefined],
+        ['RegisterTargets', 400, 'Throttling'],
+        ['DescribeTargetHealth', 200, undefined],
+      ]);
+      expect(account.throttleStats()).toEqual({
+        describe: { allowed: 1, throttled: 0 },
+        change: { allowed: 2, throttled: 1 },
+        other: { allowed: 0, throttled: 0 },
+      });
+
+      account.setAccountThrottle(undefined);
+      await register();
+      account.clearRequestLog();
+      expect(account.throttleStats().change).toEqual({ allowed: 0, throttled: 0 });
+    } finally {
+      await account.close();
+    }
   });
 
   it('throttles every call during a throttling storm, until it is switched off', async () => {

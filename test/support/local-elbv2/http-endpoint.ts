@@ -1,12 +1,14 @@
 /**
  * The HTTP face of the endpoint: the AWS query protocol over HTTP/1.1. One request goes
- * through faults, authentication, throttling, the IAM stand-in and finally the action, and
- * every outcome (success, AWS error, dropped connection) is answered AWS-style and logged.
+ * through faults, authentication, throttling (see account-throttle.ts), the IAM stand-in and
+ * finally the action, and every outcome (success, AWS error, dropped connection) is answered
+ * AWS-style and logged.
  * Nothing a client sends can crash it: unexpected failures become `InternalFailure`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessPolicy } from './access-policy.ts';
+import type { ThrottleCounter } from './account-throttle.ts';
 import { parseCallerCredential } from './caller-credential.ts';
 import { ElbError, internalFailure, serviceUnavailable, throttlingError } from './elb-error.ts';
 import { runAction } from './elbv2-actions.ts';
@@ -15,7 +17,6 @@ import type { FaultInjector } from './fault-injector.ts';
 import { parseQueryParams, readMembers } from './query-params.ts';
 import type { QueryParams } from './query-params.ts';
 import type { RequestLog, RequestLogEntry, RequestLogTarget } from './request-log.ts';
-import type { TokenBucket } from './token-bucket.ts';
 import { errorDocument, successDocument } from './xml.ts';
 
 /** Largest request body accepted (AWS refuses far smaller query requests than this anyway). */
@@ -26,8 +27,13 @@ export interface EndpointParts {
   readonly model: Elbv2Model;
   readonly faults: FaultInjector;
   readonly policy: AccessPolicy;
-  /** The shared token bucket, or undefined when throttling is off. */
-  readonly throttle: () => TokenBucket | undefined;
+  /**
+   * Spends a request's tokens from every bucket that applies to `action` (the one for all
+   * actions and the action's class bucket); false means "answer Throttling". True when off.
+   */
+  readonly admit: (action: string) => boolean;
+  /** Counts each request reaching the throttle step: let through, or answered Throttling. */
+  readonly throttleCounter: ThrottleCounter;
   readonly log: RequestLog;
   /** Aborted when the endpoint closes: cuts injected latency short. */
   readonly closing: AbortSignal;
@@ -83,7 +89,12 @@ async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerRes
   else if (fault.outcome === 'internalError') error = internalFailure();
   else if (fault.outcome === 'serviceUnavailable') error = serviceUnavailable();
   error ??= parts.policy.checkCredential(credential);
-  if (!error && (fault.outcome === 'throttle' || parts.throttle()?.tryTake() === false)) error = throttlingError();
+  if (!error) {
+    // An injected throttling storm spends no tokens but is counted like any throttled call.
+    const admitted = fault.outcome !== 'throttle' && parts.admit(action);
+    parts.throttleCounter.record(action, admitted);
+    if (!admitted) error = throttlingError();
+  }
   error ??= parts.policy.checkResource(action, targetGroupArn, caller ?? 'unknown');
 
   if (!error) {

@@ -9,4 +9,6 @@ export type { TargetState } from './health-state.ts';
 export type { FaultSettings, FaultUpdate } from './fault-injector.ts';
 export type { RequestLogEntry, RequestLogTarget } from './request-log.ts';
 export type { ThrottleSettings } from './token-bucket.ts';
+export { apiClassOf } from './account-throttle.ts';
+export type { AccountThrottleSettings, ApiClass, ThrottleCounts, ThrottleStats } from './account-throttle.ts';
 export { ElbError } from './elb-error.ts';

@@ -1,11 +1,13 @@
 /**
  * The composition root of the local ELBv2 endpoint: builds the model, health monitor,
- * access policy, fault injector, throttle and request log, serves them over HTTP, and
+ * access policy, fault injector, throttles and request log, serves them over HTTP, and
  * hands back direct controls for tests (create groups, inspect targets, switch faults).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccessPolicy } from './access-policy.ts';
+import { AccountThrottle, ThrottleCounter, takeFromAll } from './account-throttle.ts';
+import type { AccountThrottleSettings, ThrottleStats } from './account-throttle.ts';
 import { Elbv2Model } from './elbv2-model.ts';
 import type { TargetInput, TargetSnapshot } from './elbv2-model.ts';
 import { FaultInjector } from './fault-injector.ts';
@@ -52,8 +54,14 @@ export interface LocalElbv2Options {
   readonly maxTargetsPerGroup?: number;
   /** `deregistration_delay.timeout_seconds` of new target groups (AWS: 300). */
   readonly deregistrationDelaySeconds?: number;
-  /** Token bucket shared by all callers; absent = no throttling. */
+  /** One token bucket for every action, shared by all callers; absent = none. */
   readonly throttle?: ThrottleSettings;
+  /**
+   * ELBv2-style buckets per API class (`describe`: Describe*, `change`: RegisterTargets and
+   * DeregisterTargets, `other`: the rest), shared by all callers; an absent class is not
+   * throttled. With `throttle` too, a request must pass both (see account-throttle.ts).
+   */
+  readonly accountThrottle?: AccountThrottleSettings;
   /** Target groups callers may change (stand-in for IAM); absent = all. */
   readonly allowedTargetGroupArns?: readonly string[];
   /** Access keys still valid; others get ExpiredToken. Absent = all. */
@@ -95,13 +103,23 @@ export interface LocalElbv2 {
   targets(targetGroupArn: string): TargetSnapshot[];
   /** Registers targets directly, as if another host had done it (same rules, no log, no throttle). */
   registerForeign(targetGroupArn: string, targets: readonly TargetInput[]): void;
+  /** Empties the request log and zeroes throttleStats. */
   clearRequestLog(): void;
   /** Calls `listener` for every future request log entry. */
   onRequest(listener: (entry: RequestLogEntry) => void): void;
   setFaults(update: FaultUpdate): void;
   clearFaults(): void;
   faults(): FaultSettings;
+  /** Replaces the bucket for every action (a full one); undefined removes it. */
   setThrottle(settings: ThrottleSettings | undefined): void;
+  /** Replaces the per-class buckets (full ones); undefined removes them all. */
+  setAccountThrottle(settings: AccountThrottleSettings | undefined): void;
+  /**
+   * Per API class, the requests let through the throttle step and those answered `Throttling`
+   * (buckets or an injected throttling storm), since start or the last clearRequestLog.
+   * Requests refused before it (faults, credentials) are in neither count.
+   */
+  throttleStats(): ThrottleStats;
   setAllowedTargetGroups(arns: readonly string[] | undefined): void;
   setAcceptedAccessKeyIds(ids: readonly string[] | undefined): void;
   /** Stops serving, cancels health checks and timers; open connections are closed. */
@@ -133,10 +151,13 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const faults = new FaultInjector();
   if (options.faults) faults.set(options.faults);
   let bucket = options.throttle ? new TokenBucket(options.throttle) : undefined;
+  let accountThrottle = options.accountThrottle ? new AccountThrottle(options.accountThrottle) : undefined;
+  const throttleCounter = new ThrottleCounter();
+  const admit = (action: string): boolean => takeFromAll([bucket, accountThrottle?.bucketFor(action)]);
   const log = new RequestLog();
   const closing = new AbortController();
 
-  const server = createServer(createRequestListener({ model, faults, policy, throttle: () => bucket, log, closing: closing.signal }));
+  const server = createServer(createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal }));
   // Match AWS endpoints: keep idle connections for a while so SDK keep-alive is exercised.
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -177,7 +198,10 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     },
     targets: (arn) => model.snapshot(arn),
     registerForeign: (arn, targets) => model.registerTargets(arn, targets),
-    clearRequestLog: () => log.clear(),
+    clearRequestLog() {
+      log.clear();
+      throttleCounter.reset();
+    },
     onRequest: (listener) => log.onEntry(listener),
     setFaults: (update) => faults.set(update),
     clearFaults: () => faults.clear(),
@@ -185,6 +209,10 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     setThrottle(settings) {
       bucket = settings ? new TokenBucket(settings) : undefined;
     },
+    setAccountThrottle(settings) {
+      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
+    },
+    throttleStats: () => throttleCounter.stats(),
     setAllowedTargetGroups: (arns) => policy.setAllowedTargetGroups(arns),
     setAcceptedAccessKeyIds: (ids) => policy.setAcceptedAccessKeyIds(ids),
     close() {
