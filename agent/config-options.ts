@@ -4,7 +4,7 @@
  */
 
 /** How an option's text is read. */
-export type OptionType = 'string' | 'boolean' | 'duration' | 'list' | 'enum' | 'cidrs';
+export type OptionType = 'string' | 'boolean' | 'duration' | 'list' | 'enum' | 'cidrs' | 'count';
 
 /** One option: flag `--name`, environment variable `ECS_ANYWHERE_LB_<NAME>`. */
 export interface OptionSpec {
@@ -22,6 +22,7 @@ export const DEFAULT_ADDRESS_CHECK_INTERVAL = '2s';
 export const DEFAULT_AVAILABILITY_ZONE = 'all';
 export const DEFAULT_RETRY_MAX_DELAY = '30s';
 export const DEFAULT_HEALTH_THRESHOLD = '120s';
+export const DEFAULT_FLEET_SIZE = '100';
 
 export const OPTIONS: readonly OptionSpec[] = [
   { name: 'config', type: 'string', help: 'file of KEY=VALUE lines (ECS_ANYWHERE_LB_* names), e.g. /etc/ecs-anywhere-lb-agent/agent.env' },
@@ -33,7 +34,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'state-dir', type: 'string', default: DEFAULT_STATE_DIR, help: 'where this host records the targets it registered' },
   { name: 'vpc-cidr', type: 'cidrs', help: 'comma-separated CIDRs of the target groups\' VPC; addresses inside are registered without AvailabilityZone=all' },
   { name: 'availability-zone', type: 'string', default: DEFAULT_AVAILABILITY_ZONE, help: 'AvailabilityZone for addresses outside the VPC (a real zone when cross-zone load balancing is off)' },
-  { name: 'reconcile-interval', type: 'duration', default: DEFAULT_RECONCILE_INTERVAL, help: 'period of the drift-repairing full reconcile (jittered +-10%)' },
+  { name: 'reconcile-interval', type: 'duration', default: DEFAULT_RECONCILE_INTERVAL, help: 'period of the container re-listing pass (jittered +-10%), and the shortest interval between two reads of a target group' },
+  { name: 'fleet-size', type: 'count', default: DEFAULT_FLEET_SIZE, help: 'hosts that share this AWS account and region (their agents spend one ELB API budget): sizes the drift-repair reads and the fair share each host falls back to when throttled' },
+  { name: 'elb-api-limits', type: 'string', help: 'the account\'s ELB API limits per region, if raised: CLASS=RATE:BURST,... for change (Register/DeregisterTargets) and describe (Describe*); default change=4:20,describe=10:40' },
   { name: 'address-check-interval', type: 'duration', default: DEFAULT_ADDRESS_CHECK_INTERVAL, help: 'how often the host address is checked for changes' },
   { name: 'on-exit', type: 'enum', values: ['auto', 'deregister', 'keep'], default: 'auto', help: 'on SIGTERM: auto = deregister only when the host shuts down' },
   { name: 'drain-timeout', type: 'duration', default: DEFAULT_DRAIN_TIMEOUT, help: 'how long to wait for deregistered targets to drain on exit' },

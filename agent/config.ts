@@ -8,6 +8,7 @@ import { ConfigError, errorMessage } from './errors.ts';
 import { DEFAULT_HEALTH_THRESHOLD, OPTIONS, envName, type OptionSpec } from './config-options.ts';
 import { parseCidr, parseIpv4, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
+import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
 
 export type OnExit = 'auto' | 'deregister' | 'keep';
 export type LogFormat = 'json' | 'text';
@@ -34,6 +35,8 @@ export interface AgentConfig {
   readonly metricsAddress?: { host: string; port: number };
   readonly healthThresholdMs: number;
   readonly retryMaxDelayMs: number;
+  readonly fleetSize: number;
+  readonly elbApiLimits: ApiLimits;
   readonly dryRun: boolean;
 }
 
@@ -133,6 +136,18 @@ export function buildConfig(raw: RawOptions): AgentConfig {
   if (!/^(all|[a-z]{2}(-[a-z0-9]+)+-[0-9]+[a-z])$/.test(availabilityZone)) throw new ConfigError(flag('availability-zone'), `"${availabilityZone}" is neither "all" nor a zone name like us-east-1a or us-west-2-lax-1a`);
 
   const reconcileIntervalMs = duration('reconcile-interval', 1000);
+  const fleetSizeText = value('fleet-size') as string;
+  const fleetSize = Number(fleetSizeText);
+  if (!/^[0-9]+$/.test(fleetSizeText.trim()) || fleetSize < 1 || fleetSize > 1_000_000) throw new ConfigError(flag('fleet-size'), `"${fleetSizeText}" is not a whole number of hosts between 1 and 1000000`);
+  let elbApiLimits = DEFAULT_ELB_API_LIMITS;
+  const limitsText = value('elb-api-limits');
+  if (limitsText !== undefined) {
+    try {
+      elbApiLimits = parseApiLimits(limitsText);
+    } catch (err) {
+      throw new ConfigError(flag('elb-api-limits'), errorMessage(err));
+    }
+  }
   // Periodic passes are what refresh health when nothing else happens: a threshold shorter than two of them would flap.
   const healthThresholdMs = value('health-threshold') !== undefined ? duration('health-threshold', 1000) : Math.max(parseDuration(DEFAULT_HEALTH_THRESHOLD) as number, 2 * reconcileIntervalMs);
   if (healthThresholdMs < 2 * reconcileIntervalMs) {
@@ -160,6 +175,8 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     dryRun: bool('dry-run'),
     healthThresholdMs,
     retryMaxDelayMs: duration('retry-max-delay', 1000),
+    fleetSize,
+    elbApiLimits,
   };
 }
 
@@ -180,6 +197,7 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
     ...config,
     vpcCidrs: config.vpcCidrs.map((c) => c.text),
     metricsAddress: config.metricsAddress ? `${config.metricsAddress.host}:${config.metricsAddress.port}` : undefined,
+    elbApiLimits: formatApiLimits(config.elbApiLimits),
   };
 }
 

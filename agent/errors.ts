@@ -14,8 +14,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Whether an operation failed for a reason that may pass (network, throttling, 5xx). */
-export type ErrorKind = 'transient' | 'permanent';
+/**
+ * Whether an operation failed for a reason that may pass: `throttled` (the account's API
+ * budget is spent: slow down) and `transient` (network, 5xx) do; `permanent` does not.
+ */
+export type ErrorKind = 'transient' | 'throttled' | 'permanent';
 
 /** An error from an external system, with the operation and resource it concerned. */
 export class OperationError extends Error {

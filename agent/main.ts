@@ -10,7 +10,9 @@ import { DockerContainerSource } from './docker/docker-source.ts';
 import { createAddressSource } from './host/address-source.ts';
 import { createRotatingCredentials, logCredentialsEvents } from './elb/credentials.ts';
 import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
-import { ElbRateLimiter } from './elb/rate-limiter.ts';
+import { ApiPace } from './fleet/api-pace.ts';
+import { PacedRegistry } from './fleet/paced-registry.ts';
+import { DryRunRegistry, MemoryStatePort } from './reconcile/dry-run.ts';
 import { createLogger } from './log.ts';
 import { loadMappingFile } from './mapping/mapping-file.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
@@ -36,13 +38,19 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const containers = new DockerContainerSource(docker);
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
-  const registry = new Elbv2Registry({ credentials, observe, limiter: new ElbRateLimiter() });
+  const elb = new Elbv2Registry({ credentials, observe });
+  const pace = new ApiPace({ limits: config.elbApiLimits, fleetSize: config.fleetSize });
+  // --dry-run: real reads, pretended changes, state kept in memory; the reconciler is the same.
+  const registry = new PacedRegistry(config.dryRun ? new DryRunRegistry(elb) : elb, pace, (cls) => metrics.apiThrottled(cls));
   const addresses = createAddressSource(config);
-  const store = new StateStore(config.stateDir);
+  const disk = new StateStore(config.stateDir);
+  const store = config.dryRun ? new MemoryStatePort(disk) : disk;
   const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
   const reconciler = new Reconciler({
     containers,
     registry,
+    pace,
+    fleet: { fleetSize: config.fleetSize, limits: config.elbApiLimits, minReadIntervalMs: config.reconcileIntervalMs },
     addresses,
     store,
     log: log.child({ component: 'reconciler' }),
@@ -51,11 +59,10 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
     includeNonEcs: config.includeNonEcs,
     vpcCidrs: config.vpcCidrs,
     availabilityZone: config.availabilityZone,
-    dryRun: config.dryRun,
     permanentRetryMs: config.reconcileIntervalMs,
     retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
   });
-  return { config, log, metrics, docker, containers, credentials, registry, addresses, store, reconciler };
+  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler };
 }
 
 /** Runs the command line; resolves to the process exit code. */

@@ -8,7 +8,8 @@ import type { AddressSource } from '../core/address.ts';
 import type { Log } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
-import type { StateStore } from '../state/state-store.ts';
+import type { StatePort } from '../core/state.ts';
+import type { ApiPace } from '../fleet/api-pace.ts';
 
 export interface Parts {
   readonly config: AgentConfig;
@@ -18,7 +19,8 @@ export interface Parts {
   readonly containers: DockerContainerSource;
   readonly credentials: RotatingCredentials;
   readonly registry: TargetRegistry;
+  readonly pace: ApiPace;
   readonly addresses: AddressSource;
-  readonly store: StateStore;
+  readonly store: StatePort;
   readonly reconciler: Reconciler;
 }

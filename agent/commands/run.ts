@@ -45,7 +45,8 @@ export async function runAgent(parts: Parts): Promise<number> {
       metrics.deregistrations += result.deregistered;
       metrics.ownedTargets = result.ownedTargets;
       metrics.address = result.address;
-      if (result.failed === 0 && result.retryInMs === undefined) metrics.lastSuccessfulReconcile = Date.now();
+      metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
+      if (result.settled) metrics.lastSuccessfulReconcile = Date.now();
       if (firstPass && error === undefined) {
         firstPass = false;
         log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });

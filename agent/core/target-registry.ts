@@ -32,6 +32,8 @@ export interface TargetGroupInfo {
 
 /** Reads and changes target group membership. Errors are OperationErrors with a code and kind. */
 export interface TargetRegistry {
+  /** True when changes are only pretended (--dry-run): log lines then say "would register". */
+  readonly simulated?: boolean;
   describeTargets(targetGroupArn: string): Promise<ActualTarget[]>;
   register(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void>;
   deregister(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void>;

@@ -2,8 +2,9 @@
  * The target registry over ELBv2 (AWS SDK v3). Each call goes to the region its target
  * group ARN names; errors become OperationErrors that say whether retrying can help; an
  * expired-token error is retried once, when the credentials source has newer credentials.
- * Every HTTP request (the SDK's own retries included) waits for the client-side rate
- * limiter and is reported to the observer, so metrics count what AWS actually sees.
+ * Every HTTP request is reported to the observer, so metrics count what AWS actually sees.
+ * The SDK makes one attempt per call by default: retries (and their pace, which a fleet
+ * shares) belong to the core's pacing and per-group backoff, not to a second loop in here.
  */
 import {
   DeregisterTargetsCommand,
@@ -27,7 +28,6 @@ export type ApiObserver = (action: string, errorCode: string | undefined, durati
 const EXPIRED_TOKEN_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'InvalidClientTokenId', 'UnrecognizedClientException']);
 const THROTTLING_CODES = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
 const TRANSIENT_CODES = new Set([
-  ...THROTTLING_CODES,
   'InternalFailure', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'TimeoutError',
   'EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
   'CredentialsProviderError', 'CredentialsFileMissing', 'CredentialsFileUnreadable', 'CredentialsProfileMissing',
@@ -43,11 +43,12 @@ export function errorCodeOf(err: unknown): string {
   return e?.Code ?? e?.code ?? e?.name ?? 'Error';
 }
 
-/** Whether an error may pass by itself (throttling, 5xx, network, credentials not there yet). */
+/** Whether an error may pass by itself (throttling, 5xx, network, credentials not there yet), and whether it was throttling. */
 export function kindOf(err: unknown): ErrorKind {
   const e = err as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   const code = errorCodeOf(err);
   const status = e?.$metadata?.httpStatusCode;
+  if (THROTTLING_CODES.has(code)) return 'throttled';
   if (TRANSIENT_CODES.has(code) || EXPIRED_TOKEN_CODES.has(code) || e?.$retryable) return 'transient';
   if (status !== undefined && status >= 500) return 'transient';
   if (status === undefined && code !== 'ValidationError') return 'transient';
@@ -69,20 +70,13 @@ function signingKeyOf(request: unknown): string | undefined {
   return auth ? /Credential=([^/,\s]+)\//.exec(auth)?.[1] : undefined;
 }
 
-/** Paces requests (see rate-limiter.ts). */
-export interface RequestLimiter {
-  take(action: string): Promise<void>;
-}
-
 export interface Elbv2RegistryOptions {
   readonly credentials: RotatingCredentials;
   /** Endpoint override (tests); otherwise the SDK's own resolution, AWS_ENDPOINT_URL_* included. */
   readonly endpoint?: string;
-  /** SDK attempts per call (its own retries with backoff come first). */
+  /** SDK attempts per call (default 1: the core retries at the fleet's pace). */
   readonly maxAttempts?: number;
   readonly observe?: ApiObserver;
-  /** Client-side rate limits; absent = none. */
-  readonly limiter?: RequestLimiter;
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
 }
@@ -103,7 +97,7 @@ export class Elbv2Registry implements TargetRegistry {
         region,
         ...(this.options.endpoint !== undefined ? { endpoint: this.options.endpoint } : {}),
         credentials: this.options.credentials.provider,
-        maxAttempts: this.options.maxAttempts ?? 3,
+        maxAttempts: this.options.maxAttempts ?? 1,
         requestHandler: {
           connectionTimeout: this.options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
           requestTimeout: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
@@ -117,15 +111,13 @@ export class Elbv2Registry implements TargetRegistry {
   }
 
   /**
-   * Runs inside the SDK's retry loop and after signing, around each HTTP request: rate
-   * limit, then observe. (Step `deserialize`, priority high: outside the deserializer, so
+   * Runs inside the SDK's retry loop and after signing, around each HTTP request: observe. (Step `deserialize`, priority high: outside the deserializer, so
    * errors arrive parsed, with their AWS codes.)
    */
   private instrument(client: ElasticLoadBalancingV2Client): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const action = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
-        await this.options.limiter?.take(action);
         const started = performance.now();
         try {
           const out = await next(args);

@@ -27,6 +27,8 @@ export class Metrics {
   lastElbOk = 0;
   /** When the ELB API stopped answering: the first unusable answer since the last usable one; 0 = it answers. */
   elbFailingSince = 0;
+  private paceRates: Record<string, number> = {};
+  private driftRepairIntervalMs = 0;
 
   /**
    * Records one ELBv2 API request. `reachable` says whether the API gave a usable answer
@@ -42,6 +44,17 @@ export class Metrics {
     } else if (this.elbFailingSince === 0) {
       this.elbFailingSince = now;
     }
+  }
+
+  /** A call of this API class was throttled (the account's budget was spent); the pace slowed down. */
+  apiThrottled(apiClass: string): void {
+    this.count('ecs_anywhere_lb_api_throttled_total', { class: apiClass });
+  }
+
+  /** The pace this host allows itself per API class (calls/s), and how often it re-reads each group. */
+  paceAndReads(rates: Readonly<Record<string, number>>, driftRepairIntervalMs: number | undefined): void {
+    this.paceRates = { ...rates };
+    if (driftRepairIntervalMs !== undefined) this.driftRepairIntervalMs = driftRepairIntervalMs;
   }
 
   private count(name: string, labels: Labels): void {
@@ -66,6 +79,10 @@ export class Metrics {
     metric('ecs_anywhere_lb_api_calls_total', 'counter', 'ELBv2 API calls by action.', [...(calls?.values() ?? [])].map((e) => [e.labels, e.value]));
     const errors = this.counters.get('ecs_anywhere_lb_api_errors_total');
     metric('ecs_anywhere_lb_api_errors_total', 'counter', 'ELBv2 API errors by action and code.', [...(errors?.values() ?? [])].map((e) => [e.labels, e.value]));
+    const throttled = this.counters.get('ecs_anywhere_lb_api_throttled_total');
+    metric('ecs_anywhere_lb_api_throttled_total', 'counter', 'ELBv2 API calls throttled by the account\'s budget, by API class.', [...(throttled?.values() ?? [])].map((e) => [e.labels, e.value]));
+    metric('ecs_anywhere_lb_api_pace_per_second', 'gauge', 'Calls per second this host allows itself, by API class (AIMD: halved when throttled, down to its fleet share).', Object.entries(this.paceRates).map(([c, v]) => [{ class: c }, v]));
+    metric('ecs_anywhere_lb_drift_repair_interval_seconds', 'gauge', 'How often each target group is re-read to repair drift (sized by --fleet-size).', [[{}, this.driftRepairIntervalMs / 1000]]);
     metric('ecs_anywhere_lb_reconcile_duration_seconds', 'summary', 'Duration of reconcile passes.', []);
     lines.push(`ecs_anywhere_lb_reconcile_duration_seconds_sum ${this.reconcileSecondsSum}`, `ecs_anywhere_lb_reconcile_duration_seconds_count ${this.reconcileCount}`);
     metric('ecs_anywhere_lb_reconcile_failures_total', 'counter', 'Reconcile passes that failed as a whole.', [[{}, this.reconcileFailures]]);

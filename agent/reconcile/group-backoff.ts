@@ -14,6 +14,7 @@ export interface GroupBackoffOptions {
   /** How long a group that can't be read for a permanent reason is left alone (the reconcile interval). */
   readonly permanentRetryMs?: number;
   readonly now: () => number;
+  readonly random?: () => number;
 }
 
 /** The backoff and error-report state of every target group. */
@@ -31,11 +32,11 @@ export class GroupBackoff {
 
   /** Records a failure of `what` (describe, RegisterTargets, ...) and logs it once per outage. */
   failed(arn: string, err: unknown, doing: string, what: string): void {
-    const transient = !(err instanceof OperationError) || err.kind === 'transient';
+    const transient = !(err instanceof OperationError) || err.kind !== 'permanent';
     const fields = { event: 'error', targetGroupArn: arn, code: err instanceof OperationError ? err.code : 'Error', error: errorMessage(err) };
     if (transient) {
       const b = this.waits.get(arn) ?? { attempt: 0, notBefore: 0 };
-      const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000);
+      const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.o.random);
       this.waits.set(arn, { attempt: b.attempt + 1, notBefore: this.o.now() + delay });
       // An outage is one warning per group; the retries that follow are debug lines until it recovers.
       this.o.log[b.attempt === 0 ? 'warn' : 'debug'](`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay, attempt: b.attempt + 1 });

@@ -1,12 +1,27 @@
 /**
  * Runs reconcile passes one at a time. Triggers (events, timers, retries) that arrive
- * during a pass coalesce into exactly one more pass. A periodic, jittered pass repairs
- * drift; a failed pass is retried with capped backoff, never in a tight loop.
+ * during a pass coalesce into exactly one more pass. A periodic, jittered pass re-lists the
+ * containers; a pass that asks for another (a backoff ends, the pace allows a deferred call,
+ * a drift-repair read is due) gets one then; a failed pass is retried with capped backoff,
+ * never in a tight loop.
  */
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { backoffDelay } from '../core/backoff.ts';
 import type { PassResult } from './reconciler.ts';
+
+/** The timers the loop schedules with: the process's own by default, virtual ones in the fleet simulation. */
+export interface LoopTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+  now(): number;
+}
+
+const REAL_TIMERS: LoopTimers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  now: () => performance.now(),
+};
 
 export interface LoopOptions {
   readonly pass: (reasons: readonly string[]) => Promise<PassResult>;
@@ -17,22 +32,25 @@ export interface LoopOptions {
   readonly retry?: { baseMs: number; capMs: number };
   readonly onPass?: (result: PassResult | undefined, durationMs: number, error?: unknown) => void;
   readonly random?: () => number;
+  readonly timers?: LoopTimers;
 }
 
 /** The single-flight reconcile loop. */
 export class ReconcileLoop {
   private running: Promise<void> | undefined;
   private pending = new Set<string>();
-  private periodic: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private periodic: unknown;
+  private retryTimer: unknown;
   private failures = 0;
   /** After a failed pass, triggers wait for the retry timer instead of retrying at once. */
   private backingOff = false;
   private stopped = false;
   private readonly random: () => number;
+  private readonly timers: LoopTimers;
 
   constructor(private readonly o: LoopOptions) {
     this.random = o.random ?? Math.random;
+    this.timers = o.timers ?? REAL_TIMERS;
   }
 
   /** Asks for a pass soon; coalesces with any pass already waiting. */
@@ -47,7 +65,7 @@ export class ReconcileLoop {
     const jitter = this.o.jitter ?? 0.1;
     const next = () => {
       const delay = Math.round(this.o.intervalMs * (1 - jitter + 2 * jitter * this.random()));
-      this.periodic = setTimeout(() => {
+      this.periodic = this.timers.set(() => {
         this.trigger('periodic');
         next();
       }, delay);
@@ -63,8 +81,8 @@ export class ReconcileLoop {
   /** Stops timers and new triggers; resolves once the pass in flight has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.periodic) clearTimeout(this.periodic);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.periodic !== undefined) this.timers.clear(this.periodic);
+    if (this.retryTimer !== undefined) this.timers.clear(this.retryTimer);
     this.pending.clear();
     await this.idle();
   }
@@ -82,15 +100,15 @@ export class ReconcileLoop {
   }
 
   private async runOnce(reasons: string[]): Promise<void> {
-    const started = performance.now();
+    const started = this.timers.now();
     try {
       const result = await this.o.pass(reasons);
       this.failures = 0;
-      this.o.onPass?.(result, performance.now() - started);
-      if (result.retryInMs !== undefined) this.scheduleRetry(Math.max(result.retryInMs, 50));
+      this.o.onPass?.(result, this.timers.now() - started);
+      if (result.nextPassInMs !== undefined) this.scheduleRetry(Math.max(result.nextPassInMs, 50));
     } catch (err) {
       const delay = backoffDelay(this.failures++, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.random);
-      this.o.onPass?.(undefined, performance.now() - started, err);
+      this.o.onPass?.(undefined, this.timers.now() - started, err);
       this.o.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
       this.backingOff = true;
       this.scheduleRetry(delay);
@@ -99,8 +117,8 @@ export class ReconcileLoop {
 
   private scheduleRetry(delayMs: number): void {
     if (this.stopped) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
+    if (this.retryTimer !== undefined) this.timers.clear(this.retryTimer);
+    this.retryTimer = this.timers.set(() => {
       this.retryTimer = undefined;
       this.backingOff = false;
       this.trigger('retry');

@@ -66,8 +66,12 @@ export function ownedAfter(
   return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
 }
 
-/** The addresses to keep recording: the current one, and earlier ones this host still has targets on (all kept unless every group was read). */
-export function keptAddresses(recorded: readonly string[], address: string | undefined, everyGroupRead: boolean, targets: readonly OwnedTarget[]): string[] {
+/**
+ * The addresses to keep recording: the current one, and earlier ones this host still has
+ * targets recorded on (a record leaves only when its target was deregistered or a read
+ * showed it gone, so an address is forgotten only once nothing of this host is left on it).
+ */
+export function keptAddresses(recorded: readonly string[], address: string | undefined, targets: readonly OwnedTarget[]): string[] {
   const all = [...new Set([...recorded, ...(address !== undefined ? [address] : [])])];
-  return all.filter((a) => a === address || !everyGroupRead || targets.some((t) => t.id === a));
+  return all.filter((a) => a === address || targets.some((t) => t.id === a));
 }

@@ -1,29 +1,45 @@
 /**
- * One reconcile pass: read what should be (containers x address) and what is (the target
- * groups), plan the difference, apply it, and record what this host owns. Runs are
+ * One reconcile pass: what should be (containers x address), what the groups hold (the view:
+ * last read plus this host's own writes), the pure plan of the difference, the calls that
+ * apply it, and the records of what this host owns. Reads happen only when a group's drift
+ * repair is due, at a pace sized to the fleet; a change costs one call per group. Runs are
  * serialised by the loop; this class keeps the state between them.
  */
-import type { ContainerSnapshot, ContainerSource } from '../core/container.ts';
-import { OperationError } from '../errors.ts';
 import type { AddressSource } from '../core/address.ts';
-import { cidrContains, type Cidr } from '../core/ipv4.ts';
+import { shortTargetGroup } from '../core/arn.ts';
+import type { ContainerSnapshot, ContainerSource } from '../core/container.ts';
+import type { Cidr } from '../core/ipv4.ts';
+import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
+import { MAX_TARGETS_PER_CALL, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
+import { OperationError } from '../errors.ts';
+import { driftRepairIntervalMs, fleetReadWindowMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
+import type { ApiPace } from '../fleet/api-pace.ts';
+import { ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
 import { computeDesired } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
-import { shortTargetGroup } from '../core/arn.ts';
-import { MAX_TARGETS_PER_CALL, type TargetRegistry } from '../core/target-registry.ts';
-import type { StateStore } from '../state/state-store.ts';
-import type { AgentState, OwnedTarget } from '../core/state.ts';
 import { GroupBackoff } from './group-backoff.ts';
+import { GroupViews } from './group-view.ts';
 import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, type GroupPlan } from './plan.ts';
-import { targetKey, type ActualTarget, type TargetRef } from '../core/target-registry.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay } from './policy.ts';
+
+/** The fleet this host is part of, which sizes its reads. */
+export interface FleetOptions {
+  readonly fleetSize: number;
+  readonly limits: ApiLimits;
+  /** Reads are never more frequent than this (--reconcile-interval). */
+  readonly minReadIntervalMs: number;
+}
 
 export interface ReconcilerOptions {
   readonly containers: ContainerSource;
+  /** Every call goes through this host's pace (fleet/paced-registry.ts). */
   readonly registry: TargetRegistry;
+  readonly pace: ApiPace;
+  readonly fleet: FleetOptions;
   readonly addresses: AddressSource;
-  readonly store: StateStore;
+  readonly store: StatePort;
   readonly log: Log;
   readonly rules: readonly MappingRule[];
   /** Undefined: any group (--allow-any-target-group). */
@@ -31,12 +47,12 @@ export interface ReconcilerOptions {
   readonly includeNonEcs: boolean;
   readonly vpcCidrs: readonly Cidr[];
   readonly availabilityZone: string;
-  readonly dryRun: boolean;
   /** Per-group retry backoff after transient errors. */
   readonly retry?: { baseMs: number; capMs: number };
   /** How long a group that can't be read for a permanent reason (TargetGroupNotFound, AccessDenied) is left alone; the reconcile interval. */
   readonly permanentRetryMs?: number;
   readonly now?: () => number;
+  readonly random?: () => number;
 }
 
 /** What one pass did. */
@@ -46,8 +62,14 @@ export interface PassResult {
   readonly failed: number;
   readonly ownedTargets: number;
   readonly address?: string;
-  /** When some group is backing off: run again after this many ms. */
-  readonly retryInMs?: number;
+  /** Groups whose changes wait for a backoff or the pace: the pass is not complete. */
+  readonly deferred?: number;
+  /** Every change went through and no group is backing off. */
+  readonly settled: boolean;
+  /** Run again after this many ms: a backoff ends, the pace allows a deferred change, or a drift-repair read is due. */
+  readonly nextPassInMs?: number;
+  /** How often each group is re-read now. */
+  readonly driftRepairIntervalMs?: number;
 }
 
 const show = (t: TargetRef) => `${t.id}:${t.port}`;
@@ -56,19 +78,26 @@ const show = (t: TargetRef) => `${t.id}:${t.port}`;
 export class Reconciler {
   private state: AgentState | undefined;
   private readonly groups: GroupBackoff;
+  private readonly views = new GroupViews();
+  private readonly reads: ReadSchedule;
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
   private readonly now: () => number;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? Date.now;
-    this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now });
+    this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now, ...(o.random ? { random: o.random } : {}) });
+    this.reads = new ReadSchedule({ now: this.now, random: o.random ?? Math.random });
   }
 
   /** The state as last loaded or written (loads it on first use). */
   async currentState(): Promise<AgentState> {
     this.state ??= await this.o.store.load();
     return this.state;
+  }
+
+  private get current(): AgentState {
+    return this.state as AgentState;
   }
 
   private async saveState(next: AgentState): Promise<void> {
@@ -84,77 +113,122 @@ export class Reconciler {
     this.noteAddress(choice.address, choice.interface, choice.problem);
     const address = choice.address;
     const containers = await this.o.containers.list();
-    const allowed = this.o.allowedTargetGroups ? new Set(this.o.allowedTargetGroups) : undefined;
     const desired = computeDesired({
       containers,
       rules: this.o.rules,
-      ...(allowed ? { allowedTargetGroups: allowed } : {}),
+      ...(this.o.allowedTargetGroups ? { allowedTargetGroups: new Set(this.o.allowedTargetGroups) } : {}),
       includeNonEcs: this.o.includeNonEcs,
       ...(address !== undefined ? { hostAddress: address } : {}),
     });
     this.reportProblems(desired.problems);
 
     // Own the address before registering anything on it: a lost response can't leak a target.
-    if (address !== undefined && !state.addresses.includes(address) && !this.o.dryRun) {
-      await this.saveState({ ...state, addresses: [...state.addresses, address] });
-    }
+    if (address !== undefined && !state.addresses.includes(address)) await this.saveState({ ...state, addresses: [...state.addresses, address] });
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
-    const recorded = recordedKeys(this.state as AgentState);
 
-    const groups = new Set<string>([
-      ...(this.o.allowedTargetGroups ?? []),
-      ...desired.endpoints.map((e) => e.targetGroupArn),
-      ...(this.state as AgentState).targets.map((t) => t.targetGroupArn),
-    ]);
-    const actual = await this.describeGroups([...groups]);
-    const az = address !== undefined && !this.o.vpcCidrs.some((c) => cidrContains(c, address)) ? this.o.availabilityZone : undefined;
-    const plans = plan({ endpoints: desired.endpoints, actual, ownedAddresses: owned, ownedTargets: recorded, ...(address !== undefined ? { address } : {}), ...(az !== undefined ? { availabilityZone: az } : {}) });
+    const groups = groupsInPlay(this.o.allowedTargetGroups, desired.endpoints, this.current.targets);
+    const shape = { fleetSize: this.o.fleet.fleetSize, groups: groups.length, limits: this.o.fleet.limits };
+    const intervalMs = driftRepairIntervalMs(shape, this.o.fleet.minReadIntervalMs);
+    const readWait = await this.readDue(groups, fleetReadWindowMs(shape), intervalMs);
+
+    const actual = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
+    const availabilityZone = availabilityZoneFor(address, this.o.vpcCidrs, this.o.availabilityZone);
+    const plans = plan({
+      endpoints: desired.endpoints, actual, ownedAddresses: owned, ownedTargets: recordedKeys(this.current),
+      ...(address !== undefined ? { address } : {}), ...(availabilityZone !== undefined ? { availabilityZone } : {}),
+    });
 
     let registered = 0;
     let deregistered = 0;
     let failed = 0;
-    const applied = new Map<string, { added: OwnedTarget[]; removed: Set<string>; failed: number }>();
+    const waits: number[] = [...(readWait !== undefined ? [readWait] : [])];
+    let deferred = 0;
+    const applied = new Map<string, AppliedChanges>();
     for (const p of plans) {
       const outcome = await this.apply(p, containers, reasons);
       registered += outcome.added.length;
       deregistered += outcome.removed.size;
       failed += outcome.failed;
+      if (outcome.waitMs !== undefined) {
+        waits.push(outcome.waitMs);
+        deferred++;
+      }
       applied.set(p.targetGroupArn, outcome);
     }
-    // A group read and changed without a failure is out of backoff: its next failure starts again at the base delay.
-    for (const arn of actual.keys()) if ((applied.get(arn)?.failed ?? 0) === 0) this.groups.recovered(arn);
 
-    const targets = ownedAfter((this.state as AgentState).targets, actual, applied, owned, desired.endpoints);
-    const everyGroupRead = [...groups].every((g) => actual.has(g));
-    const addresses = this.o.dryRun ? (this.state as AgentState).addresses : keptAddresses((this.state as AgentState).addresses, address, everyGroupRead, targets);
-    if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), addresses, targets });
+    const targets = ownedAfter(this.current.targets, actual, applied, owned, desired.endpoints);
+    const addresses = keptAddresses(this.current.addresses, address, targets);
+    await this.saveState({ ...this.current, addresses, targets });
+    const retry = this.groups.retryHint().retryInMs;
+    const nextRead = this.reads.nextInMs(groups);
+    const next = [...waits, ...(retry !== undefined ? [retry] : []), ...(nextRead !== undefined ? [nextRead] : [])];
     return {
       registered,
       deregistered,
       failed,
       ownedTargets: targets.length,
       ...(address !== undefined ? { address } : {}),
-      ...this.groups.retryHint(),
+      ...(deferred > 0 ? { deferred } : {}),
+      settled: failed === 0 && deferred === 0 && retry === undefined,
+      ...(next.length > 0 ? { nextPassInMs: Math.min(...next) } : {}),
+      driftRepairIntervalMs: intervalMs,
     };
   }
 
   /**
+   * Reads the groups whose drift repair is due, within the Describe pace and their backoff.
+   * Returns how long until the pace allows the next read, when one had to wait.
+   */
+  private async readDue(groups: readonly string[], firstWindowMs: number, intervalMs: number): Promise<number | undefined> {
+    for (const arn of this.reads.due(groups, firstWindowMs)) {
+      if (this.groups.isWaiting(arn)) continue;
+      const wait = this.o.pace.delayMs('describe');
+      if (wait > 0) return wait;
+      if (await this.read(arn, 'drift-repair')) this.reads.read(arn, intervalMs);
+    }
+    return undefined;
+  }
+
+  /** Reads one group into its view; false when the read failed (the backoff says when to try again). */
+  private async read(arn: string, why: string): Promise<boolean> {
+    try {
+      const targets = await this.o.registry.describeTargets(arn);
+      this.views.read(arn, targets);
+      this.groups.succeeded(arn, 'describe');
+      this.groups.recovered(arn);
+      this.o.log.debug(`read ${shortTargetGroup(arn)}: ${targets.length} target(s)`, { event: 'read', targetGroupArn: arn, targets: targets.length, reason: why });
+      return true;
+    } catch (err) {
+      this.groups.failed(arn, err, 'describing targets', 'describe');
+      return false;
+    }
+  }
+
+  /**
    * Deregisters every target this host owns (current and recorded addresses) in every
-   * group in play, e.g. when the host shuts down. Returns what was deregistered.
+   * group in play, e.g. when the host shuts down. Groups this process never read are read
+   * first (within the pace), so a target on the current address that was not recorded goes too.
    */
   async deregisterAll(reason: string): Promise<{ deregistered: OwnedTarget[]; failed: number }> {
     const state = await this.currentState();
     const choice = await this.o.addresses.current();
     const owned = new Set(choice.address !== undefined ? [choice.address] : []);
-    const groups = new Set([...(this.o.allowedTargetGroups ?? []), ...state.targets.map((t) => t.targetGroupArn)]);
+    const groups = groupsInPlay(this.o.allowedTargetGroups, [], state.targets);
     this.groups.clear();
-    const actual = await this.describeGroups([...groups]);
+    const actual = new Map<string, ActualTarget[]>();
+    let failed = 0;
+    for (const arn of groups) {
+      if (!this.views.wasRead(arn) && !(await this.read(arn, reason))) {
+        failed++;
+        continue;
+      }
+      actual.set(arn, this.views.view(arn, state.targets));
+    }
     const deregistered: OwnedTarget[] = [];
     const applied = new Map<string, AppliedChanges>();
-    let failed = [...groups].filter((g) => !actual.has(g)).length;
     for (const p of plan({ endpoints: [], actual, ownedAddresses: owned, ownedTargets: recordedKeys(state) })) {
-      const outcome = await this.apply(p, [], [], reason);
+      const outcome = await this.apply(p, [], [], reason, true);
       failed += outcome.failed;
       applied.set(p.targetGroupArn, outcome);
       for (const d of p.deregister) {
@@ -162,7 +236,7 @@ export class Reconciler {
       }
     }
     const targets = ownedAfter(state.targets, actual, applied, owned, []);
-    if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), targets });
+    await this.saveState({ ...this.current, targets });
     return { deregistered, failed };
   }
 
@@ -189,89 +263,93 @@ export class Reconciler {
     return remaining;
   }
 
-  private async describeGroups(groups: string[]): Promise<Map<string, ActualTarget[]>> {
-    const actual = new Map<string, ActualTarget[]>();
-    await Promise.all(
-      groups.map(async (arn) => {
-        if (this.groups.isWaiting(arn)) return;
-        try {
-          actual.set(arn, await this.o.registry.describeTargets(arn));
-          this.groups.succeeded(arn, 'describe');
-        } catch (err) {
-          this.groups.failed(arn, err, 'describing targets', 'describe');
-        }
-      }),
-    );
-    // Keep a stable order so logs and calls are deterministic.
-    return new Map([...actual.entries()].sort((a, b) => a[0].localeCompare(b[0])));
-  }
-
-  private async apply(p: GroupPlan, containers: readonly ContainerSnapshot[], reasons: readonly string[], why?: string) {
+  /**
+   * Applies one group's plan: registrations first (recorded before the call), then the
+   * deregistrations make-before-break allows. A group waiting out a backoff, or whose calls
+   * the pace does not allow yet, is deferred (`waitMs`) and planned again on a later pass.
+   */
+  private async apply(p: GroupPlan, containers: readonly ContainerSnapshot[], reasons: readonly string[], why?: string, regardless = false) {
     const arn = p.targetGroupArn;
     const tg = shortTargetGroup(arn);
+    const would = this.o.registry.simulated === true;
     const added: OwnedTarget[] = [];
     const removed = new Set<string>();
     let failed = 0;
+    let waitMs: number | undefined;
     const byId = new Map(containers.map((c) => [c.id, c]));
-    const previous = new Map((this.state as AgentState).targets.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+    const previous = new Map(this.current.targets.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+    const send = async (action: string, targets: TargetRef[], call: (batch: TargetRef[]) => Promise<void>) => {
+      const out = await this.send(action, arn, targets, call, regardless);
+      if (out.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, out.waitMs);
+      return out.ok;
+    };
 
     if (p.register.length > 0) {
       const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
       // Record before calling: if the process dies mid-call, the next run still knows these are ours.
-      if (!this.o.dryRun) await this.saveState({ ...(this.state as AgentState), targets: mergeTargets((this.state as AgentState).targets, records) });
-      const ok = await this.send('RegisterTargets', arn, p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
+      await this.saveState({ ...this.current, targets: mergeTargets(this.current.targets, records) });
+      const ok = await send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
       for (const { target, endpoint } of p.register) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {
-          failed++;
+          if (waitMs === undefined) failed++;
           continue;
         }
         added.push(ownedRecord(arn, target, endpoint));
-        const reason = previous.has(k) ? 'drift-repair' : reasons.join(',');
-        this.o.log.info(`${this.o.dryRun ? 'would register' : 'registered'} ${tg} ${show(target)}`, {
+        this.o.log.info(`${would ? 'would register' : 'registered'} ${tg} ${show(target)}`, {
           event: 'registered', targetGroupArn: arn, target: show(target), ...(target.availabilityZone ? { availabilityZone: target.availabilityZone } : {}),
-          container: endpoint.containerName, containerId: endpoint.containerId.slice(0, 12), ...(endpoint.taskArn ? { taskArn: endpoint.taskArn } : {}), reason,
+          container: endpoint.containerName, containerId: endpoint.containerId.slice(0, 12), ...(endpoint.taskArn ? { taskArn: endpoint.taskArn } : {}),
+          reason: previous.has(k) ? 'drift-repair' : reasons.join(','),
         });
       }
+      this.views.registered(arn, added);
     }
 
-    // Make-before-break: a target left behind on an old address stays until its replacement is in.
-    const notReplaced = new Set(p.register.filter(({ target }) => !added.some((a) => a.port === target.port)).map(({ target }) => target.port));
-    const deregister = p.deregister.filter((d) => d.why !== 'address-changed' || !notReplaced.has(d.target.port));
+    const deregister = deregistrationsAfter(p, (t) => added.some((a) => a.id === t.id && a.port === t.port));
     if (deregister.length > 0) {
-      const ok = await this.send('DeregisterTargets', arn, deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
-      for (const { target } of deregister) {
+      const ok = await send('DeregisterTargets', deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
+      for (const { target, why: planned } of deregister) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {
-          failed++;
+          if (waitMs === undefined) failed++;
           continue;
         }
         removed.add(k);
         const record = previous.get(k);
         const container = record?.containerId ? byId.get(record.containerId) : undefined;
-        this.o.log.info(`${this.o.dryRun ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {
+        this.o.log.info(`${would ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {
           event: 'deregistered', targetGroupArn: arn, target: show(target),
           ...(record?.containerName ? { container: record.containerName } : {}), ...(record?.containerId ? { containerId: record.containerId.slice(0, 12) } : {}),
-          ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: why ?? deregisterReason(deregister.find((d) => d.target === target)?.why ?? 'not-desired', container),
+          ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: why ?? deregisterReason(planned, container),
         });
       }
+      this.views.deregistered(arn, deregister.filter((d) => ok.has(targetKey(arn, d.target.id, d.target.port))).map((d) => d.target));
     }
-    return { added, removed, failed };
+    if (failed === 0 && waitMs === undefined) this.groups.recovered(arn);
+    return { added, removed, failed, ...(waitMs !== undefined ? { waitMs } : {}) };
   }
 
   /**
-   * Sends targets in bounded batches. A batch refused for one bad target (InvalidTarget)
-   * is split so the good ones still go through. Returns the keys that succeeded.
+   * Sends targets in calls of at most 200. A call refused for one bad target (InvalidTarget)
+   * is split so the good ones still go through. A call the group's backoff or this host's
+   * pace does not allow now is not sent: `waitMs` says when it could be. `regardless` (shutdown)
+   * waits for the pace instead.
    */
-  private async send(action: string, arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>): Promise<Set<string>> {
+  private async send(action: string, arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, regardless: boolean): Promise<{ ok: Set<string>; waitMs?: number }> {
     const ok = new Set<string>();
-    if (this.o.dryRun) {
-      targets.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
-      return ok;
-    }
+    const cls: ApiClass = 'change';
+    let waitMs: number | undefined;
     const attempt = async (batch: TargetRef[]): Promise<void> => {
-      // After a transient failure earlier in this pass the group is backing off: the rest waits for its retry.
-      if (this.groups.isWaiting(arn)) return;
+      if (waitMs !== undefined) return;
+      if (this.groups.isWaiting(arn)) {
+        waitMs = this.groups.retryHint().retryInMs ?? 0;
+        return;
+      }
+      const paceWait = this.o.pace.delayMs(cls);
+      if (paceWait > 0 && !regardless) {
+        waitMs = paceWait;
+        return;
+      }
       try {
         await call(batch);
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
@@ -285,7 +363,7 @@ export class Reconciler {
       }
     };
     for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
-    return ok;
+    return { ok, ...(waitMs !== undefined ? { waitMs } : {}) };
   }
 
   private reportProblems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
@@ -309,12 +387,4 @@ export class Reconciler {
     if (address !== undefined) this.o.log.info(first ? `using ${note}` : `host address changed: using ${note}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
     else this.o.log.warn(`${note}; registering nothing until one appears`, { event: 'address', problem });
   }
-}
-
-function deregisterReason(why: string, container: ContainerSnapshot | undefined): string {
-  if (why === 'address-changed') return 'address-changed';
-  if (!container || !container.running) return 'container-gone';
-  if (container.stopping) return 'container-stopping';
-  if (container.health === 'unhealthy' || container.health === 'starting') return `container-${container.health}`;
-  return 'no-longer-mapped';
 }

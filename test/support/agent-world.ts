@@ -65,6 +65,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       ECS_ANYWHERE_LB_LOG_LEVEL: 'debug',
       ECS_ANYWHERE_LB_ON_EXIT: 'keep',
       ECS_ANYWHERE_LB_RECONCILE_INTERVAL: '60s',
+      // A lone host: its first reads are not spread over a fleet's read window, and a throttled call waits 250 ms, not a fleet share.
+      ECS_ANYWHERE_LB_FLEET_SIZE: '1',
       ...extra,
     }),
     startAgent: (extra, processOptions) => {

@@ -15,6 +15,7 @@ import {
 } from '../../agent/config-options.ts';
 import { buildConfig, describeConfig, parseDuration, parseEnvFile, resolveOptions, type RawOptions } from '../../agent/config.ts';
 import { ConfigError } from '../../agent/errors.ts';
+import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 
 const ARN_A = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const ARN_B = 'arn:aws:elasticloadbalancing:eu-west-1:210987654321:targetgroup/api-tg/fedcba9876543210';
@@ -62,6 +63,8 @@ describe('buildConfig defaults', () => {
       dryRun: false,
       healthThresholdMs: 120_000,
       retryMaxDelayMs: 30_000,
+      fleetSize: 100,
+      elbApiLimits: DEFAULT_ELB_API_LIMITS,
     });
   });
 
@@ -93,6 +96,8 @@ describe('buildConfig defaults', () => {
       'mapping-file': '/etc/ecs-anywhere-lb-agent/mapping.json',
       'metrics-address': '127.0.0.1:9100',
       'dry-run': '1',
+      'fleet-size': '10000',
+      'elb-api-limits': 'change=20:100',
     });
     expect(config).toStrictEqual({
       hostIp: '10.8.0.10',
@@ -117,8 +122,10 @@ describe('buildConfig defaults', () => {
       dryRun: true,
       healthThresholdMs: 240_000,
       retryMaxDelayMs: 30_000,
+      fleetSize: 10_000,
+      elbApiLimits: { change: { perSecond: 20, burst: 100 }, describe: DEFAULT_ELB_API_LIMITS.describe },
     });
-    expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100' });
+    expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40' });
   });
 
   it('accepts no allowed groups when --allow-any-target-group is set', () => {

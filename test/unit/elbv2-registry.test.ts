@@ -1,6 +1,6 @@
 // The ELBv2 adapter with the real SDK against the local endpoint (in process, no Docker):
 // the expired-token retry only when newer credentials exist, one observation and one rate
-// limiter token per HTTP request (SDK retries included), error kinds, reachability, timeouts.
+// one observation per HTTP request, one SDK attempt per call unless asked for more, error kinds, reachability, timeouts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,17 +41,15 @@ interface Observed {
   reachable: boolean;
 }
 
-function registry(extra: Partial<Elbv2RegistryOptions> = {}): { registry: Elbv2Registry; observed: Observed[]; tokens: string[] } {
+function registry(extra: Partial<Elbv2RegistryOptions> = {}): { registry: Elbv2Registry; observed: Observed[] } {
   const observed: Observed[] = [];
-  const tokens: string[] = [];
   const r = new Elbv2Registry({
     credentials: createRotatingCredentials({ AWS_SHARED_CREDENTIALS_FILE: file }),
     endpoint: elb.url,
     observe: (action, code, _ms, reachable) => observed.push({ action, code, reachable }),
-    limiter: { take: async (action) => void tokens.push(action) },
     ...extra,
   });
-  return { registry: r, observed, tokens };
+  return { registry: r, observed };
 }
 
 async function operationError(p: Promise<unknown>): Promise<OperationError> {
@@ -112,8 +110,18 @@ describe('Elbv2Registry and expired credentials', () => {
 describe('Elbv2Registry requests', () => {
   beforeAll(() => writeCredentialsFile(file, credentialsNumber(9)));
 
-  it('observes and paces every HTTP request, the SDK retries included', async () => {
-    const { registry: r, observed, tokens } = registry();
+  it('makes one attempt per call by default: a throttled or failed call is the core\'s to retry, at its pace', async () => {
+    const { registry: r, observed } = registry();
+    elb.setFaults({ throttle: 1, times: 1 });
+    const err = await operationError(r.describeTargets(arn));
+    expect(err).toMatchObject({ code: 'Throttling', kind: 'throttled' });
+    expect(observed).toEqual([{ action: 'DescribeTargetHealth', code: 'Throttling', reachable: false }]);
+    expect(elb.requestLog).toHaveLength(1);
+  });
+
+  it('observes every HTTP request, the SDK retries included (when asked for)', async () => {
+    elb.clearRequestLog();
+    const { registry: r, observed } = registry({ maxAttempts: 3 });
     elb.setFaults({ serviceUnavailable: 1, times: 1 });
     await r.describeTargets(arn);
     elb.clearFaults();
@@ -126,11 +134,10 @@ describe('Elbv2Registry requests', () => {
       { action: 'DescribeTargetHealth', code: 'Throttling', reachable: false },
       { action: 'DescribeTargetHealth', code: undefined, reachable: true },
     ]);
-    expect(tokens).toEqual(Array(4).fill('DescribeTargetHealth'));
   });
 
   it('gives up after the SDK attempts with a transient error when the endpoint keeps failing', async () => {
-    const { registry: r, observed } = registry();
+    const { registry: r, observed } = registry({ maxAttempts: 3 });
     elb.setFaults({ internalError: 1 });
     const err = await operationError(r.describeTargets(arn));
     expect(err).toMatchObject({ code: 'InternalFailure', kind: 'transient' });
@@ -168,12 +175,12 @@ describe('Elbv2Registry requests', () => {
     ['ValidationError (400)', { Code: 'ValidationError', $metadata: { httpStatusCode: 400 } }, true, 'permanent'],
     ['TargetGroupNotFound (400)', { name: 'TargetGroupNotFoundException', Code: 'TargetGroupNotFound', $metadata: { httpStatusCode: 400 } }, true, 'permanent'],
     ['AccessDenied (403)', { Code: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, true, 'permanent'],
-    ['ThrottlingException (400)', { Code: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }, false, 'transient'],
+    ['ThrottlingException (400)', { Code: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }, false, 'throttled'],
     ['InternalFailure (500)', { Code: 'InternalFailure', $metadata: { httpStatusCode: 500 } }, false, 'transient'],
     ['ServiceUnavailable (503)', { Code: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }, false, 'transient'],
     ['a request timeout', { name: 'TimeoutError' }, false, 'transient'],
     ['ECONNREFUSED', { code: 'ECONNREFUSED', name: 'Error' }, false, 'transient'],
-    ['Throttling (400)', { Code: 'Throttling', $metadata: { httpStatusCode: 400 } }, false, 'transient'],
+    ['Throttling (400)', { Code: 'Throttling', $metadata: { httpStatusCode: 400 } }, false, 'throttled'],
     ['ExpiredToken (403)', { Code: 'ExpiredToken', $metadata: { httpStatusCode: 403 } }, false, 'transient'],
     ['a 502 without a code', { name: 'Error', $metadata: { httpStatusCode: 502 } }, false, 'transient'],
     ['ECONNRESET', { code: 'ECONNRESET', name: 'Error' }, false, 'transient'],

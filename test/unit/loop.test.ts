@@ -4,7 +4,7 @@ import type { Log } from '../../agent/log.ts';
 import { ReconcileLoop, type LoopOptions } from '../../agent/reconcile/loop.ts';
 import type { PassResult } from '../../agent/reconcile/reconciler.ts';
 
-const OK: PassResult = { registered: 0, deregistered: 0, failed: 0, ownedTargets: 0 };
+const OK: PassResult = { registered: 0, deregistered: 0, failed: 0, ownedTargets: 0, settled: true };
 
 interface Deferred {
   promise: Promise<void>;
@@ -206,7 +206,7 @@ describe('ReconcileLoop', () => {
 
   it('stop() waits for the pass in flight and prevents any further pass', async () => {
     const gate = deferred();
-    const script = scriptedPass([after(gate, { ...OK, retryInMs: 100 })]);
+    const script = scriptedPass([after(gate, { ...OK, nextPassInMs: 100 })]);
     const loop = newLoop({ pass: script.pass });
     loop.startPeriodic();
     loop.trigger('startup');
@@ -251,8 +251,8 @@ describe('ReconcileLoop', () => {
     await expect(loop.stop()).resolves.toBeUndefined();
   });
 
-  it('runs again after retryInMs when a pass asks for it', async () => {
-    const script = scriptedPass([async () => ({ ...OK, failed: 1, retryInMs: 300 })]);
+  it('runs again after nextPassInMs when a pass asks for it', async () => {
+    const script = scriptedPass([async () => ({ ...OK, failed: 1, nextPassInMs: 300 })]);
     const loop = newLoop({ pass: script.pass });
     loop.trigger('startup');
     await vi.advanceTimersByTimeAsync(299);
@@ -268,8 +268,8 @@ describe('ReconcileLoop', () => {
     [10, 50],
     [50, 50],
     [51, 51],
-  ])('retryInMs %d waits %d ms (never a tight loop)', async (asked, waited) => {
-    const script = scriptedPass([async () => ({ ...OK, retryInMs: asked })]);
+  ])('nextPassInMs %d waits %d ms (never a tight loop)', async (asked, waited) => {
+    const script = scriptedPass([async () => ({ ...OK, nextPassInMs: asked })]);
     const loop = newLoop({ pass: script.pass });
     loop.trigger('startup');
     await vi.advanceTimersByTimeAsync(waited - 1);
@@ -278,8 +278,8 @@ describe('ReconcileLoop', () => {
     expect(script.calls).toHaveLength(2);
   });
 
-  it('one retry timer at a time: a newer retryInMs replaces the older one', async () => {
-    const script = scriptedPass([async () => ({ ...OK, retryInMs: 1000 }), async () => ({ ...OK, retryInMs: 200 })]);
+  it('one retry timer at a time: a newer nextPassInMs replaces the older one', async () => {
+    const script = scriptedPass([async () => ({ ...OK, nextPassInMs: 1000 }), async () => ({ ...OK, nextPassInMs: 200 })]);
     const loop = newLoop({ pass: script.pass });
     loop.trigger('startup');
     await settle();

@@ -23,11 +23,13 @@ describe('ownedAfter', () => {
 });
 
 describe('keptAddresses', () => {
-  it('forgets an earlier address only when every group was read and nothing of ours is left on it', () => {
-    const targets = [rec('10.8.0.6', 100)];
-    expect(keptAddresses(['10.8.0.5', '10.8.0.6'], '10.8.0.10', true, targets)).toEqual(['10.8.0.6', '10.8.0.10']);
-    expect(keptAddresses(['10.8.0.5', '10.8.0.6'], '10.8.0.10', false, targets)).toEqual(['10.8.0.5', '10.8.0.6', '10.8.0.10']);
-    expect(keptAddresses(['10.8.0.10'], undefined, true, [])).toEqual([]);
+  it.each([
+    ['an earlier address with a record stays, one without goes', ['10.8.0.5', '10.8.0.6'], '10.8.0.10', [rec('10.8.0.6', 100)], ['10.8.0.6', '10.8.0.10']],
+    ['the current address stays without records', ['10.8.0.5'], '10.8.0.10', [], ['10.8.0.10']],
+    ['no current address and no records: nothing', ['10.8.0.10'], undefined, [], []],
+    ['no current address: addresses with records stay', ['10.8.0.10', '10.8.0.11'], undefined, [rec('10.8.0.10', 80)], ['10.8.0.10']],
+  ])('%s', (_case, recorded, address, targets, expected) => {
+    expect(keptAddresses(recorded, address, targets)).toEqual(expected);
   });
 });
 

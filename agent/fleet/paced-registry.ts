@@ -1,0 +1,53 @@
+/**
+ * The target registry every call goes through: each call waits for this host's pace of its
+ * API class and tells the pace how it ended, so reads that a command needs (status, draining
+ * on exit) come out of the same budget as the reconciler's. The reconciler also asks the
+ * pace before a call and defers a group rather than wait (a pass never sleeps on the budget).
+ */
+import { OperationError } from '../errors.ts';
+import type { ActualTarget, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
+import { apiClassOf, type ApiClass } from './api-budget.ts';
+import type { ApiPace } from './api-pace.ts';
+
+export class PacedRegistry implements TargetRegistry {
+  constructor(
+    private readonly inner: TargetRegistry,
+    readonly pace: ApiPace,
+    private readonly onThrottled?: (cls: ApiClass) => void,
+  ) {}
+
+  get simulated(): boolean | undefined {
+    return this.inner.simulated;
+  }
+
+  describeTargets(arn: string): Promise<ActualTarget[]> {
+    return this.paced('DescribeTargetHealth', () => this.inner.describeTargets(arn));
+  }
+
+  register(arn: string, targets: readonly TargetRef[]): Promise<void> {
+    return this.paced('RegisterTargets', () => this.inner.register(arn, targets));
+  }
+
+  deregister(arn: string, targets: readonly TargetRef[]): Promise<void> {
+    return this.paced('DeregisterTargets', () => this.inner.deregister(arn, targets));
+  }
+
+  describeGroup(arn: string): Promise<TargetGroupInfo> {
+    return this.paced('DescribeTargetGroups', () => this.inner.describeGroup(arn));
+  }
+
+  private async paced<T>(action: string, call: () => Promise<T>): Promise<T> {
+    const cls = apiClassOf(action);
+    await this.pace.take(action);
+    try {
+      const out = await call();
+      this.pace.outcome(cls, 'ok');
+      return out;
+    } catch (err) {
+      const throttled = err instanceof OperationError && err.kind === 'throttled';
+      this.pace.outcome(cls, throttled ? 'throttled' : 'failed');
+      if (throttled) this.onThrottled?.(cls);
+      throw err;
+    }
+  }
+}

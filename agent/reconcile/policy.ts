@@ -1,0 +1,41 @@
+/**
+ * The decisions around the plan, pure and tested by tables: which groups are in play, which
+ * zone an address is registered with, which deregistrations make-before-break holds back,
+ * and why a target was deregistered (for the log line).
+ */
+import type { ContainerSnapshot } from '../core/container.ts';
+import { cidrContains, type Cidr } from '../core/ipv4.ts';
+import type { OwnedTarget } from '../core/state.ts';
+import type { TargetRef } from '../core/target-registry.ts';
+import type { DesiredEndpoint } from '../mapping/desired.ts';
+import type { DeregisterWhy, GroupPlan } from './plan.ts';
+
+/** The groups a pass looks at: the allowed ones, the ones containers ask for, and the ones this host has records in. Sorted. */
+export function groupsInPlay(allowed: readonly string[] | undefined, endpoints: readonly DesiredEndpoint[], records: readonly OwnedTarget[]): string[] {
+  return [...new Set([...(allowed ?? []), ...endpoints.map((e) => e.targetGroupArn), ...records.map((t) => t.targetGroupArn)])].sort();
+}
+
+/** The AvailabilityZone to register an address with: none inside the VPC, the configured one (default `all`) outside. */
+export function availabilityZoneFor(address: string | undefined, vpcCidrs: readonly Cidr[], configured: string): string | undefined {
+  if (address === undefined || vpcCidrs.some((c) => cidrContains(c, address))) return undefined;
+  return configured;
+}
+
+/**
+ * Make-before-break: a target left on an old address is deregistered only once its
+ * replacement (same port) is in. Returns the deregistrations to send, given which of the
+ * plan's registrations succeeded.
+ */
+export function deregistrationsAfter(p: GroupPlan, registered: (target: TargetRef) => boolean): GroupPlan['deregister'] {
+  const notReplaced = new Set(p.register.filter(({ target }) => !registered(target)).map(({ target }) => target.port));
+  return p.deregister.filter((d) => d.why !== 'address-changed' || !notReplaced.has(d.target.port));
+}
+
+/** Why a target was deregistered, from the plan's reason and what its container is doing now. */
+export function deregisterReason(why: DeregisterWhy, container: ContainerSnapshot | undefined): string {
+  if (why === 'address-changed') return 'address-changed';
+  if (!container || !container.running) return 'container-gone';
+  if (container.stopping) return 'container-stopping';
+  if (container.health === 'unhealthy' || container.health === 'starting') return `container-${container.health}`;
+  return 'no-longer-mapped';
+}
