@@ -8,6 +8,9 @@ import { shortTargetGroup } from '../core/arn.ts';
 import type { Log } from '../log.ts';
 import { backoffDelay } from '../core/backoff.ts';
 
+/** Permanent errors about the whole group rather than one target: retrying before the next periodic run cannot help. */
+const GROUP_LEVEL_CODES = /^(AccessDenied|AccessDeniedException|TargetGroupNotFound|TargetGroupNotFoundException)$/;
+
 export interface GroupBackoffOptions {
   readonly log: Log;
   readonly retry?: { baseMs: number; capMs: number };
@@ -44,7 +47,9 @@ export class GroupBackoff {
     }
     const k = `${arn}|${what}|${fields.code}`;
     const level = this.reported.has(k) ? 'debug' : 'error';
-    if (what === 'describe') this.waits.set(arn, { attempt: 0, notBefore: this.o.now() + (this.o.permanentRetryMs ?? 60_000) });
+    // A group that can't be read, or that refuses this host altogether, is left alone until the next periodic run;
+    // a refused target (InvalidTarget, TooManyTargets) must not hold back the group's other changes.
+    if (what === 'describe' || GROUP_LEVEL_CODES.test(fields.code)) this.waits.set(arn, { attempt: 0, notBefore: this.o.now() + (this.o.permanentRetryMs ?? 60_000) });
     this.reported.add(k);
     this.o.log[level](`failed ${doing} in ${shortTargetGroup(arn)}; will retry on the next periodic run`, fields);
   }

@@ -68,6 +68,8 @@ describe('agent credentials', () => {
     const started = Date.now();
     agent = world.startAgent(fileEnv(file));
     await agent.ready();
+    // The first reads (within a lone host's read window) are signed with the first key.
+    await waitFor(() => world.elb.requestLog.some((e) => e.caller === first.accessKeyId && e.status === 200), { description: 'a successful call with the first key' });
     // Some latency, so that calls are in flight when a key stops working.
     world.elb.setFaults({ latencyMs: 100 });
 
