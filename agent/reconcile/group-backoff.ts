@@ -11,6 +11,11 @@ import { backoffDelay } from '../core/backoff.ts';
 /** Permanent errors about the whole group rather than one target: retrying before the next periodic run cannot help. */
 const GROUP_LEVEL_CODES = /^(AccessDenied|AccessDeniedException|TargetGroupNotFound|TargetGroupNotFoundException)$/;
 
+/** Whether a permanent error concerns the whole group (else one target of the call). */
+export function isGroupLevel(err: unknown): boolean {
+  return err instanceof OperationError && GROUP_LEVEL_CODES.test(err.code);
+}
+
 export interface GroupBackoffOptions {
   readonly log: Log;
   readonly retry?: { baseMs: number; capMs: number };
@@ -70,6 +75,12 @@ export class GroupBackoff {
   /** Forgets every backoff (a shutdown deregisters regardless). */
   clear(): void {
     this.waits.clear();
+  }
+
+  /** How long until this group leaves its backoff (undefined when it is not waiting). */
+  waitMs(arn: string): number | undefined {
+    const left = (this.waits.get(arn)?.notBefore ?? 0) - this.o.now();
+    return left > 0 ? left : undefined;
   }
 
   /** When the next group leaves its backoff. Only future times count: a group already due was tried in this pass. */

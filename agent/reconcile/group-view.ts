@@ -7,6 +7,7 @@
  */
 import type { OwnedTarget } from '../core/state.ts';
 import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
+import { OUTCOME_UNKNOWN } from './plan.ts';
 
 /** The state given to a target this host recorded but has not seen in a read yet. */
 export const UNVERIFIED = 'unverified';
@@ -45,6 +46,16 @@ export class GroupViews {
     for (const t of targets) {
       const known = v.get(key(t));
       if (!known || known.state === 'draining') v.set(key(t), { ...t, state: 'initial' });
+    }
+    this.views.set(arn, v);
+  }
+
+  /** RegisterTargets of these got no usable answer: they may be in the group (kept as ours until a read says). */
+  outcomeUnknown(arn: string, targets: readonly TargetRef[]): void {
+    const v = this.views.get(arn) ?? new Map<string, ActualTarget>();
+    for (const t of targets) {
+      const known = v.get(key(t));
+      if (!known || known.state === 'draining') v.set(key(t), { ...t, state: OUTCOME_UNKNOWN });
     }
     this.views.set(arn, v);
   }

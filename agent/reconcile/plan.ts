@@ -9,6 +9,13 @@
 import { targetKey, type ActualTarget, type TargetRef } from '../core/target-registry.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
 
+/**
+ * A state a view gives a target whose RegisterTargets got no usable answer (timeout, 5xx,
+ * network): it may or may not be in the group. The plan registers it again when it is
+ * wanted and deregisters it when it is not; both calls are idempotent.
+ */
+export const OUTCOME_UNKNOWN = 'outcome-unknown';
+
 export type DeregisterWhy = 'address-changed' | 'not-desired';
 
 export interface GroupPlan {
@@ -54,7 +61,7 @@ export function plan(input: PlanInput): GroupPlan[] {
   const plans: GroupPlan[] = [];
   for (const [targetGroupArn, actual] of input.actual) {
     const endpoints = input.endpoints.filter((e) => e.targetGroupArn === targetGroupArn);
-    const present = new Set(actual.filter((t) => t.state !== 'draining').map((t) => key(t.id, t.port)));
+    const present = new Set(actual.filter((t) => t.state !== 'draining' && t.state !== OUTCOME_UNKNOWN).map((t) => key(t.id, t.port)));
     const register: GroupPlan['register'] = [];
     const wanted = new Set<string>();
     const keptPorts = new Set(endpoints.map((e) => e.port));

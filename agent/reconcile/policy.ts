@@ -31,6 +31,21 @@ export function deregistrationsAfter(p: GroupPlan, registered: (target: TargetRe
   return p.deregister.filter((d) => d.why !== 'address-changed' || !notReplaced.has(d.target.port));
 }
 
+/**
+ * Leaves out registrations of targets held back (refused by the API for a reason of their
+ * own, until the next periodic run), and with them the old-address deregistrations of the
+ * same port: make-before-break keeps the old target while its replacement cannot go in.
+ */
+export function withoutHeld(p: GroupPlan, held: (target: TargetRef) => boolean): GroupPlan {
+  const heldPorts = new Set(p.register.filter(({ target }) => held(target)).map(({ target }) => target.port));
+  if (heldPorts.size === 0) return p;
+  return {
+    ...p,
+    register: p.register.filter(({ target }) => !held(target)),
+    deregister: p.deregister.filter((d) => d.why !== 'address-changed' || !heldPorts.has(d.target.port)),
+  };
+}
+
 /** Why a target was deregistered, from the plan's reason and what its container is doing now. */
 export function deregisterReason(why: DeregisterWhy, container: ContainerSnapshot | undefined): string {
   if (why === 'address-changed') return 'address-changed';

@@ -18,11 +18,11 @@ import { ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
 import { computeDesired } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
-import { GroupBackoff } from './group-backoff.ts';
+import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import { GroupViews } from './group-view.ts';
 import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, type GroupPlan } from './plan.ts';
-import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay } from './policy.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from './policy.ts';
 
 /** The fleet this host is part of, which sizes its reads. */
 export interface FleetOptions {
@@ -80,6 +80,8 @@ export class Reconciler {
   private readonly groups: GroupBackoff;
   private readonly views = new GroupViews();
   private readonly reads: ReadSchedule;
+  /** Targets the API refused for a reason of their own (InvalidTarget, ...): not sent again before this time. */
+  private readonly refused = new Map<string, number>();
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
   private readonly now: () => number;
@@ -127,6 +129,7 @@ export class Reconciler {
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
 
+    for (const [k, until] of this.refused) if (until <= this.now()) this.refused.delete(k);
     const groups = groupsInPlay(this.o.allowedTargetGroups, desired.endpoints, this.current.targets);
     const shape = { fleetSize: this.o.fleet.fleetSize, groups: groups.length, limits: this.o.fleet.limits };
     const intervalMs = driftRepairIntervalMs(shape, this.o.fleet.minReadIntervalMs);
@@ -157,11 +160,14 @@ export class Reconciler {
       applied.set(p.targetGroupArn, outcome);
     }
 
-    const targets = ownedAfter(this.current.targets, actual, applied, owned, desired.endpoints);
+    // Against the views as the writes left them: a registration without a usable answer is still there, as maybe ours.
+    const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
+    const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
     await this.saveState({ ...this.current, addresses, targets });
     const retry = this.groups.retryHint().retryInMs;
-    const nextRead = this.reads.nextInMs(groups);
+    // A group backing off is woken by its backoff, not by its overdue read.
+    const nextRead = this.reads.nextInMs(groups.filter((g) => !this.groups.isWaiting(g)));
     const next = [...waits, ...(retry !== undefined ? [retry] : []), ...(nextRead !== undefined ? [nextRead] : [])];
     return {
       registered,
@@ -268,8 +274,14 @@ export class Reconciler {
    * deregistrations make-before-break allows. A group waiting out a backoff, or whose calls
    * the pace does not allow yet, is deferred (`waitMs`) and planned again on a later pass.
    */
-  private async apply(p: GroupPlan, containers: readonly ContainerSnapshot[], reasons: readonly string[], why?: string, regardless = false) {
-    const arn = p.targetGroupArn;
+  private async apply(planned: GroupPlan, containers: readonly ContainerSnapshot[], reasons: readonly string[], why?: string, regardless = false) {
+    const arn = planned.targetGroupArn;
+    if (!regardless) {
+      // Deferred before anything is recorded: a pass that sends nothing writes nothing.
+      const wait = this.groups.waitMs(arn) ?? (this.o.pace.delayMs('change') || undefined);
+      if (wait !== undefined) return { added: [], removed: new Set<string>(), failed: 0, waitMs: wait };
+    }
+    const p = withoutHeld(planned, (t) => (this.refused.get(targetKey(arn, t.id, t.port)) ?? 0) > this.now());
     const tg = shortTargetGroup(arn);
     const would = this.o.registry.simulated === true;
     const added: OwnedTarget[] = [];
@@ -281,14 +293,16 @@ export class Reconciler {
     const send = async (action: string, targets: TargetRef[], call: (batch: TargetRef[]) => Promise<void>) => {
       const out = await this.send(action, arn, targets, call, regardless);
       if (out.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, out.waitMs);
-      return out.ok;
+      return out;
     };
 
     if (p.register.length > 0) {
       const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
       // Record before calling: if the process dies mid-call, the next run still knows these are ours.
       await this.saveState({ ...this.current, targets: mergeTargets(this.current.targets, records) });
-      const ok = await send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
+      const { ok, unknown } = await send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
+      // No usable answer: the target may be in the group, so its record stays and a later pass decides.
+      this.views.outcomeUnknown(arn, unknown);
       for (const { target, endpoint } of p.register) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {
@@ -307,7 +321,7 @@ export class Reconciler {
 
     const deregister = deregistrationsAfter(p, (t) => added.some((a) => a.id === t.id && a.port === t.port));
     if (deregister.length > 0) {
-      const ok = await send('DeregisterTargets', deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
+      const { ok } = await send('DeregisterTargets', deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
       for (const { target, why: planned } of deregister) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {
@@ -335,8 +349,9 @@ export class Reconciler {
    * pace does not allow now is not sent: `waitMs` says when it could be. `regardless` (shutdown)
    * waits for the pace instead.
    */
-  private async send(action: string, arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, regardless: boolean): Promise<{ ok: Set<string>; waitMs?: number }> {
+  private async send(action: string, arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, regardless: boolean): Promise<{ ok: Set<string>; unknown: TargetRef[]; waitMs?: number }> {
     const ok = new Set<string>();
+    const unknown: TargetRef[] = [];
     const cls: ApiClass = 'change';
     let waitMs: number | undefined;
     const attempt = async (batch: TargetRef[]): Promise<void> => {
@@ -359,11 +374,15 @@ export class Reconciler {
           for (const one of batch) await attempt([one]);
           return;
         }
+        const kind = err instanceof OperationError ? err.kind : 'transient';
+        if (kind === 'transient') unknown.push(...batch);
+        // One target refused for a reason of its own is not sent again before the next periodic run.
+        if (kind === 'permanent' && batch.length === 1 && !isGroupLevel(err)) this.refused.set(targetKey(arn, batch[0]!.id, batch[0]!.port), this.now() + (this.o.permanentRetryMs ?? 60_000));
         this.groups.failed(arn, err, `${action} ${batch.map(show).join(' ')}`, action);
       }
     };
     for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
-    return { ok, ...(waitMs !== undefined ? { waitMs } : {}) };
+    return { ok, unknown, ...(waitMs !== undefined ? { waitMs } : {}) };
   }
 
   private reportProblems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {

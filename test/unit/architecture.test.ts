@@ -127,3 +127,14 @@ describe('architecture: adapters (docker/, elb/, host/, state/)', () => {
     expect(wrong.map(show)).toEqual([]);
   });
 });
+
+describe('architecture: the composition root', () => {
+  it('adapters are imported only by main.ts (which wires them) and by the commands (which drive them)', () => {
+    const importers = new Set<string>();
+    for (const i of IMPORTS) {
+      if (i.target === undefined || !inDirs(i.target, ADAPTER_DIRS) || dirOf(i.from) === dirOf(i.target)) continue;
+      importers.add(i.from);
+    }
+    expect([...importers].filter((f) => f !== 'main.ts' && !f.startsWith('commands/')).sort()).toEqual([]);
+  });
+});

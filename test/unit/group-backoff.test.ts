@@ -13,8 +13,7 @@ function setup() {
   const g = new GroupBackoff({ log, retry: { baseMs: 1000, capMs: 8000 }, permanentRetryMs: 60_000, now: () => now });
   return { g, lines, advance: (ms: number) => (now += ms) };
 }
-const throttled = () => new OperationError('RegisterTargets', 'tg/web', 'Throttling', 'transient', 'Rate exceeded');
-const denied = () => new OperationError('RegisterTargets', 'tg/web', 'AccessDenied', 'permanent', 'not authorized');
+const throttled = () => new OperationError('RegisterTargets', 'tg/web', 'Throttling', 'throttled', 'Rate exceeded');
 
 describe('GroupBackoff', () => {
   it('backs a group off after a transient error, warns once per outage, and logs the recovery', () => {
@@ -33,13 +32,27 @@ describe('GroupBackoff', () => {
     expect(g.retryHint()).toEqual({});
   });
 
+  it.each([
+    // code of a permanent RegisterTargets failure, whether the whole group waits for the periodic run
+    ['AccessDenied', true],
+    ['TargetGroupNotFound', true],
+    ['InvalidTarget', false],
+    ['TooManyTargets', false],
+    ['ValidationError', false],
+  ])('a permanent %s on a write holds the whole group: %s', (code, held) => {
+    const { g } = setup();
+    g.failed(TG, new OperationError('RegisterTargets', 'tg/web', code, 'permanent', 'no'), 'RegisterTargets x', 'RegisterTargets');
+    expect(g.isWaiting(TG)).toBe(held);
+  });
+
   it('logs a permanent error once until the operation works again; an unreadable group waits for the periodic run', () => {
     const { g, lines } = setup();
-    g.failed(TG, denied(), 'RegisterTargets x', 'RegisterTargets');
-    g.failed(TG, denied(), 'RegisterTargets x', 'RegisterTargets');
+    const refused = () => new OperationError('RegisterTargets', 'tg/web', 'InvalidTarget', 'permanent', 'no');
+    g.failed(TG, refused(), 'RegisterTargets x', 'RegisterTargets');
+    g.failed(TG, refused(), 'RegisterTargets x', 'RegisterTargets');
     expect(g.isWaiting(TG)).toBe(false);
     g.succeeded(TG, 'RegisterTargets');
-    g.failed(TG, denied(), 'RegisterTargets x', 'RegisterTargets');
+    g.failed(TG, refused(), 'RegisterTargets x', 'RegisterTargets');
     expect(lines.map((l) => l.level)).toEqual(['error', 'debug', 'error']);
     g.failed(TG, new OperationError('DescribeTargetHealth', 'tg/web', 'TargetGroupNotFound', 'permanent', 'gone'), 'describing targets', 'describe');
     expect(g.isWaiting(TG)).toBe(true);

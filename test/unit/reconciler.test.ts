@@ -14,6 +14,7 @@ import type { Log } from '../../agent/log.ts';
 import { DryRunRegistry, MemoryStatePort } from '../../agent/reconcile/dry-run.ts';
 import { Reconciler, type PassResult } from '../../agent/reconcile/reconciler.ts';
 import { MemoryRegistry, type RecordedCall } from '../support/memory-registry.ts';
+import { OperationError } from '../../agent/errors.ts';
 
 const WEB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const API = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/fedcba9876543210';
@@ -585,5 +586,57 @@ describe('Reconciler: deregisterAll', () => {
     expect(w.elb.changeCalls()).toEqual([]);
     expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
     expect(w.recorded()).toEqual([`web ${HOST}:32768`]);
+  });
+});
+
+describe('Reconciler: lost answers, refused targets, failed reads', () => {
+  it.each([['transient', 500], ['permanent', 60_000]] as const)('a %s read failure: the pass asks to run again when the group backoff ends (%d ms), not at once', async (kind, backoffMs) => {
+    const w = world({ random: () => 0 });
+    w.elb.fail(kind, { action: 'DescribeTargetHealth' });
+    w.host.start(container('c1', 32768, [WEB]));
+    const result = await w.start().pass('startup');
+    expect(result.nextPassInMs).toBe(backoffMs);
+  });
+
+  it('a registration applied by ELBv2 whose answer was lost stays recorded, so it is cleaned up after the address changes', async () => {
+    const w = world({ address: OLD, random: () => 0 });
+    const register = w.elb.register.bind(w.elb);
+    let lose = true;
+    w.elb.register = async (arn, targets) => {
+      await register(arn, targets);
+      if (lose) {
+        lose = false;
+        throw new OperationError('RegisterTargets', arn, 'RequestTimeout', 'transient', 'answer lost');
+      }
+    };
+    w.host.start(container('c1', 32768, [WEB]));
+    const agent = w.start();
+    await agent.pass('startup');
+    expect(w.recorded()).toEqual([`web ${OLD}:32768`]);
+    w.address.address = HOST;
+    w.advance(1_000);
+    await agent.pass('address');
+    w.advance(10_000_000); // past the next drift-repair read
+    await agent.pass('periodic');
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
+  });
+
+  it('a target the API refuses (InvalidTarget) is not sent again before the next periodic run; the others are', async () => {
+    const w = world();
+    w.elb.invalid.add(`${HOST}:32769`);
+    w.host.start(container('c1', 32768, [WEB]), container('c2', 32769, [WEB]));
+    const agent = w.start();
+    await agent.pass('startup');
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
+    const m = w.mark();
+    for (let i = 0; i < 5; i++) {
+      w.advance(1000);
+      await agent.pass('event:health_status');
+    }
+    expect(w.since(m)).toEqual([]);
+    w.advance(MIN_READ_INTERVAL_MS);
+    const later = w.mark();
+    await agent.pass('periodic');
+    expect(w.since(later).filter((c) => c.action === 'RegisterTargets')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32769`], 'InvalidTarget')]);
   });
 });
