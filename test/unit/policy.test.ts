@@ -8,7 +8,7 @@ import type { OwnedTarget } from '../../agent/core/state.ts';
 import type { TargetRef } from '../../agent/core/target-registry.ts';
 import type { DesiredEndpoint } from '../../agent/mapping/desired.ts';
 import type { DeregisterWhy, GroupPlan } from '../../agent/reconcile/plan.ts';
-import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay } from '../../agent/reconcile/policy.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from '../../agent/reconcile/policy.ts';
 
 const arn = (name: string, id: string) => `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/${id}`;
 const WEB = arn('web', '0123456789abcdef');
@@ -45,6 +45,23 @@ describe('availabilityZoneFor', () => {
 
   it('passes a configured zone through for addresses outside the VPC', () => {
     expect(availabilityZoneFor('192.168.1.5', cidrs('10.0.0.0/16'), 'us-east-1a')).toBe('us-east-1a');
+  });
+});
+
+describe('withoutHeld (a refused target waits, and make-before-break keeps its old twin)', () => {
+  const NEW = '10.8.0.10';
+  const OLD = '10.8.0.6';
+  const reg = (port: number) => ({ target: { id: NEW, port }, endpoint: ep(WEB, port) });
+  const dereg = (id: string, port: number, why: DeregisterWhy) => ({ target: { id, port }, why });
+  const show = (p: GroupPlan) => [...p.register.map((r) => `+${r.target.port}`), ...p.deregister.map((d) => `-${d.target.id}:${d.target.port}`)];
+
+  it.each<[string, GroupPlan['register'], GroupPlan['deregister'], number[], string[]]>([
+    ['nothing held: the plan as it was', [reg(80)], [dereg(OLD, 80, 'address-changed')], [], ['+80', `-${OLD}:80`]],
+    ['a held registration goes, and the old-address target of its port stays', [reg(80), reg(81)], [dereg(OLD, 80, 'address-changed'), dereg(OLD, 81, 'address-changed')], [80], ['+81', `-${OLD}:81`]],
+    ['not-desired deregistrations are not held', [reg(80)], [dereg(NEW, 90, 'not-desired')], [80], [`-${NEW}:90`]],
+  ])('%s', (_name, register, deregister, heldPorts, expected) => {
+    const p: GroupPlan = { targetGroupArn: WEB, register, deregister };
+    expect(show(withoutHeld(p, (t) => heldPorts.includes(t.port)))).toEqual(expected);
   });
 });
 
