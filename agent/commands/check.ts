@@ -1,11 +1,13 @@
 /**
  * `check`: verifies what the agent needs before it can work: Docker access, credentials,
  * a targetable host address, each allowed target group existing with target type ip,
- * and a usable state directory. Exits non-zero with the reasons.
+ * and a usable state directory. Exits non-zero with the reasons. It also names the host
+ * (board, distribution, kernel), which support asks for first.
  */
 import { access, constants, mkdir } from 'node:fs/promises';
 import { shortTargetGroup } from '../core/arn.ts';
 import { errorMessage } from '../errors.ts';
+import { describeHost, hostFacts } from '../host/host-facts.ts';
 import type { Parts } from './parts.ts';
 
 export interface CheckResult {
@@ -25,7 +27,10 @@ async function probe(name: string, fn: () => Promise<string>): Promise<CheckResu
 /** Runs every check; none stops the others. */
 export async function collectChecks(parts: Parts): Promise<CheckResult[]> {
   const { config } = parts;
-  const results: CheckResult[] = [{ name: 'config', ok: true, detail: `valid${config.mappingFile ? `, mapping file ${config.mappingFile} loaded` : ''}` }];
+  const results: CheckResult[] = [
+    { name: 'host', ok: true, detail: describeHost(await hostFacts()) },
+    { name: 'config', ok: true, detail: `valid${config.mappingFile ? `, mapping file ${config.mappingFile} loaded` : ''}` },
+  ];
   results.push(
     await probe('docker', async () => {
       const v = (await parts.docker.version()) as { Version?: string; ApiVersion?: string };

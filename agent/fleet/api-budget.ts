@@ -30,6 +30,13 @@ export const DEFAULT_ELB_API_LIMITS: ApiLimits = {
 /** The share of the account's Describe refill the whole fleet may spend on drift repair at rest. */
 export const DRIFT_REPAIR_BUDGET_SHARE = 0.5;
 
+/**
+ * The share of the account's change refill a fleet-wide wave of moves (every host's address
+ * changed at once, e.g. after a regional VPN outage) is spread to: below 1, so the account's
+ * burst absorbs the randomness of the arrivals and the customer's own tooling keeps some room.
+ */
+export const FLEET_SPREAD_UTILISATION = 0.8;
+
 /** Which class an ELBv2 action draws from. */
 export function apiClassOf(action: string): ApiClass {
   return /^(Register|Deregister)Targets$/.test(action) ? 'change' : 'describe';
@@ -85,4 +92,13 @@ export function fleetReadWindowMs(shape: FleetShape): number {
 /** How often a host re-reads each of its groups to repair drift: the fleet read window, never more often than `minMs`. */
 export function driftRepairIntervalMs(shape: FleetShape, minMs: number): number {
   return Math.max(minMs, fleetReadWindowMs(shape));
+}
+
+/**
+ * The window a fleet-wide wave of changes is spread over: as long as the account needs for
+ * every host's `calls` at FLEET_SPREAD_UTILISATION of the change refill. A host draws its own
+ * moment in it, so the wave arrives at the account's pace instead of all at once.
+ */
+export function fleetChangeWindowMs(fleetSize: number, calls: number, limits: ApiLimits): number {
+  return Math.ceil((1000 * fleetSize * calls) / (limits.change.perSecond * FLEET_SPREAD_UTILISATION));
 }

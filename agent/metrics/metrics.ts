@@ -22,9 +22,8 @@ export class Metrics {
   ownedTargets = 0;
   lastSuccessfulReconcile = 0;
   address: string | undefined;
-  /** Last time Docker and the ELB API answered (ms since the epoch); 0 = never. */
+  /** Last time Docker answered (ms since the epoch); 0 = never. */
   lastDockerOk = 0;
-  lastElbOk = 0;
   /** When the ELB API stopped answering: the first unusable answer since the last usable one; 0 = it answers. */
   elbFailingSince = 0;
   private paceRates: Record<string, number> = {};
@@ -39,7 +38,6 @@ export class Metrics {
     this.count('ecs_anywhere_lb_api_calls_total', { action });
     if (errorCode !== undefined) this.count('ecs_anywhere_lb_api_errors_total', { action, code: errorCode });
     if (reachable) {
-      this.lastElbOk = now;
       this.elbFailingSince = 0;
     } else if (this.elbFailingSince === 0) {
       this.elbFailingSince = now;

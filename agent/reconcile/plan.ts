@@ -20,7 +20,8 @@ export type DeregisterWhy = 'address-changed' | 'not-desired';
 
 export interface GroupPlan {
   readonly targetGroupArn: string;
-  readonly register: { target: TargetRef; endpoint: DesiredEndpoint }[];
+  /** `moved`: the port is registered on an earlier address of this host: a move, not a new target. */
+  readonly register: { target: TargetRef; endpoint: DesiredEndpoint; moved?: boolean }[];
   readonly deregister: { target: TargetRef; why: DeregisterWhy }[];
 }
 
@@ -65,6 +66,9 @@ export function plan(input: PlanInput): GroupPlan[] {
     const register: GroupPlan['register'] = [];
     const wanted = new Set<string>();
     const keptPorts = new Set(endpoints.map((e) => e.port));
+    const elsewhere = new Set(
+      actual.filter((t) => t.state !== 'draining' && t.id !== input.address && isOwned(input.ownedAddresses, input.ownedTargets, targetGroupArn, t)).map((t) => t.port),
+    );
     if (input.address !== undefined) {
       for (const endpoint of endpoints) {
         const k = key(input.address, endpoint.port);
@@ -76,7 +80,7 @@ export function plan(input: PlanInput): GroupPlan[] {
           port: endpoint.port,
           ...(input.availabilityZone !== undefined ? { availabilityZone: input.availabilityZone } : {}),
         };
-        register.push({ target, endpoint });
+        register.push({ target, endpoint, ...(elsewhere.has(endpoint.port) ? { moved: true } : {}) });
       }
     }
     const deregister: GroupPlan['deregister'] = [];

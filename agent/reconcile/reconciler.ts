@@ -12,7 +12,7 @@ import type { Cidr } from '../core/ipv4.ts';
 import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
 import { MAX_TARGETS_PER_CALL, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
 import { OperationError } from '../errors.ts';
-import { driftRepairIntervalMs, fleetReadWindowMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
+import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
 import { ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
@@ -84,12 +84,16 @@ export class Reconciler {
   private readonly refused = new Map<string, number>();
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
+  /** When this host moves its targets to a new address: its moment in the fleet's window (undefined: no move pending). */
+  private moveAt: number | undefined;
   private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? Date.now;
     this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now, ...(o.random ? { random: o.random } : {}) });
-    this.reads = new ReadSchedule({ now: this.now, random: o.random ?? Math.random });
+    this.random = o.random ?? Math.random;
+    this.reads = new ReadSchedule({ now: this.now, random: this.random });
   }
 
   /** The state as last loaded or written (loads it on first use). */
@@ -137,15 +141,16 @@ export class Reconciler {
 
     const actual = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const availabilityZone = availabilityZoneFor(address, this.o.vpcCidrs, this.o.availabilityZone);
-    const plans = plan({
+    const planned = plan({
       endpoints: desired.endpoints, actual, ownedAddresses: owned, ownedTargets: recordedKeys(this.current),
       ...(address !== undefined ? { address } : {}), ...(availabilityZone !== undefined ? { availabilityZone } : {}),
     });
+    const { plans, moveWaitMs } = this.spreadMoves(planned);
 
     let registered = 0;
     let deregistered = 0;
     let failed = 0;
-    const waits: number[] = [...(readWait !== undefined ? [readWait] : [])];
+    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(moveWaitMs !== undefined ? [moveWaitMs] : [])];
     let deferred = 0;
     const applied = new Map<string, AppliedChanges>();
     for (const p of plans) {
@@ -180,6 +185,34 @@ export class Reconciler {
       ...(next.length > 0 ? { nextPassInMs: Math.min(...next) } : {}),
       driftRepairIntervalMs: intervalMs,
     };
+  }
+
+  /**
+   * A move to a new address is most likely fleet-wide (a VPN server renumbered every client):
+   * this host draws its moment in the window the account needs for every host's moves and
+   * holds the moves (and, make-before-break, the old targets) until then. New targets and
+   * stopped containers go at once.
+   */
+  private spreadMoves(planned: GroupPlan[]): { plans: GroupPlan[]; moveWaitMs?: number } {
+    const moving = planned.filter((p) => p.register.some((r) => r.moved));
+    if (moving.length === 0) {
+      this.moveAt = undefined;
+      return { plans: planned };
+    }
+    if (this.moveAt === undefined) {
+      const windowMs = fleetChangeWindowMs(this.o.fleet.fleetSize, 2 * moving.length, this.o.fleet.limits);
+      this.moveAt = this.now() + Math.floor(this.random() * windowMs);
+      this.o.log.info(`moving ${moving.reduce((n, p) => n + p.register.filter((r) => r.moved).length, 0)} target(s) to the new address in ${this.moveAt - this.now()} ms (spread over the fleet's ${windowMs} ms window)`, {
+        event: 'move-scheduled', inMs: this.moveAt - this.now(), windowMs,
+      });
+    }
+    const waitMs = this.moveAt - this.now();
+    if (waitMs <= 0) return { plans: planned };
+    const held = planned.map((p) => {
+      const ports = new Set(p.register.filter((r) => r.moved).map((r) => r.target.port));
+      return withoutHeld(p, (t) => ports.has(t.port));
+    });
+    return { plans: held.filter((p) => p.register.length > 0 || p.deregister.length > 0), moveWaitMs: waitMs };
   }
 
   /**

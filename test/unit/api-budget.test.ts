@@ -3,6 +3,8 @@
 // DRIFT_REPAIR_BUDGET_SHARE of the account's Describe refill.
 import { describe, expect, it } from 'vitest';
 import {
+  FLEET_SPREAD_UTILISATION,
+  fleetChangeWindowMs,
   DEFAULT_ELB_API_LIMITS,
   DRIFT_REPAIR_BUDGET_SHARE,
   apiClassOf,
@@ -142,5 +144,22 @@ describe('fleetReadWindowMs and driftRepairIntervalMs', () => {
       }
     }
     expect(over).toEqual([]);
+  });
+});
+
+describe('fleetChangeWindowMs', () => {
+  it.each([
+    // fleet size, calls per host, window: every host's calls at 80% of 4/s
+    [1, 2, 625],
+    [100, 2, 62_500],
+    [1_000, 6, 1_875_000],
+    [10_000, 6, 18_750_000],
+  ])('fleet %d, %d call(s) each: %d ms', (fleetSize, calls, ms) => {
+    expect(fleetChangeWindowMs(fleetSize, calls, DEFAULT_ELB_API_LIMITS)).toBe(ms);
+  });
+
+  it('spreads a fleet-wide wave at FLEET_SPREAD_UTILISATION of the change refill', () => {
+    const calls = 10_000 * 6;
+    expect(calls / (fleetChangeWindowMs(10_000, 6, DEFAULT_ELB_API_LIMITS) / 1000)).toBeCloseTo(DEFAULT_ELB_API_LIMITS.change.perSecond * FLEET_SPREAD_UTILISATION, 6);
   });
 });

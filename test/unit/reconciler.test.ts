@@ -7,7 +7,7 @@ import type { AddressChoice, AddressSource } from '../../agent/core/address.ts';
 import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, STATE_VERSION, type AgentState, type OwnedTarget, type StatePort } from '../../agent/core/state.ts';
 import type { TargetRegistry } from '../../agent/core/target-registry.ts';
-import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
+import { DEFAULT_ELB_API_LIMITS, fleetChangeWindowMs } from '../../agent/fleet/api-budget.ts';
 import { ApiPace } from '../../agent/fleet/api-pace.ts';
 import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { Log } from '../../agent/log.ts';
@@ -340,8 +340,18 @@ describe('Reconciler: address change (make-before-break)', () => {
     expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`]);
     w.address.address = HOST;
     const mark = w.mark();
-    const result = await agent.pass('address');
-    expect(w.since(mark)).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`]), call('DeregisterTargets', WEB, [`${OLD}:32768`])]);
+    // A move is likely fleet-wide: it waits for this host's moment in the fleet's window (dice 0.5: the middle).
+    const moveAt = w.now() + fleetChangeWindowMs(BIG_FLEET, 2, DEFAULT_ELB_API_LIMITS) / 2;
+    let result = await agent.pass('address');
+    while (w.now() < moveAt) {
+      // Passes in between (the first drift-repair read among them) leave the move alone.
+      expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([]);
+      expect(result.nextPassInMs).toBeLessThanOrEqual(moveAt - w.now());
+      w.advance(result.nextPassInMs as number);
+      result = await agent.pass('scheduled');
+    }
+    expect(w.now()).toBe(moveAt);
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`]), call('DeregisterTargets', WEB, [`${OLD}:32768`])]);
     expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
     expect(w.store.saved.addresses).toEqual([HOST]);
     expect(w.recorded()).toEqual([`web ${HOST}:32768`]);
@@ -354,10 +364,13 @@ describe('Reconciler: address change (make-before-break)', () => {
     const agent = w.start();
     await agent.pass('startup');
     w.address.address = HOST;
+    // The move's moment in the fleet's window (the middle, with dice 0.5).
+    await agent.pass('address');
+    w.advance(fleetChangeWindowMs(BIG_FLEET, 2, DEFAULT_ELB_API_LIMITS) / 2);
     w.elb.fail('transient', { action: 'RegisterTargets' });
     let mark = w.mark();
-    const failed = await agent.pass('address');
-    expect(w.since(mark)).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`], 'ServiceUnavailable')]);
+    const failed = await agent.pass('scheduled');
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`], 'ServiceUnavailable')]);
     expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`]);
     // Still this host's: the old address and its target stay recorded for the cleanup.
     expect(w.store.saved.addresses).toEqual([OLD, HOST]);
