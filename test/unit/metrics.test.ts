@@ -168,14 +168,14 @@ describe('Metrics.render', () => {
   });
 
   it.each([
-    ['a usable answer', true, 9000, 0],
-    ['no usable answer', false, 1000, 9000],
-  ])('%s moves lastElbOk and elbFailingSince as the adapter judged it', (_case, reachable, lastElbOk, failingSince) => {
+    ['a usable answer', true, 0, 0],
+    ['no usable answer', false, 0, 9000],
+    ['a usable answer after failures', true, 5000, 0],
+    ['another failure keeps the first one\'s time', false, 5000, 5000],
+  ])('%s moves elbFailingSince as the adapter judged it', (_case, reachable, failingBefore, failingSince) => {
     // Which answers are usable is the ELB adapter's call: see isReachable in elbv2-registry.test.ts.
-    const m = new Metrics();
-    m.lastElbOk = 1000;
+    const m = Object.assign(new Metrics(), { elbFailingSince: failingBefore });
     m.apiCall('RegisterTargets', reachable ? 'InvalidTarget' : 'Throttling', reachable, 9000);
-    expect(m.lastElbOk).toBe(lastElbOk);
     expect(m.elbFailingSince).toBe(failingSince);
   });
 });
