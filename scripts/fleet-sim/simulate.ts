@@ -141,6 +141,8 @@ export interface SimResult {
   /** Describe calls per second while the fleet is at rest, against the Describe refill. */
   readonly describeAtRest: { readonly fromMs: number; readonly toMs: number; readonly perSecond: number; readonly fractionOfRefill: number };
   readonly paceAtEnd: { readonly changeMedian: number; readonly changeMin: number };
+  /** Hosts whose groups were not exact when the run ended. */
+  readonly inexactAtEnd: number;
   readonly passes: number;
   readonly failedPasses: number;
   readonly paceViolations: number;
@@ -281,6 +283,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     driftRepairIntervalMs: { min: Math.min(...intervals), max: Math.max(...intervals), expected: expectedInterval },
     describeAtRest: { fromMs: restFrom, toMs: restTo, perSecond: restDescribes / restSeconds, fractionOfRefill: restDescribes / restSeconds / config.accountLimits.describe.perSecond },
     paceAtEnd: { changeMedian: median(rates), changeMin: Math.min(...rates) },
+    inexactAtEnd: world.tracker.inexact,
     passes: world.hosts.reduce((n, x) => n + x.passes, 0),
     failedPasses: world.hosts.reduce((n, x) => n + x.failedPasses, 0),
     paceViolations: paceViolations.count - violationsBefore,
