@@ -10,7 +10,7 @@ import {
   type ContainerSnapshot,
   type PortBinding,
 } from '../core/container.ts';
-import { parseTargetLabels, type MappingProblem, type TargetRequest } from './labels.ts';
+import { parseReadinessGate, parseTargetLabels, type MappingProblem, type TargetRequest } from './labels.ts';
 import { requestsFromRules, type MappingRule } from './mapping-file.ts';
 
 /** A port on this host that should be a target of a group. */
@@ -20,6 +20,8 @@ export interface DesiredEndpoint {
   readonly containerId: string;
   readonly containerName: string;
   readonly taskArn?: string;
+  /** The container waits for the load balancer through the readiness gate. */
+  readonly gated?: true;
 }
 
 /** A problem tied to a container, for a log line that names both. */
@@ -51,9 +53,13 @@ export function isCandidate(c: ContainerSnapshot, includeNonEcs: boolean): boole
   return includeNonEcs || c.labels[ECS_TASK_ARN_LABEL] !== undefined;
 }
 
-/** Whether the container should receive traffic now: running, not stopping, healthy if it has a health check. */
-export function isServing(c: ContainerSnapshot): boolean {
-  return c.running && !c.stopping && (c.health === 'none' || c.health === 'healthy');
+/**
+ * Whether the container should receive traffic now: running, not stopping, healthy if it has
+ * a health check, unless it is gated (its health then waits for the load balancer, so it
+ * cannot wait for its health).
+ */
+export function isServing(c: ContainerSnapshot, gated = false): boolean {
+  return c.running && !c.stopping && (gated || c.health === 'none' || c.health === 'healthy');
 }
 
 function publishedTcp(c: ContainerSnapshot, byId: ReadonlyMap<string, ContainerSnapshot>): { containerPort: number; hostPorts: PortBinding[] }[] | 'host' {
@@ -107,7 +113,13 @@ export function computeDesired(input: DesiredInput): DesiredResult {
   const endpoints = new Map<string, DesiredEndpoint>();
   const problems: ContainerProblem[] = [];
   for (const c of input.containers) {
-    if (!isCandidate(c, input.includeNonEcs) || !isServing(c)) continue;
+    if (!isCandidate(c, input.includeNonEcs)) continue;
+    const gate = parseReadinessGate(c.labels);
+    if ('problem' in gate) {
+      problems.push({ ...gate.problem, containerId: c.id, containerName: c.name });
+      continue;
+    }
+    if (!isServing(c, gate.gated)) continue;
     const parsed = parseTargetLabels(c.labels);
     const requests = [...parsed.requests, ...requestsFromRules(input.rules, c.labels[ECS_FAMILY_LABEL], c.labels[ECS_CONTAINER_NAME_LABEL])];
     const who = { containerId: c.id, containerName: c.name };
@@ -125,7 +137,7 @@ export function computeDesired(input: DesiredInput): DesiredResult {
       const key = `${request.targetGroupArn}|${resolved.port}`;
       if (!endpoints.has(key)) {
         const taskArn = c.labels[ECS_TASK_ARN_LABEL];
-        endpoints.set(key, { targetGroupArn: request.targetGroupArn, port: resolved.port, ...who, ...(taskArn !== undefined ? { taskArn } : {}) });
+        endpoints.set(key, { targetGroupArn: request.targetGroupArn, port: resolved.port, ...who, ...(taskArn !== undefined ? { taskArn } : {}), ...(gate.gated ? { gated: true as const } : {}) });
       }
     }
   }

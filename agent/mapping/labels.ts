@@ -7,6 +7,22 @@ import { isTargetGroupArn } from '../core/arn.ts';
 export const TARGET_GROUP_ARN_LABEL = 'ecs-anywhere-lb.target-group-arn';
 export const CONTAINER_PORT_LABEL = 'ecs-anywhere-lb.container-port';
 export const TARGETS_LABEL = 'ecs-anywhere-lb.targets';
+/**
+ * `true`: the container's health check asks the agent whether its targets are healthy in the
+ * load balancer (GET /ready), so ECS deployments wait for the load balancer. Such a container
+ * is registered as soon as it runs, whatever its Docker health says.
+ */
+export const READINESS_GATE_LABEL = 'ecs-anywhere-lb.readiness-gate';
+
+/** Reads the readiness-gate label: true, false (also when absent), or a problem that skips the container. */
+export function parseReadinessGate(labels: Readonly<Record<string, string>>): { gated: boolean } | { problem: MappingProblem } {
+  const text = labels[READINESS_GATE_LABEL];
+  if (text === undefined) return { gated: false };
+  const t = text.trim().toLowerCase();
+  if (t === 'true') return { gated: true };
+  if (t === 'false') return { gated: false };
+  return { problem: { source: READINESS_GATE_LABEL, message: `"${text}" is neither true nor false` } };
+}
 
 /** One target group a container asks to join; without a port, its single published TCP port. */
 export interface TargetRequest {

@@ -84,8 +84,8 @@ export class Reconciler {
   private readonly refused = new Map<string, number>();
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
-  /** When this host moves its targets to a new address: its moment in the fleet's window (undefined: no move pending). */
-  private moveAt: number | undefined;
+  /** When this host sends its spread changes (moves, gated registrations): its moment in the fleet's window (undefined: none pending). */
+  private waveAt: number | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -145,12 +145,12 @@ export class Reconciler {
       endpoints: desired.endpoints, actual, ownedAddresses: owned, ownedTargets: recordedKeys(this.current),
       ...(address !== undefined ? { address } : {}), ...(availabilityZone !== undefined ? { availabilityZone } : {}),
     });
-    const { plans, moveWaitMs } = this.spreadMoves(planned);
+    const { plans, waveWaitMs } = this.spreadWaves(planned);
 
     let registered = 0;
     let deregistered = 0;
     let failed = 0;
-    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(moveWaitMs !== undefined ? [moveWaitMs] : [])];
+    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(waveWaitMs !== undefined ? [waveWaitMs] : [])];
     let deferred = 0;
     const applied = new Map<string, AppliedChanges>();
     for (const p of plans) {
@@ -188,31 +188,35 @@ export class Reconciler {
   }
 
   /**
-   * A move to a new address is most likely fleet-wide (a VPN server renumbered every client):
-   * this host draws its moment in the window the account needs for every host's moves and
-   * holds the moves (and, make-before-break, the old targets) until then. New targets and
-   * stopped containers go at once.
+   * Changes that are most likely fleet-wide and that nothing waits for at once are spread:
+   * a move to a new address (a VPN server renumbered every client; make-before-break keeps
+   * the old target meanwhile) and the registration of a gated container (ECS waits for its
+   * gate, so the deployment goes at the account's pace instead of into throttling). This
+   * host draws its moment in the window the account needs for every host's share of such
+   * calls and holds them until then. Other new targets and stopped containers go at once.
    */
-  private spreadMoves(planned: GroupPlan[]): { plans: GroupPlan[]; moveWaitMs?: number } {
-    const moving = planned.filter((p) => p.register.some((r) => r.moved));
-    if (moving.length === 0) {
-      this.moveAt = undefined;
+  private spreadWaves(planned: GroupPlan[]): { plans: GroupPlan[]; waveWaitMs?: number } {
+    const spread = (r: GroupPlan['register'][number]) => r.moved === true || r.endpoint.gated === true;
+    const waving = planned.filter((p) => p.register.some(spread));
+    if (waving.length === 0) {
+      this.waveAt = undefined;
       return { plans: planned };
     }
-    if (this.moveAt === undefined) {
-      const windowMs = fleetChangeWindowMs(this.o.fleet.fleetSize, 2 * moving.length, this.o.fleet.limits);
-      this.moveAt = this.now() + Math.floor(this.random() * windowMs);
-      this.o.log.info(`moving ${moving.reduce((n, p) => n + p.register.filter((r) => r.moved).length, 0)} target(s) to the new address in ${this.moveAt - this.now()} ms (spread over the fleet's ${windowMs} ms window)`, {
-        event: 'move-scheduled', inMs: this.moveAt - this.now(), windowMs,
+    if (this.waveAt === undefined) {
+      const windowMs = fleetChangeWindowMs(this.o.fleet.fleetSize, 2 * waving.length, this.o.fleet.limits);
+      this.waveAt = this.now() + Math.floor(this.random() * windowMs);
+      const n = waving.reduce((sum, p) => sum + p.register.filter(spread).length, 0);
+      this.o.log.info(`registering ${n} moved or gated target(s) in ${this.waveAt - this.now()} ms (this host's moment in the fleet's ${windowMs} ms window)`, {
+        event: 'wave-scheduled', targets: n, inMs: this.waveAt - this.now(), windowMs,
       });
     }
-    const waitMs = this.moveAt - this.now();
+    const waitMs = this.waveAt - this.now();
     if (waitMs <= 0) return { plans: planned };
     const held = planned.map((p) => {
-      const ports = new Set(p.register.filter((r) => r.moved).map((r) => r.target.port));
+      const ports = new Set(p.register.filter(spread).map((r) => r.target.port));
       return withoutHeld(p, (t) => ports.has(t.port));
     });
-    return { plans: held.filter((p) => p.register.length > 0 || p.deregister.length > 0), moveWaitMs: waitMs };
+    return { plans: held.filter((p) => p.register.length > 0 || p.deregister.length > 0), waveWaitMs: waitMs };
   }
 
   /**

@@ -49,6 +49,24 @@ describe('computeDesired', () => {
     expect(pairs(run([container({ health: 'healthy' })]))).toEqual(['web@32768']);
   });
 
+  it.each<[string, Partial<ContainerSnapshot>, string[]]>([
+    ['starting: registered (its health waits for the gate)', { health: 'starting' }, ['web@32768']],
+    ['unhealthy: registered (the gate latches; ECS replaces it if it must)', { health: 'unhealthy' }, ['web@32768']],
+    ['stopping: not registered', { stopping: true }, []],
+    ['stopped: not registered', { running: false }, []],
+  ])('a gated container %s', (_name, over, expected) => {
+    const r = run([container({ ...over, labels: { 'ecs-anywhere-lb.target-group-arn': TG, 'ecs-anywhere-lb.readiness-gate': 'true' } })]);
+    expect(pairs(r)).toEqual(expected);
+    for (const e of r.endpoints) expect(e.gated).toBe(true);
+  });
+
+  it('a malformed readiness-gate label skips the container with a problem naming the label', () => {
+    const r = run([container({ labels: { 'ecs-anywhere-lb.target-group-arn': TG, 'ecs-anywhere-lb.readiness-gate': 'maybe' } }), container({ id: 'c2' })]);
+    expect(r.endpoints.map((e) => e.containerId)).toEqual(['c2']);
+    expect(r.endpoints[0]?.gated).toBeUndefined();
+    expect(r.problems).toEqual([{ containerId: 'c1', containerName: 'ecs-web-3-app-aabbccddeeff00112233', source: 'ecs-anywhere-lb.readiness-gate', message: '"maybe" is neither true nor false' }]);
+  });
+
   it('admits non-ECS containers only with includeNonEcs, and never ECS internal containers', () => {
     const plain: ContainerSnapshot = { ...container(), labels: { 'ecs-anywhere-lb.target-group-arn': TG } };
     expect(pairs(run([plain]))).toEqual([]);

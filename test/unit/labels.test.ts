@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePort, parseTargetLabels } from '../../agent/mapping/labels.ts';
+import { parsePort, parseReadinessGate, parseTargetLabels } from '../../agent/mapping/labels.ts';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const TG2 = 'arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:targetgroup/api/fedcba9876543210';
@@ -57,5 +57,24 @@ describe('parseTargetLabels', () => {
 describe('parsePort', () => {
   it.each([['1', 1], ['65535', 65535], [' 80 ', 80], ['0', undefined], ['65536', undefined], ['8o', undefined], ['', undefined], ['-1', undefined]])('%j -> %j', (text, port) => {
     expect(parsePort(text)).toBe(port);
+  });
+});
+
+describe('parseReadinessGate', () => {
+  it.each<[string, Record<string, string>, boolean | RegExp]>([
+    ['absent', {}, false],
+    ['true', { 'ecs-anywhere-lb.readiness-gate': 'true' }, true],
+    ['TRUE with spaces', { 'ecs-anywhere-lb.readiness-gate': ' TRUE ' }, true],
+    ['false', { 'ecs-anywhere-lb.readiness-gate': 'false' }, false],
+    ['yes is not a value', { 'ecs-anywhere-lb.readiness-gate': 'yes' }, /"yes" is neither true nor false/],
+    ['empty', { 'ecs-anywhere-lb.readiness-gate': '' }, /"" is neither true nor false/],
+  ])('%s', (_name, labels, expected) => {
+    const out = parseReadinessGate(labels);
+    if (expected instanceof RegExp) {
+      expect('problem' in out && out.problem.source).toBe('ecs-anywhere-lb.readiness-gate');
+      expect('problem' in out && out.problem.message).toMatch(expected);
+    } else {
+      expect(out).toEqual({ gated: expected });
+    }
   });
 });

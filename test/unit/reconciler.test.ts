@@ -653,3 +653,38 @@ describe('Reconciler: lost answers, refused targets, failed reads', () => {
     expect(w.since(later).filter((c) => c.action === 'RegisterTargets')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32769`], 'InvalidTarget')]);
   });
 });
+
+describe('Reconciler: gated containers wait for their moment in the fleet window', () => {
+  const gated = (id: string, port: number) => {
+    const c = container(id, port, [WEB], { health: 'starting' });
+    return { ...c, labels: { ...c.labels, 'ecs-anywhere-lb.readiness-gate': 'true' } };
+  };
+
+  it('a gated container is registered at this host\'s moment in the window, an ungated one at once, and its stop is never held', async () => {
+    const w = world({ fleetSize: 100 });
+    const agent = w.start();
+    await agent.pass('startup');
+    w.host.start(gated('g1', 32768), container('u1', 32769, [WEB]));
+    const mark = w.mark();
+    const first = await agent.pass('event:start');
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32769`])]);
+    // 100 hosts x one group x (register + deregister) at 80% of 4/s: 62.5 s; dice 0.5: the middle.
+    const at = fleetChangeWindowMs(100, 2, DEFAULT_ELB_API_LIMITS) / 2;
+    expect(first.nextPassInMs).toBeLessThanOrEqual(at);
+    let waited = 0;
+    let result = first;
+    while (waited < at) {
+      const step = result.nextPassInMs as number;
+      w.advance(step);
+      waited += step;
+      result = await agent.pass('scheduled');
+    }
+    expect(waited).toBe(at);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
+    // Stopping is never spread: the gated container's deregistration goes at once.
+    w.host.stopping(gated('g1', 32768));
+    const stopMark = w.mark();
+    await agent.pass('event:kill');
+    expect(w.since(stopMark)).toEqual([call('DeregisterTargets', WEB, [`${HOST}:32768`])]);
+  });
+});
