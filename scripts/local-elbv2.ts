@@ -1,13 +1,15 @@
 // Runs the local ELBv2 endpoint as a process, for demos, benchmarks and manual testing:
 //
-//   npm run local-elbv2 -- --port 4566 --target-group web:8080 --health-check-address 127.0.0.1
+//   npm run local-elbv2 -- --port 4566 --target-group web:8080 --health-check-address 127.0.0.1 \
+//     --listener web:8000 --propagation-delay 2000
 //
-// Prints one JSON line {url, region, targetGroups:[{name, arn}]} on stdout when ready, then
+// Prints one JSON line {url, region, targetGroups:[{name, arn}], listeners:[{targetGroup, url,
+// port, propagationDelayMs}]} on stdout when ready, then
 // serves until SIGTERM or SIGINT. Point the AWS SDK or CLI at it with
 // AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=<url>.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LOCAL_ELBV2_DEFAULTS, startLocalElbv2 } from '../test/support/local-elbv2/index.ts';
+import { LISTENER_DEFAULTS, LOCAL_ELBV2_DEFAULTS, startLocalElbv2 } from '../test/support/local-elbv2/index.ts';
 import type { AccountThrottleSettings, LocalElbv2Options, ThrottleSettings } from '../test/support/local-elbv2/index.ts';
 
 const USAGE = `Usage: npm run local-elbv2 -- [options]
@@ -19,6 +21,11 @@ const USAGE = `Usage: npm run local-elbv2 -- [options]
   --vpc-cidr CIDR                 CIDR of the target groups' VPC (default ${LOCAL_ELBV2_DEFAULTS.vpcCidr})
   --target-group NAME[:PORT]      create an HTTP ip target group (repeatable; port default 80)
   --health-check-address IP       send health checks to IP with the target's port
+  --listener GROUP:PORT           an HTTP listener forwarding to target group GROUP (from --target-group)
+                                  with ALB routing; PORT 0 = a free port (repeatable)
+  --propagation-delay MS          time from Register/DeregisterTargets to the listeners' routing change
+                                  (default ${LISTENER_DEFAULTS.propagationDelayMs}; AWS takes seconds)
+  --forward-address IP            listeners connect to IP with the target's port (default: --health-check-address)
   --health-check-interval-ms N    health check interval for every group, in ms
   --deregistration-delay S        deregistration delay of new groups, in s (default ${LOCAL_ELBV2_DEFAULTS.deregistrationDelaySeconds})
   --max-targets N                 targets per group (default ${LOCAL_ELBV2_DEFAULTS.maxTargetsPerGroup})
@@ -36,6 +43,9 @@ class UsageError extends Error {}
 interface CliConfig {
   readonly server: LocalElbv2Options;
   readonly targetGroups: ReadonlyArray<{ readonly name: string; readonly port: number }>;
+  readonly listeners: ReadonlyArray<{ readonly targetGroup: string; readonly port: number }>;
+  readonly propagationDelayMs?: number;
+  readonly forwardAddress?: string;
   readonly requestLogFile?: string;
 }
 
@@ -54,6 +64,9 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
         'vpc-cidr': { type: 'string' },
         'target-group': { type: 'string', multiple: true },
         'health-check-address': { type: 'string' },
+        listener: { type: 'string', multiple: true },
+        'propagation-delay': { type: 'string' },
+        'forward-address': { type: 'string' },
         'health-check-interval-ms': { type: 'string' },
         'deregistration-delay': { type: 'string' },
         'max-targets': { type: 'string' },
@@ -81,6 +94,16 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
     if (!match) throw new UsageError(`--target-group must be NAME[:PORT], not '${spec}'`);
     return { name: match[1] ?? '', port: int('target-group port', match[2], 1, 65535) ?? 80 };
   });
+  const listeners = (v.listener ?? []).map((spec) => {
+    const match = /^([A-Za-z0-9-]{1,32}):(\d+)$/.exec(spec);
+    if (!match) throw new UsageError(`--listener must be GROUP:PORT, not '${spec}'`);
+    const targetGroup = match[1] ?? '';
+    if (!targetGroups.some((group) => group.name === targetGroup)) {
+      throw new UsageError(`--listener ${spec}: no --target-group named '${targetGroup}'`);
+    }
+    return { targetGroup, port: int('listener port', match[2], 0, 65535) ?? 0 };
+  });
+  const propagationDelayMs = int('propagation-delay', v['propagation-delay'], 0, 3_600_000);
   const rateBurst = (flag: string, text: string | undefined): ThrottleSettings | undefined => {
     if (text === undefined) return undefined;
     const match = /^(\d+(?:\.\d+)?):(\d+)$/.exec(text);
@@ -111,7 +134,14 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
     ...(throttle ? { throttle } : {}),
     ...(accountThrottle ? { accountThrottle } : {}),
   };
-  return { server, targetGroups, ...(v['request-log'] !== undefined ? { requestLogFile: v['request-log'] } : {}) };
+  return {
+    server,
+    targetGroups,
+    listeners,
+    ...(propagationDelayMs !== undefined ? { propagationDelayMs } : {}),
+    ...(v['forward-address'] !== undefined ? { forwardAddress: v['forward-address'] } : {}),
+    ...(v['request-log'] !== undefined ? { requestLogFile: v['request-log'] } : {}),
+  };
 }
 
 async function main(): Promise<number> {
@@ -132,15 +162,27 @@ async function main(): Promise<number> {
   const logStream = config.requestLogFile ? createWriteStream(config.requestLogFile, { flags: 'a' }) : undefined;
   if (logStream) elb.onRequest((entry) => logStream.write(`${JSON.stringify(entry)}\n`));
   const targetGroups: Array<{ name: string; arn: string }> = [];
+  const listeners: Array<{ targetGroup: string; url: string; port: number; propagationDelayMs: number }> = [];
   try {
     for (const group of config.targetGroups) {
       targetGroups.push({ name: group.name, arn: await elb.createTargetGroup({ name: group.name, port: group.port }) });
+    }
+    for (const spec of config.listeners) {
+      const arn = targetGroups.find((group) => group.name === spec.targetGroup)?.arn ?? '';
+      const listener = await elb.createListener({
+        targetGroupArn: arn,
+        port: spec.port,
+        ...(config.server.host !== undefined ? { host: config.server.host } : {}),
+        ...(config.propagationDelayMs !== undefined ? { propagationDelayMs: config.propagationDelayMs } : {}),
+        ...(config.forwardAddress !== undefined ? { forwardAddress: config.forwardAddress } : {}),
+      });
+      listeners.push({ targetGroup: spec.targetGroup, url: listener.url, port: listener.port, propagationDelayMs: listener.propagationDelayMs });
     }
   } catch (error) {
     await elb.close();
     throw error;
   }
-  process.stdout.write(`${JSON.stringify({ url: elb.url, region: elb.region, targetGroups })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: elb.url, region: elb.region, targetGroups, listeners })}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -70,6 +70,47 @@ export interface HealthCheckJob {
   readonly probe: Omit<ProbeSpec, 'address'>;
 }
 
+/**
+ * A change in the targets a group holds, reported to load balancer listeners (see
+ * load-balancer-listener.ts) the moment the model makes it; each listener applies it after its
+ * propagation delay. Health changes are not reported: listeners read them live (`currentTarget`).
+ */
+export type MembershipChange =
+  | {
+      readonly kind: 'registered';
+      readonly groupArn: string;
+      readonly key: string;
+      readonly id: string;
+      readonly port: number;
+      /** The life this registration starts. */
+      readonly generation: number;
+      readonly at: number;
+    }
+  | {
+      readonly kind: 'deregistered';
+      readonly groupArn: string;
+      readonly key: string;
+      readonly id: string;
+      readonly port: number;
+      /** The draining life this deregistration starts (the serving life was `generation - 1`). */
+      readonly generation: number;
+      readonly at: number;
+      readonly drainingUntil: number;
+      /** Health of the serving life when it ended: what a listener that has not yet heard keeps using. */
+      readonly stateBefore: TargetState;
+    };
+
+/** A target a group holds now, with the life it is in (for listeners). */
+export interface MemberView {
+  readonly key: string;
+  readonly id: string;
+  readonly port: number;
+  readonly generation: number;
+  readonly state: TargetState;
+  /** Set while draining: when the deregistration delay ends. */
+  readonly drainingUntil?: number;
+}
+
 /** One page of DescribeTargetGroups. */
 export interface TargetGroupPage {
   readonly groups: readonly TargetGroupView[];
@@ -101,6 +142,7 @@ const DEFAULT_PAGE_SIZE = 400;
 export class Elbv2Model {
   private readonly groups = new Map<string, GroupRecord>();
   private readonly now: () => number;
+  private readonly membershipListeners = new Set<(change: MembershipChange) => void>();
 
   constructor(private readonly options: ModelOptions) {
     this.now = options.now ?? Date.now;
@@ -201,15 +243,17 @@ export class Elbv2Model {
       const key = targetKey(target.id, target.port);
       const existing = group.targets.get(key);
       if (existing && existing.drainingUntil === undefined) continue;
+      const generation = (existing?.generation ?? 0) + 1;
       group.targets.set(key, {
         id: target.id,
         port: target.port,
         ...(target.availabilityZone !== undefined ? { availabilityZone: target.availabilityZone } : {}),
         health: newHealthProgress(),
-        generation: (existing?.generation ?? 0) + 1,
+        generation,
         nextCheckAt: now + this.intervalMs(group),
         checkInFlight: false,
       });
+      this.emit({ kind: 'registered', groupArn: arn, key, id: target.id, port: target.port, generation, at: now });
     }
   }
 
@@ -221,13 +265,58 @@ export class Elbv2Model {
     const delaySeconds = Number(group.attributes.get(DEREGISTRATION_DELAY_KEY) ?? '300');
     const now = this.now();
     for (const target of targets) {
-      const record = group.targets.get(targetKey(target.id, target.port ?? group.settings.port));
+      const key = targetKey(target.id, target.port ?? group.settings.port);
+      const record = group.targets.get(key);
       if (!record || record.drainingUntil !== undefined) continue;
+      const stateBefore = record.health.status.state;
       record.drainingUntil = now + delaySeconds * 1000;
       record.generation += 1;
       record.checkInFlight = false;
+      this.emit({
+        kind: 'deregistered',
+        groupArn: arn,
+        key,
+        id: record.id,
+        port: record.port,
+        generation: record.generation,
+        at: now,
+        drainingUntil: record.drainingUntil,
+        stateBefore,
+      });
     }
     this.purgeExpired();
+  }
+
+  /** Calls `listener` for every future registration and deregistration; returns the unsubscribe function. */
+  onMembershipChange(listener: (change: MembershipChange) => void): () => void {
+    this.membershipListeners.add(listener);
+    return () => this.membershipListeners.delete(listener);
+  }
+
+  /** Every target a group holds now, draining ones included (a listener's starting point). */
+  members(arn: string): MemberView[] {
+    const group = this.group(arn);
+    return [...group.targets].map(([key, record]) => ({
+      key,
+      id: record.id,
+      port: record.port,
+      generation: record.generation,
+      state: record.drainingUntil !== undefined ? 'draining' : record.health.status.state,
+      ...(record.drainingUntil !== undefined ? { drainingUntil: record.drainingUntil } : {}),
+    }));
+  }
+
+  /** One target's life and state now (undefined when the group or target is gone); no validation, no throw. */
+  currentTarget(arn: string, key: string): { readonly generation: number; readonly state: TargetState } | undefined {
+    const record = this.groups.get(arn)?.targets.get(key);
+    if (!record) return undefined;
+    if (record.drainingUntil !== undefined && record.drainingUntil <= this.now()) return undefined;
+    return { generation: record.generation, state: record.drainingUntil !== undefined ? 'draining' : record.health.status.state };
+  }
+
+  /** Attribute value of an existing group (undefined for an unknown group or key); no validation, no throw. */
+  attribute(arn: string, key: string): string | undefined {
+    return this.groups.get(arn)?.attributes.get(key);
   }
 
   /** DescribeTargetHealth: every target, or the named ones (unregistered ones are `unused`). */
@@ -318,6 +407,17 @@ export class Elbv2Model {
     }
   }
 
+  private emit(change: MembershipChange): void {
+    for (const listener of this.membershipListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        // A listener's bug must not fail the API call that made the change.
+        console.error('local-elbv2: a membership listener failed', error);
+      }
+    }
+  }
+
   private group(arn: string): GroupRecord {
     requireWellFormedArn(arn);
     this.purgeExpired();
@@ -386,7 +486,8 @@ export function requireWellFormedArn(arn: string): void {
   if (parseTargetGroupArn(arn) === undefined) throw validationError(`'${arn}' is not a valid target group ARN`);
 }
 
-function targetKey(id: string, port: number): string {
+/** How targets are keyed inside a group (and in listener stats): `id:port`. */
+export function targetKey(id: string, port: number): string {
   return `${id}:${port}`;
 }
 

@@ -12,3 +12,7 @@ export type { ThrottleSettings } from './token-bucket.ts';
 export { apiClassOf } from './account-throttle.ts';
 export type { AccountThrottleSettings, ApiClass, ThrottleCounts, ThrottleStats } from './account-throttle.ts';
 export { ElbError } from './elb-error.ts';
+export { LISTENER_DEFAULTS } from './load-balancer-listener.ts';
+export type { ListenerOptions, ListenerStats, LoadBalancerListener, TargetTraffic } from './load-balancer-listener.ts';
+export { eligibleTargets, pickTarget, DEFAULT_ROUTING_ALGORITHM } from './routing.ts';
+export type { Eligible, RoutableTarget, RoutingAlgorithm } from './routing.ts';

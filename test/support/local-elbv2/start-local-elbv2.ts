@@ -13,6 +13,8 @@ import type { TargetInput, TargetSnapshot } from './elbv2-model.ts';
 import { FaultInjector } from './fault-injector.ts';
 import type { FaultSettings, FaultUpdate } from './fault-injector.ts';
 import { HealthMonitor } from './health-monitor.ts';
+import { startListener } from './load-balancer-listener.ts';
+import type { ListenerOptions, LoadBalancerListener } from './load-balancer-listener.ts';
 import { createRequestListener } from './http-endpoint.ts';
 import { parseCidr } from './ipv4-cidr.ts';
 import type { Cidr } from './ipv4-cidr.ts';
@@ -122,7 +124,13 @@ export interface LocalElbv2 {
   throttleStats(): ThrottleStats;
   setAllowedTargetGroups(arns: readonly string[] | undefined): void;
   setAcceptedAccessKeyIds(ids: readonly string[] | undefined): void;
-  /** Stops serving, cancels health checks and timers; open connections are closed. */
+  /**
+   * Starts an HTTP listener that forwards to the group's targets with ALB's routing (see
+   * load-balancer-listener.ts). `forwardAddress` defaults to `healthCheckAddress`, so traffic
+   * reaches the same place the health checks do. Closed by `close()` too.
+   */
+  createListener(options: ListenerOptions): Promise<LoadBalancerListener>;
+  /** Stops serving, cancels health checks and timers, closes listeners; open connections are closed. */
   close(): Promise<void>;
 }
 
@@ -171,6 +179,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closed: Promise<void> | undefined;
+  const listeners = new Set<LoadBalancerListener>();
 
   return {
     url: `http://${host}:${address.port}`,
@@ -215,8 +224,23 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     throttleStats: () => throttleCounter.stats(),
     setAllowedTargetGroups: (arns) => policy.setAllowedTargetGroups(arns),
     setAcceptedAccessKeyIds: (ids) => policy.setAcceptedAccessKeyIds(ids),
+    async createListener(listenerOptions) {
+      if (closed) throw new Error('local-elbv2: closed');
+      if (!model.has(listenerOptions.targetGroupArn)) throw new Error(`local-elbv2: no target group ${listenerOptions.targetGroupArn}`);
+      const forwardAddress = listenerOptions.forwardAddress ?? options.healthCheckAddress;
+      const listener = await startListener(model, { ...listenerOptions, ...(forwardAddress !== undefined ? { forwardAddress } : {}) });
+      listeners.add(listener);
+      const close = listener.close.bind(listener);
+      return Object.assign(listener, {
+        close: () => {
+          listeners.delete(listener);
+          return close();
+        },
+      });
+    },
     close() {
       closed ??= (async () => {
+        await Promise.all([...listeners].map((listener) => listener.close()));
         closing.abort();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
