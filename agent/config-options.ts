@@ -23,6 +23,9 @@ export const DEFAULT_AVAILABILITY_ZONE = 'all';
 export const DEFAULT_RETRY_MAX_DELAY = '30s';
 export const DEFAULT_HEALTH_THRESHOLD = '120s';
 export const DEFAULT_FLEET_SIZE = '100';
+export const DEFAULT_READINESS_ADDRESS = 'auto';
+/** The readiness gate's port when --readiness-address is auto or names no port. */
+export const DEFAULT_READINESS_PORT = 9465;
 
 export const OPTIONS: readonly OptionSpec[] = [
   { name: 'config', type: 'string', help: 'file of KEY=VALUE lines (ECS_ANYWHERE_LB_* names), e.g. /etc/ecs-anywhere-lb-agent/agent.env' },
@@ -44,6 +47,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'log-level', type: 'enum', values: ['error', 'warn', 'info', 'debug'], default: 'info', help: 'least severe level logged' },
   { name: 'include-non-ecs', type: 'boolean', default: 'false', help: 'also admit containers without ECS task labels (plain Docker, compose)' },
   { name: 'mapping-file', type: 'string', help: 'JSON file mapping task family + container name to target groups' },
+  { name: 'readiness-address', type: 'string', default: DEFAULT_READINESS_ADDRESS, help: `HOST[:PORT] of the readiness gate (GET /ready) for containers labelled ecs-anywhere-lb.readiness-gate=true; auto = the Docker default bridge's gateway, port ${DEFAULT_READINESS_PORT}; off = no gate` },
   { name: 'metrics-address', type: 'string', help: 'HOST:PORT for Prometheus /metrics and /healthz (default off; loopback only)' },
   { name: 'health-threshold', type: 'duration', help: `/healthz answers 503 once Docker or the ELB API has not answered for this long (default ${DEFAULT_HEALTH_THRESHOLD} or twice --reconcile-interval, whichever is longer)` },
   { name: 'retry-max-delay', type: 'duration', default: DEFAULT_RETRY_MAX_DELAY, help: 'cap of the jittered exponential backoff after throttling, 5xx or network errors, per target group' },

@@ -26,6 +26,13 @@ export interface ContainerSnapshot {
   readonly ports: readonly PortBinding[];
   /** Ports the image or container exposes (what host networking serves). */
   readonly exposedPorts: readonly { containerPort: number; protocol: Protocol }[];
+  /** The container's addresses on its Docker networks: how the readiness gate knows a caller. */
+  readonly ipAddresses?: readonly string[];
+  /**
+   * The last path segment of ECS_CONTAINER_METADATA_URI_V4 in its environment (host network
+   * mode only): what a container sharing the host's addresses shows the readiness gate.
+   */
+  readonly metadataId?: string;
 }
 
 /** Lists the containers on this host. */
@@ -47,3 +54,5 @@ export interface ContainerEvent {
 export const ECS_TASK_ARN_LABEL = 'com.amazonaws.ecs.task-arn';
 export const ECS_CONTAINER_NAME_LABEL = 'com.amazonaws.ecs.container-name';
 export const ECS_FAMILY_LABEL = 'com.amazonaws.ecs.task-definition-family';
+/** The environment variable in which the ECS agent gives each task container its metadata endpoint. */
+export const ECS_METADATA_URI_ENV = 'ECS_CONTAINER_METADATA_URI_V4';

@@ -28,6 +28,9 @@ export interface TargetGroupInfo {
   readonly protocol?: string;
   readonly port?: number;
   readonly vpcId?: string;
+  /** Health check settings: when a new target can have turned healthy (interval x healthy threshold). */
+  readonly healthCheckIntervalSeconds?: number;
+  readonly healthyThresholdCount?: number;
 }
 
 /** Reads and changes target group membership. Errors are OperationErrors with a code and kind. */

@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:os';
 import type Dockerode from 'dockerode';
-import type { ContainerSnapshot, ContainerSource, HealthStatus, PortBinding, Protocol } from '../core/container.ts';
+import { ECS_METADATA_URI_ENV, type ContainerSnapshot, type ContainerSource, type HealthStatus, type PortBinding, type Protocol } from '../core/container.ts';
 
 /** Signals after which a container is on its way out (Docker's `kill` event carries the number). */
 const STOP_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);
@@ -49,6 +49,18 @@ export function parsePortKey(key: string): { containerPort: number; protocol: Pr
   return { containerPort, protocol: protocolOf(proto) };
 }
 
+interface HostModeDetails {
+  readonly exposedPorts: ContainerSnapshot['exposedPorts'];
+  readonly metadataId?: string;
+}
+
+/** The id in ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/<id> among `KEY=VALUE` environment entries. */
+export function metadataIdOf(env: readonly string[]): string | undefined {
+  const entry = env.find((e) => e.startsWith(`${ECS_METADATA_URI_ENV}=`));
+  const id = entry?.slice(ECS_METADATA_URI_ENV.length + 1).replace(/\/+$/, '').split('/').pop();
+  return id !== undefined && /^[A-Za-z0-9._-]{8,128}$/.test(id) ? id : undefined;
+}
+
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
 
@@ -65,7 +77,7 @@ export function parseDockerTime(text: string | undefined): bigint | undefined {
 export class DockerContainerSource implements ContainerSource {
   /** Container id -> when the stop signal was seen (ns). */
   private readonly stopping = new Map<string, bigint>();
-  private readonly exposedCache = new Map<string, ContainerSnapshot['exposedPorts']>();
+  private readonly hostModeCache = new Map<string, HostModeDetails>();
   /** Set after the event stream reconnected: the next listing re-checks stop marks once. */
   private recheckMarks = false;
 
@@ -105,13 +117,13 @@ export class DockerContainerSource implements ContainerSource {
   /** Drops what is cached about a removed container. */
   forget(id: string): void {
     this.stopping.delete(id);
-    this.exposedCache.delete(id);
+    this.hostModeCache.delete(id);
   }
 
   async list(): Promise<ContainerSnapshot[]> {
     const infos = await this.docker.listContainers({ all: false, abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
     const live = new Set(infos.map((i) => i.Id));
-    for (const id of this.exposedCache.keys()) if (!live.has(id)) this.exposedCache.delete(id);
+    for (const id of this.hostModeCache.keys()) if (!live.has(id)) this.hostModeCache.delete(id);
     for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
     if (this.recheckMarks) {
       // Only after a reconnect: inspecting a container Docker is tearing down waits for it, which would slow every kill.
@@ -144,7 +156,8 @@ export class DockerContainerSource implements ContainerSource {
       if (p.PublicPort === undefined || p.PublicPort === 0) continue;
       ports.push({ containerPort: p.PrivatePort, protocol: protocolOf(p.Type), hostIp: p.IP ?? '', hostPort: p.PublicPort });
     }
-    const exposedPorts = networkMode === 'host' ? await this.exposed(info.Id) : [];
+    const host = networkMode === 'host' ? await this.hostMode(info.Id) : undefined;
+    const ipAddresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
     return {
       id: info.Id,
       name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
@@ -154,17 +167,22 @@ export class DockerContainerSource implements ContainerSource {
       health: healthFromStatus(info.Status),
       networkMode,
       ports,
-      exposedPorts,
+      exposedPorts: host?.exposedPorts ?? [],
+      ...(ipAddresses.length > 0 ? { ipAddresses } : {}),
+      ...(host?.metadataId !== undefined ? { metadataId: host.metadataId } : {}),
     };
   }
 
-  private async exposed(id: string): Promise<ContainerSnapshot['exposedPorts']> {
-    const cached = this.exposedCache.get(id);
+  /** What only inspect tells about a host-network container (the list omits it); cached for the container's life. */
+  private async hostMode(id: string): Promise<HostModeDetails> {
+    const cached = this.hostModeCache.get(id);
     if (cached) return cached;
     const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
     const keys = Object.keys(inspect.Config?.ExposedPorts ?? {});
-    const ports = keys.map(parsePortKey).filter((p): p is NonNullable<typeof p> => p !== undefined);
-    this.exposedCache.set(id, ports);
-    return ports;
+    const exposedPorts = keys.map(parsePortKey).filter((p): p is NonNullable<typeof p> => p !== undefined);
+    const metadataId = metadataIdOf(inspect.Config?.Env ?? []);
+    const details = { exposedPorts, ...(metadataId !== undefined ? { metadataId } : {}) };
+    this.hostModeCache.set(id, details);
+    return details;
   }
 }

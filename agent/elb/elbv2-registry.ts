@@ -194,6 +194,8 @@ export class Elbv2Registry implements TargetRegistry {
       ...(g.Protocol ? { protocol: g.Protocol } : {}),
       ...(g.Port !== undefined ? { port: g.Port } : {}),
       ...(g.VpcId ? { vpcId: g.VpcId } : {}),
+      ...(g.HealthCheckIntervalSeconds !== undefined ? { healthCheckIntervalSeconds: g.HealthCheckIntervalSeconds } : {}),
+      ...(g.HealthyThresholdCount !== undefined ? { healthyThresholdCount: g.HealthyThresholdCount } : {}),
     };
   }
 }

@@ -18,10 +18,13 @@ import { ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
 import { computeDesired } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
+import type { DesiredEndpoint } from '../mapping/desired.ts';
 import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import { GroupViews } from './group-view.ts';
 import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, type GroupPlan } from './plan.ts';
+import type { GateAnswer, GateQuery } from '../core/gate.ts';
+import { gateVerdict, identifyCaller } from './readiness.ts';
 import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from './policy.ts';
 
 /** The fleet this host is part of, which sizes its reads. */
@@ -84,6 +87,16 @@ export class Reconciler {
   private readonly refused = new Map<string, number>();
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
+  /** The last pass's containers, endpoints and address: what the readiness gate answers from. */
+  private seen: { containers: readonly ContainerSnapshot[]; endpoints: readonly DesiredEndpoint[]; address?: string } = { containers: [], endpoints: [] };
+  /** Gated containers found ready: they stay ready until they stop. */
+  private readonly latched = new Set<string>();
+  /** Groups with a pending gate: when to read them next (their health can have changed by then). */
+  private readonly gateReads = new Map<string, number>();
+  /** When this host last registered a gated target in a group. */
+  private readonly gateRegistered = new Map<string, number>();
+  /** Health check settings per group (DescribeTargetGroups, once), for the gate's read times. */
+  private readonly healthChecks = new Map<string, { intervalMs: number; healthyThreshold: number }>();
   /** When this host sends its spread changes (moves, gated registrations): its moment in the fleet's window (undefined: none pending). */
   private waveAt: number | undefined;
   private readonly now: () => number;
@@ -127,6 +140,8 @@ export class Reconciler {
       ...(address !== undefined ? { hostAddress: address } : {}),
     });
     this.reportProblems(desired.problems);
+    this.seen = { containers, endpoints: desired.endpoints, ...(address !== undefined ? { address } : {}) };
+    for (const id of this.latched) if (!containers.some((c) => c.id === id && c.running && !c.stopping)) this.latched.delete(id);
 
     // Own the address before registering anything on it: a lost response can't leak a target.
     if (address !== undefined && !state.addresses.includes(address)) await this.saveState({ ...state, addresses: [...state.addresses, address] });
@@ -171,9 +186,11 @@ export class Reconciler {
     const addresses = keptAddresses(this.current.addresses, address, targets);
     await this.saveState({ ...this.current, addresses, targets });
     const retry = this.groups.retryHint().retryInMs;
+    await this.scheduleGateReads(groups);
+    const gateRead = [...this.gateReads].filter(([arn]) => !this.groups.isWaiting(arn)).map(([, at]) => Math.max(0, at - this.now()));
     // A group backing off is woken by its backoff, not by its overdue read.
     const nextRead = this.reads.nextInMs(groups.filter((g) => !this.groups.isWaiting(g)));
-    const next = [...waits, ...(retry !== undefined ? [retry] : []), ...(nextRead !== undefined ? [nextRead] : [])];
+    const next = [...waits, ...gateRead, ...(retry !== undefined ? [retry] : []), ...(nextRead !== undefined ? [nextRead] : [])];
     return {
       registered,
       deregistered,
@@ -224,13 +241,80 @@ export class Reconciler {
    * Returns how long until the pace allows the next read, when one had to wait.
    */
   private async readDue(groups: readonly string[], firstWindowMs: number, intervalMs: number): Promise<number | undefined> {
-    for (const arn of this.reads.due(groups, firstWindowMs)) {
+    const gates = [...this.gateReads].filter(([arn, at]) => at <= this.now() && groups.includes(arn)).map(([arn]) => arn);
+    const drift = this.reads.due(groups, firstWindowMs).filter((arn) => !gates.includes(arn));
+    for (const arn of [...gates, ...drift]) {
       if (this.groups.isWaiting(arn)) continue;
       const wait = this.o.pace.delayMs('describe');
       if (wait > 0) return wait;
-      if (await this.read(arn, 'drift-repair')) this.reads.read(arn, intervalMs);
+      if (!(await this.read(arn, gates.includes(arn) ? 'readiness-gate' : 'drift-repair'))) continue;
+      // Any read repairs drift too: the next drift-repair read is one interval after it.
+      this.reads.read(arn, intervalMs);
+      this.gateReads.delete(arn);
     }
     return undefined;
+  }
+
+  /**
+   * Answers the readiness gate for the container a request comes from: ready once every one
+   * of its targets is healthy in every group (then latched until it stops). Bounded: it looks
+   * at the last pass's data only, never calls anything.
+   */
+  readiness(q: GateQuery): GateAnswer {
+    const container = identifyCaller(this.seen.containers, q);
+    const answer = gateVerdict({
+      container,
+      endpoints: container ? this.seen.endpoints.filter((e) => e.containerId === container.id) : [],
+      view: (arn) => this.views.view(arn, this.current?.targets ?? []),
+      address: this.seen.address,
+      latched: container !== undefined && this.latched.has(container.id),
+    });
+    if (answer.ready && container && !this.latched.has(container.id)) {
+      this.latched.add(container.id);
+      this.o.log.info(`readiness gate open for ${container.name}`, { event: 'gate-open', container: container.name, containerId: container.id.slice(0, 12) });
+    }
+    return answer;
+  }
+
+  /**
+   * Schedules reads of the groups in which a gated container waits for a healthy target: first
+   * when its health can have turned (the group's interval x healthy threshold after the
+   * registration), then every interval. They come out of the same Describe pace as the rest.
+   */
+  private async scheduleGateReads(groups: readonly string[]): Promise<void> {
+    const pending = new Set<string>();
+    for (const e of this.seen.endpoints) {
+      if (!e.gated || this.latched.has(e.containerId) || this.seen.address === undefined) continue;
+      const t = this.views.view(e.targetGroupArn, this.current.targets).find((x) => x.id === this.seen.address && x.port === e.port);
+      if (t?.state !== 'healthy') pending.add(e.targetGroupArn);
+    }
+    for (const arn of groups) {
+      if (!pending.has(arn)) {
+        this.gateReads.delete(arn);
+        continue;
+      }
+      if (this.gateReads.has(arn)) continue;
+      const hc = await this.healthCheckOf(arn);
+      const firstHealthy = (this.gateRegistered.get(arn) ?? 0) + hc.intervalMs * hc.healthyThreshold;
+      this.gateReads.set(arn, firstHealthy > this.now() ? firstHealthy : this.now() + hc.intervalMs);
+    }
+  }
+
+  /** The group's health check interval and healthy threshold (ALB's defaults, 30 s x 5, until DescribeTargetGroups answered). */
+  private async healthCheckOf(arn: string): Promise<{ intervalMs: number; healthyThreshold: number }> {
+    const known = this.healthChecks.get(arn);
+    if (known) return known;
+    let found = { intervalMs: 30_000, healthyThreshold: 5 };
+    if (this.o.pace.delayMs('describe') === 0) {
+      try {
+        const g = await this.o.registry.describeGroup(arn);
+        found = { intervalMs: (g.healthCheckIntervalSeconds ?? 30) * 1000, healthyThreshold: g.healthyThresholdCount ?? 5 };
+        this.healthChecks.set(arn, found);
+      } catch (err) {
+        this.o.log.debug(`cannot read the health check settings of ${shortTargetGroup(arn)}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return found;
   }
 
   /** Reads one group into its view; false when the read failed (the backoff says when to try again). */
@@ -354,6 +438,10 @@ export class Reconciler {
         });
       }
       this.views.registered(arn, added);
+      if (p.register.some((r) => r.endpoint.gated && ok.has(targetKey(arn, r.target.id, r.target.port)))) {
+        this.gateRegistered.set(arn, this.now());
+        this.gateReads.delete(arn);
+      }
     }
 
     const deregister = deregistrationsAfter(p, (t) => added.some((a) => a.id === t.id && a.port === t.port));

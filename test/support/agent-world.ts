@@ -67,6 +67,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       ECS_ANYWHERE_LB_RECONCILE_INTERVAL: '60s',
       // A lone host: its first reads are not spread over a fleet's read window, and a throttled call waits 250 ms, not a fleet share.
       ECS_ANYWHERE_LB_FLEET_SIZE: '1',
+      // Several agents share one engine in the tests: only the gate's own tests serve it.
+      ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
       ...extra,
     }),
     startAgent: (extra, processOptions) => {

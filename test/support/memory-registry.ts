@@ -57,6 +57,15 @@ export class MemoryRegistry implements TargetRegistry {
     for (const t of targets) g.set(t, { ...targetOf(t), state: 'healthy' });
   }
 
+  /** Health check settings DescribeTargetGroups reports (ALB's defaults). */
+  healthCheck = { intervalSeconds: 30, healthyThreshold: 5 };
+
+  /** Sets a target's health state, as the load balancer's health checks would. */
+  setState(group: string, target: string, state: string): void {
+    const t = this.group(group).get(target);
+    if (t) this.group(group).set(target, { ...t, state });
+  }
+
   /** Removes targets from a group behind the agent's back. */
   remove(group: string, ...targets: string[]): void {
     for (const t of targets) this.group(group).delete(t);
@@ -97,7 +106,10 @@ export class MemoryRegistry implements TargetRegistry {
   }
 
   describeGroup(arn: string): Promise<TargetGroupInfo> {
-    return this.call('DescribeTargetGroups', arn, [], () => ({ arn, name: arn.split('/')[1] ?? arn, targetType: 'ip', protocol: 'HTTP', port: 80 }));
+    return this.call('DescribeTargetGroups', arn, [], () => ({
+      arn, name: arn.split('/')[1] ?? arn, targetType: 'ip', protocol: 'HTTP', port: 80,
+      healthCheckIntervalSeconds: this.healthCheck.intervalSeconds, healthyThresholdCount: this.healthCheck.healthyThreshold,
+    }));
   }
 
   private group(arn: string): Map<string, ActualTarget> {

@@ -1,0 +1,53 @@
+/**
+ * Serves the readiness gate: `GET /ready` from a task container's health check answers 200
+ * once every target of that container is healthy in its groups, 503 with a one-line reason
+ * before. The caller is known by its source address (host network mode: `?id=`). Read-only,
+ * bounded: GET and HEAD only, small requests, a cap on connections and a short timeout; each
+ * answer is computed from data the agent already holds, never by a call of its own.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { GateAnswer, GateQuery } from '../core/gate.ts';
+import type { Log } from '../log.ts';
+
+export const GATE_PATH = '/ready';
+/** Connections served at once; a container's health check makes one every few seconds. */
+export const GATE_MAX_CONNECTIONS = 128;
+export const GATE_TIMEOUT_MS = 5_000;
+
+/** The query the gate sees in a request. */
+export function gateQueryOf(req: Pick<IncomingMessage, 'url' | 'socket'>): GateQuery {
+  const url = new URL(req.url ?? '/', 'http://gate');
+  const id = url.searchParams.get('id');
+  return { sourceAddress: req.socket.remoteAddress ?? '', ...(id !== null && id.length <= 128 ? { id } : {}) };
+}
+
+/** Starts the gate on `address`; resolves once it listens. */
+export async function startGateServer(
+  address: { host: string; port: number },
+  answer: (q: GateQuery) => GateAnswer,
+  log: Log,
+): Promise<{ close(): Promise<void>; port: number }> {
+  const server = createServer({ maxHeaderSize: 4096, requestTimeout: GATE_TIMEOUT_MS, headersTimeout: GATE_TIMEOUT_MS }, (req, res) => {
+    const text = (status: number, body: string, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(req.method === 'HEAD' ? undefined : `${body}\n`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed: GET /ready', { allow: 'GET, HEAD' });
+    if ((req.url ?? '/').split('?')[0] !== GATE_PATH) return text(404, 'not found: GET /ready');
+    const a = answer(gateQueryOf(req));
+    text(a.ready ? 200 : 503, a.reason);
+  });
+  server.maxConnections = GATE_MAX_CONNECTIONS;
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  log.info(`serving the readiness gate on http://${address.host}:${port}${GATE_PATH}`, { event: 'gate-listening', address: address.host, port });
+  return {
+    port,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
