@@ -3,11 +3,23 @@ import { ConfigError } from './errors.ts';
 import { OPTIONS, envName } from './config-options.ts';
 import type { RawOptions } from './config.ts';
 
-export const COMMANDS = ['run', 'status', 'check', 'deregister'] as const;
+export const COMMANDS = ['run', 'status', 'check', 'deregister', 'config', 'iam-policy'] as const;
 export type Command = (typeof COMMANDS)[number];
+
+/** What `config` does with the file. */
+export const CONFIG_ACTIONS = ['validate', 'set', 'get'] as const;
+export type ConfigAction = (typeof CONFIG_ACTIONS)[number];
 
 export interface CommandLine {
   readonly command?: Command;
+  /** `config validate|set|get`. */
+  readonly action?: ConfigAction;
+  /** Words after the command: `config set`'s KEY=VALUE pairs, `config get`'s KEY. */
+  readonly args: readonly string[];
+  /** `config set --unset KEY` (repeatable). */
+  readonly unset: readonly string[];
+  /** `iam-policy --region REGION`. */
+  readonly region?: string;
   readonly options: RawOptions;
   readonly help: boolean;
   readonly version: boolean;
@@ -18,11 +30,17 @@ export interface CommandLine {
 }
 
 const COMMAND_FLAGS = new Set(['help', 'version', 'json', 'all']);
+/** Flags that take a value and belong to one command: [the command (and action) they go with]. */
+const COMMAND_VALUE_FLAGS: Record<string, string> = { unset: 'config set', region: 'iam-policy', 'target-groups': 'iam-policy' };
 
 /** Parses argv (without node and script). Throws ConfigError for unknown commands and options. */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const options: RawOptions = {};
   const flags = new Set<string>();
+  const given = new Set<string>();
+  const words: string[] = [];
+  const unset: string[] = [];
+  let region: string | undefined;
   let command: Command | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -31,7 +49,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       continue;
     }
     if (!arg.startsWith('--')) {
-      if (command !== undefined) throw new ConfigError('command line', `unexpected argument "${arg}"`);
+      if (command !== undefined) {
+        words.push(arg);
+        continue;
+      }
       if (!(COMMANDS as readonly string[]).includes(arg)) throw new ConfigError('command', `unknown command "${arg}" (expected ${COMMANDS.join(', ')})`);
       command = arg as Command;
       continue;
@@ -45,20 +66,53 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       continue;
     }
     const spec = OPTIONS.find((o) => o.name === name);
-    if (!spec) throw new ConfigError(`--${name}`, 'unknown option (see --help)');
-    if (spec.type === 'boolean') {
-      options[name] = inline ?? 'true';
+    if (!spec && COMMAND_VALUE_FLAGS[name] === undefined) throw new ConfigError(`--${name}`, 'unknown option (see --help)');
+    let text: string;
+    if (spec?.type === 'boolean') {
+      text = inline ?? 'true';
     } else if (inline !== undefined) {
-      options[name] = inline;
+      text = inline;
     } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw new ConfigError(`--${name}`, 'needs a value');
-      options[name] = next;
+      text = next;
       i++;
     }
+    given.add(name);
+    if (name === 'unset') unset.push(text);
+    else if (name === 'region') region = text;
+    else if (name === 'target-groups') options['allowed-target-groups'] = text;
+    else options[name] = text;
+  }
+
+  let action: ConfigAction | undefined;
+  if (command === 'config') {
+    const word = words.shift();
+    if (word === undefined || !(CONFIG_ACTIONS as readonly string[]).includes(word)) {
+      throw new ConfigError('config', `${word === undefined ? 'needs' : `unknown action "${word}": expected`} ${CONFIG_ACTIONS.join(', ')} (config validate --config FILE, config set --config FILE KEY=VALUE...)`);
+    }
+    action = word as ConfigAction;
+  }
+  const full = action !== undefined ? `config ${action}` : command;
+  for (const name of given) {
+    const owner = COMMAND_VALUE_FLAGS[name];
+    if (owner !== undefined && owner !== full) throw new ConfigError(`--${name}`, `goes with ${owner}`);
+  }
+  if (action === 'set') {
+    if (words.length === 0 && unset.length === 0) throw new ConfigError('config set', 'needs KEY=VALUE pairs or --unset KEY');
+    const bad = words.find((w) => !w.includes('='));
+    if (bad !== undefined) throw new ConfigError('config set', `"${bad}" is not KEY=VALUE`);
+  } else if (action === 'get') {
+    if (words.length !== 1) throw new ConfigError('config get', 'needs exactly one KEY');
+  } else if (words.length > 0) {
+    throw new ConfigError('command line', `unexpected argument "${words[0] as string}"`);
   }
   return {
     ...(command !== undefined ? { command } : {}),
+    ...(action !== undefined ? { action } : {}),
+    args: words,
+    unset,
+    ...(region !== undefined ? { region } : {}),
     options,
     help: flags.has('help'),
     version: flags.has('version'),
@@ -78,7 +132,18 @@ export function helpText(): string {
     '  run              watch Docker and keep the target groups in step (the systemd unit runs this)',
     '  status [--json]  this host\'s targets per target group, with health',
     '  check [--json]   verify config, Docker access, credentials, host address and target groups',
-    '  deregister --all deregister every target this host registered',
+    '  deregister --all deregister every target this host registered (at once, without AWS, when it never registered any)',
+    '  config validate --config FILE',
+    '                   check the file, the environment and the flags offline as `run` would; exit 78 naming every',
+    '                   problem, unknown ECS_ANYWHERE_LB_* names included',
+    '  config set --config FILE KEY=VALUE... [--unset KEY]...',
+    '                   rewrite only those keys (KEY: ECS_ANYWHERE_LB_NAME, NAME or AWS_*), keeping every other line',
+    '                   and comment; the file is left as it was when the result would be invalid',
+    '  config get --config FILE KEY',
+    '                   print the value the file gives KEY (exit 1 when it sets none)',
+    '  iam-policy [--target-groups ARN,...] [--region REGION]',
+    '                   print the IAM policy JSON for the instance role (groups from the flag, or --config and',
+    '                   the environment like `run`; --region with --allow-any-target-group)',
     '  --version        print version and git commit',
     '  --help           print this help',
     '',

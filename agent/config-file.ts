@@ -67,14 +67,14 @@ export function isOptionVariable(key: string): boolean {
 /**
  * The variable a `config set` key names: `LOG_LEVEL` means ECS_ANYWHERE_LB_LOG_LEVEL;
  * ECS_ANYWHERE_LB_* and AWS_* names are taken as given. Throws for a name that is no
- * variable, an ECS_ANYWHERE_LB_* name that is no option, and ECS_ANYWHERE_LB_CONFIG (a file
- * cannot name itself).
+ * variable, an ECS_ANYWHERE_LB_* name that is no option (unless `anyName`: removing a typo
+ * must work), and ECS_ANYWHERE_LB_CONFIG (a file cannot name itself).
  */
-export function configKey(name: string): string {
+export function configKey(name: string, anyName = false): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError(`"${name}"`, 'is not a variable name (letters, digits, _)');
   const key = name.startsWith(ENV_PREFIX) || name.startsWith('AWS_') ? name : `${ENV_PREFIX}${name}`;
-  if (key === envName('config')) throw new ConfigError(key, 'cannot be set in the configuration file itself');
-  if (key.startsWith(ENV_PREFIX) && !isOptionVariable(key)) throw new ConfigError(key, unknownText(key));
+  if (key === envName('config') && !anyName) throw new ConfigError(key, 'cannot be set in the configuration file itself');
+  if (key.startsWith(ENV_PREFIX) && !isOptionVariable(key) && !anyName) throw new ConfigError(key, unknownText(key));
   return key;
 }
 

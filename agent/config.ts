@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.ts';
+import { readConfigLines, unknownNames, type UnknownName } from './config-file.ts';
 import { DEFAULT_HEALTH_THRESHOLD, OPTIONS, envName, type OptionSpec } from './config-options.ts';
-import { parseCidr, parseIpv4, type Cidr } from './core/ipv4.ts';
+import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
 import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
 
@@ -51,19 +52,9 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * unit);
 }
 
-/** Reads a KEY=VALUE file (systemd EnvironmentFile syntax: comments, optional quotes). */
+/** Reads a KEY=VALUE file (systemd EnvironmentFile syntax: comments, optional quotes); the last of a repeated key wins, as in systemd. */
 export function parseEnvFile(text: string, source: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  text.split(/\r?\n/).forEach((line, index) => {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) return;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
-    if (!match) throw new ConfigError('config', `${source} line ${index + 1}: expected KEY=VALUE`);
-    let value = match[2] ?? '';
-    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
-    out[match[1] as string] = value;
-  });
-  return out;
+  return Object.fromEntries(readConfigLines(text, source).map((l) => [l.key, l.value]));
 }
 
 /** Picks the ECS_ANYWHERE_LB_* variables of an environment as raw options. */
@@ -76,14 +67,16 @@ export function optionsFromEnv(env: Record<string, string | undefined>): RawOpti
   return out;
 }
 
-function parseBoolean(spec: OptionSpec, text: string): boolean {
+/** Reads a boolean option's text (true/false, 1/0, yes/no, on/off). */
+export function parseBoolean(spec: OptionSpec, text: string): boolean {
   const t = text.toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(t)) return true;
   if (['false', '0', 'no', 'off'].includes(t)) return false;
   throw new ConfigError(`--${spec.name} (${envName(spec.name)})`, `"${text}" is not a boolean (true/false)`);
 }
 
-function splitList(text: string): string[] {
+/** A comma-separated list, blanks dropped. */
+export function splitList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
@@ -114,6 +107,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
   if (hostIp !== undefined && iface !== undefined) throw new ConfigError(flag('host-ip'), 'give either --host-ip or --interface, not both');
   if (hostIp !== undefined && parseIpv4(hostIp) === undefined) throw new ConfigError(flag('host-ip'), `"${hostIp}" is not an IPv4 address`);
   if (iface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new ConfigError(flag('interface'), `"${iface}" is not an interface name`);
+  const allowAnyAddress = bool('allow-any-address');
 
   const allowedTargetGroups = splitList(value('allowed-target-groups') ?? '');
   for (const arn of allowedTargetGroups) {
@@ -129,6 +123,11 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     if (!cidr) throw new ConfigError(flag('vpc-cidr'), `"${text}" is not an IPv4 CIDR (e.g. 10.0.0.0/16)`);
     return cidr;
   });
+  // A fixed address the load balancer cannot target would never be registered: refuse it now, not at every pass.
+  const unreachable = hostIp !== undefined && !allowAnyAddress ? untargetableReason(hostIp, vpcCidrs) : undefined;
+  if (unreachable !== undefined) throw new ConfigError(flag('host-ip'), `a load balancer cannot target ${hostIp}: ${unreachable} (--allow-any-address overrides)`);
+  const mappingFile = value('mapping-file');
+  if (mappingFile !== undefined && !mappingFile.startsWith('/')) throw new ConfigError(flag('mapping-file'), `"${mappingFile}" must be an absolute path`);
 
   const stateDir = value('state-dir') as string;
   if (!stateDir.startsWith('/')) throw new ConfigError(flag('state-dir'), `"${stateDir}" must be an absolute path`);
@@ -157,7 +156,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
   return {
     ...(hostIp !== undefined ? { hostIp } : {}),
     ...(iface !== undefined ? { interface: iface } : {}),
-    allowAnyAddress: bool('allow-any-address'),
+    allowAnyAddress,
     allowedTargetGroups,
     allowAnyTargetGroup,
     stateDir,
@@ -170,7 +169,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     logFormat: oneOf<LogFormat>('log-format'),
     logLevel: oneOf<LogLevel>('log-level'),
     includeNonEcs: bool('include-non-ecs'),
-    ...(value('mapping-file') !== undefined ? { mappingFile: value('mapping-file') as string } : {}),
+    ...(mappingFile !== undefined ? { mappingFile } : {}),
     ...(value('metrics-address') !== undefined ? { metricsAddress: parseMetricsAddress(value('metrics-address') as string, flag('metrics-address')) } : {}),
     dryRun: bool('dry-run'),
     healthThresholdMs,
@@ -201,23 +200,42 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
   };
 }
 
+/** What resolveOptions found: the merged options, the environment the agent runs with, and the names that set nothing. */
+export interface ResolvedOptions {
+  readonly options: RawOptions;
+  readonly env: Record<string, string | undefined>;
+  /** ECS_ANYWHERE_LB_* names in the environment or the file that are no option (typos). */
+  readonly unknown: readonly UnknownName[];
+}
+
+/**
+ * What a config file alone sets, as the systemd unit reads it: its options, its AWS_*
+ * variables (`env`), and its unknown ECS_ANYWHERE_LB_* names with their lines.
+ */
+export function resolveFileText(text: string, file: string): ResolvedOptions {
+  const lines = readConfigLines(text, file);
+  const vars = Object.fromEntries(lines.map((l) => [l.key, l.value]));
+  const aws = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('AWS_')));
+  return { options: optionsFromEnv(vars), env: aws, unknown: unknownNames(lines.map((l) => [l.key, `${file} line ${l.line}`] as const)) };
+}
+
 /**
  * Merges the config file, the environment and the flags (strongest last). Returns the raw
  * options and the environment the agent runs with: the file's AWS_* variables (e.g.
  * AWS_SHARED_CREDENTIALS_FILE) apply where the real environment does not set them, as they
  * would when systemd reads the same file as its EnvironmentFile.
  */
-export function resolveOptions(flags: RawOptions, env: Record<string, string | undefined>): { options: RawOptions; env: Record<string, string | undefined> } {
+export function resolveOptions(flags: RawOptions, env: Record<string, string | undefined>): ResolvedOptions {
   const fromEnv = optionsFromEnv(env);
+  const unknownInEnv = unknownNames(Object.keys(env).filter((k) => env[k] !== undefined).sort().map((k) => [k, 'environment'] as const));
   const file = flags.config ?? fromEnv.config;
-  if (file === undefined) return { options: { ...fromEnv, ...flags }, env };
+  if (file === undefined) return { options: { ...fromEnv, ...flags }, env, unknown: unknownInEnv };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError('--config (ECS_ANYWHERE_LB_CONFIG)', `cannot read ${file}: ${errorMessage(err)}`);
   }
-  const vars = parseEnvFile(text, file);
-  const aws = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('AWS_')));
-  return { options: { ...optionsFromEnv(vars), ...fromEnv, ...flags }, env: { ...aws, ...env } };
+  const fromFile = resolveFileText(text, file);
+  return { options: { ...fromFile.options, ...fromEnv, ...flags }, env: { ...fromFile.env, ...env }, unknown: [...fromFile.unknown, ...unknownInEnv] };
 }

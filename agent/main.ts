@@ -5,6 +5,8 @@
 import Dockerode from 'dockerode';
 import { helpText, parseCommandLine } from './cli.ts';
 import { buildConfig, resolveOptions, type AgentConfig } from './config.ts';
+import { unknownWarning, type UnknownName } from './config-file.ts';
+import { configGet, configSet, configValidate, printIamPolicy } from './commands/config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { DockerContainerSource } from './docker/docker-source.ts';
 import { createAddressSource } from './host/address-source.ts';
@@ -69,6 +71,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
 export async function main(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   let config: AgentConfig;
   let cli;
+  let unknown: readonly UnknownName[] = [];
   try {
     cli = parseCommandLine(argv);
     if (cli.help || (cli.command === undefined && !cli.version)) {
@@ -80,7 +83,16 @@ export async function main(argv: readonly string[], env: Record<string, string |
       return EXIT_OK;
     }
     if (cli.command === 'deregister' && !cli.all) throw new ConfigError('deregister', 'pass --all to deregister every target of this host');
+    // Offline commands: the configuration itself, no Docker, no AWS.
+    if (cli.command === 'config') {
+      if (cli.action === 'set') return await configSet(cli, env);
+      if (cli.action === 'get') return await configGet(cli, env);
+      return await configValidate(cli, env);
+    }
     const resolved = resolveOptions(cli.options, env);
+    unknown = resolved.unknown;
+    if (cli.command !== 'run') for (const u of unknown) process.stderr.write(`ecs-anywhere-lb-agent: warning: ${unknownWarning(u)}\n`);
+    if (cli.command === 'iam-policy') return printIamPolicy(cli, env);
     config = buildConfig(resolved.options);
     env = resolved.env;
   } catch (err) {
@@ -97,7 +109,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
   }
   switch (cli.command) {
     case 'run':
-      return runAgent(parts);
+      return runAgent(parts, unknown);
     case 'status':
       return printStatus(parts, cli.json);
     case 'check':

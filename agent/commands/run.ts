@@ -4,6 +4,7 @@
  * watching, finishes the pass in flight, and deregisters or keeps targets per --on-exit.
  */
 import { describeConfig } from '../config.ts';
+import { unknownWarning, type UnknownName } from '../config-file.ts';
 import type { ContainerEvent } from '../core/container.ts';
 import { isStopSignal } from '../docker/docker-source.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
@@ -14,10 +15,11 @@ import { ReconcileLoop } from '../reconcile/loop.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import type { Parts } from './parts.ts';
 
-/** Runs until SIGTERM/SIGINT; resolves to the exit code. */
-export async function runAgent(parts: Parts): Promise<number> {
+/** Runs until SIGTERM/SIGINT; resolves to the exit code. `unknown`: ECS_ANYWHERE_LB_* names that set nothing, warned about at start. */
+export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = []): Promise<number> {
   const { config, log, reconciler, containers, metrics } = parts;
   log.info('starting', { event: 'start', version: AGENT_VERSION, commit: AGENT_COMMIT, config: describeConfig(config), credentials: parts.credentials.source });
+  for (const u of unknown) log.warn(unknownWarning(u), { event: 'config-warning', name: u.name, where: u.where });
   if (config.allowAnyTargetGroup) log.warn('--allow-any-target-group: any container can put this host into any target group its labels name', { event: 'config-warning' });
 
   try {

@@ -74,7 +74,8 @@ describe('commands', () => {
     const missing = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gone/00000000deadbeef';
     const bad = await command(['check', '--json'], {
       DOCKER_HOST: 'unix:///nonexistent/docker.sock',
-      ECS_ANYWHERE_LB_HOST_IP: '8.8.8.8',
+      ECS_ANYWHERE_LB_HOST_IP: undefined,
+      ECS_ANYWHERE_LB_INTERFACE: 'nosuch0',
       ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: [world.groups.cmd, instanceGroup, missing].join(','),
     });
     expect(bad.code).toBe(1);
@@ -83,7 +84,8 @@ describe('commands', () => {
     expect(result.ok).toBe(false);
     expect(byName.docker?.ok).toBe(false);
     expect(byName.address).toMatchObject({ ok: false });
-    expect(byName.address?.detail).toMatch(/public address/);
+    expect(byName.address?.detail).toBe('interface nosuch0 is down or has no IPv4 address');
+    expect(byName.host?.ok).toBe(true);
     expect(byName['target group tg/cmd']?.ok).toBe(true);
     expect(byName['target group tg/instances']).toMatchObject({ ok: false, detail: 'target type is instance; the agent needs target type ip' });
     expect(byName['target group tg/gone']?.ok).toBe(false);
@@ -95,9 +97,12 @@ describe('commands', () => {
     await world.waitForTargets('cmd2', [], 'cmd2 empty');
     const c = await world.startContainer({ family: 'dry', dockerLabels: targetLabels(world.groups.cmd2!) });
     const since = Date.now();
-    const dry = world.startAgent({ ECS_ANYWHERE_LB_DRY_RUN: 'true' });
+    const dry = world.startAgent({ ECS_ANYWHERE_LB_DRY_RUN: 'true', ECS_ANYWHERE_LB_DRYRUN: 'true' });
     try {
       await dry.ready();
+      // A typo is named at start, with the option it most likely meant.
+      const warning = await dry.waitForLog((l) => l.event === 'config-warning', 'config-warning line');
+      expect(warning.message).toBe('ECS_ANYWHERE_LB_DRYRUN (environment) is not an option of this agent and is ignored; did you mean ECS_ANYWHERE_LB_DRY_RUN?');
       const line = await dry.waitForLog((l) => l.event === 'registered', 'would-register line');
       expect(line.message).toBe(`would register tg/cmd2 ${HOST_IP}:${c.hostPort()}`);
       expect(world.targets('cmd2')).toEqual([]);
@@ -112,5 +117,15 @@ describe('commands', () => {
     const out = await command(['check'], { ECS_ANYWHERE_LB_ON_EXIT: 'sometimes' });
     expect(out.code).toBe(78);
     expect(out.stderr).toContain('invalid --on-exit (ECS_ANYWHERE_LB_ON_EXIT): "sometimes" is not one of auto, deregister, keep');
+    // A fixed address no load balancer can target is a configuration error too.
+    const publicIp = await command(['check'], { ECS_ANYWHERE_LB_HOST_IP: '8.8.8.8' });
+    expect(publicIp.code).toBe(78);
+    expect(publicIp.stderr).toContain('invalid --host-ip (ECS_ANYWHERE_LB_HOST_IP): a load balancer cannot target 8.8.8.8: public address');
+  });
+
+  it('names an unknown ECS_ANYWHERE_LB_* variable in a warning and still runs the command', async () => {
+    const out = await command(['status'], { ECS_ANYWHERE_LB_RECONCILE_INTERVALL: '30s' });
+    expect(out.stderr).toContain('warning: ECS_ANYWHERE_LB_RECONCILE_INTERVALL (environment) is not an option of this agent and is ignored; did you mean ECS_ANYWHERE_LB_RECONCILE_INTERVAL?');
+    expect(out.code).toBe(0);
   });
 });

@@ -143,6 +143,13 @@ describe('buildConfig defaults', () => {
     else expect(configErrorOf(() => buildConfig(minimal(options))).message).toContain(expected);
   });
 
+  it.each<[string, RawOptions]>([
+    ['a public host-ip with --allow-any-address', minimal({ 'host-ip': '8.8.8.8', 'allow-any-address': 'true' })],
+    ['a host-ip inside --vpc-cidr', minimal({ 'host-ip': '54.10.0.5', 'vpc-cidr': '54.10.0.0/16' })],
+  ])('accepts %s', (_case, raw) => {
+    expect(buildConfig(raw).hostIp).toBe(raw['host-ip']);
+  });
+
   it('takes --interface instead of --host-ip', () => {
     const config = buildConfig(minimal({ interface: 'tun0' }));
     expect(config.interface).toBe('tun0');
@@ -252,6 +259,9 @@ describe('validation errors name the option and its environment variable', () =>
     ['availability-zone without dashes', minimal({ 'availability-zone': 'useast1a' }), 'availability-zone', 'zone name'],
     ['availability-zone "any"', minimal({ 'availability-zone': 'any' }), 'availability-zone', 'zone name'],
     ['dry-run not a boolean', minimal({ 'dry-run': 'maybe' }), 'dry-run', '"maybe"'],
+    ['a public host-ip', minimal({ 'host-ip': '8.8.8.8' }), 'host-ip', 'cannot target 8.8.8.8: public address'],
+    ['a loopback host-ip', minimal({ 'host-ip': '127.0.0.1' }), 'host-ip', 'loopback address'],
+    ['a relative mapping-file', minimal({ 'mapping-file': 'mapping.json' }), 'mapping-file', 'absolute path'],
   ];
 
   it.each(cases)('%s', (_case, raw, option, fragment) => {
@@ -362,9 +372,14 @@ describe('precedence: flags > environment > config file > defaults', () => {
     expect(resolveOptions({ config: fromFlag }, { ECS_ANYWHERE_LB_CONFIG: fromEnv }).options.interface).toBe('tun1');
   });
 
-  it('ignores variables in the file that are not agent options', () => {
+  it('ignores variables in the file that are not agent options, and names the ECS_ANYWHERE_LB_* ones with their line', () => {
     const file = writeConfig('other.env', ['AWS_PROFILE=default', 'ECS_ANYWHERE_LB_NOT_AN_OPTION=1', 'ECS_ANYWHERE_LB_DRY_RUN=true']);
-    expect(resolveOptions({ config: file }, {}).options).toStrictEqual({ config: file, 'dry-run': 'true' });
+    const resolved = resolveOptions({ config: file }, { ECS_ANYWHERE_LB_LOG_LEVL: 'debug', ECS_ANYWHERE_LB_UNSET: undefined, PATH: '/bin' });
+    expect(resolved.options).toStrictEqual({ config: file, 'dry-run': 'true' });
+    expect(resolved.unknown).toEqual([
+      { name: 'ECS_ANYWHERE_LB_NOT_AN_OPTION', where: `${file} line 2` },
+      { name: 'ECS_ANYWHERE_LB_LOG_LEVL', where: 'environment' },
+    ]);
   });
 
   it('names --config and the path when the file cannot be read', () => {
@@ -387,7 +402,7 @@ describe('precedence: flags > environment > config file > defaults', () => {
 });
 
 describe('parseCommandLine', () => {
-  const base = { options: {}, help: false, version: false, json: false, all: false };
+  const base = { args: [], unset: [], options: {}, help: false, version: false, json: false, all: false };
   it.each<[string, string[], object]>([
     ['nothing', [], base],
     ['run', ['run'], { ...base, command: 'run' }],
@@ -406,12 +421,19 @@ describe('parseCommandLine', () => {
     ['a boolean =false', ['run', '--dry-run=false'], { ...base, command: 'run', options: { 'dry-run': 'false' } }],
     ['a boolean does not take the next word', ['--include-non-ecs', '--log-level', 'warn'], { ...base, options: { 'include-non-ecs': 'true', 'log-level': 'warn' } }],
     ['a repeated option: the last wins', ['--log-level', 'debug', '--log-level=error'], { ...base, options: { 'log-level': 'error' } }],
+    ['config validate', ['config', 'validate', '--config', '/etc/a.env'], { ...base, command: 'config', action: 'validate', options: { config: '/etc/a.env' } }],
+    ['config set with pairs and --unset', ['config', 'set', '--config=/etc/a.env', 'LOG_LEVEL=debug', '--unset', 'HOST_IP', 'A=b=c', '--unset=X'],
+      { ...base, command: 'config', action: 'set', args: ['LOG_LEVEL=debug', 'A=b=c'], unset: ['HOST_IP', 'X'], options: { config: '/etc/a.env' } }],
+    ['config set with only --unset', ['config', 'set', '--unset', 'HOST_IP'], { ...base, command: 'config', action: 'set', unset: ['HOST_IP'] }],
+    ['config get', ['config', 'get', 'LOG_LEVEL'], { ...base, command: 'config', action: 'get', args: ['LOG_LEVEL'] }],
+    ['iam-policy --target-groups sets the allowed groups', ['iam-policy', '--target-groups', 'A,B'], { ...base, command: 'iam-policy', options: { 'allowed-target-groups': 'A,B' } }],
+    ['iam-policy --region', ['iam-policy', '--allow-any-target-group', '--region=eu-west-1'], { ...base, command: 'iam-policy', region: 'eu-west-1', options: { 'allow-any-target-group': 'true' } }],
   ])('%s', (_case, argv, expected) => {
     expect(parseCommandLine(argv)).toStrictEqual(expected);
   });
 
   it('knows exactly the documented commands', () => {
-    expect([...COMMANDS]).toEqual(['run', 'status', 'check', 'deregister']);
+    expect([...COMMANDS]).toEqual(['run', 'status', 'check', 'deregister', 'config', 'iam-policy']);
   });
 
   it.each<[string, string[], string, string]>([
@@ -425,6 +447,15 @@ describe('parseCommandLine', () => {
     ['a boolean followed by a word', ['run', '--dry-run', 'false'], 'command line', 'unexpected argument "false"'],
     ['a value for --json', ['status', '--json=yes'], '--json', 'takes no value'],
     ['a value for --help', ['--help=1'], '--help', 'takes no value'],
+    ['config without an action', ['config'], 'config', 'needs validate, set, get'],
+    ['config with an unknown action', ['config', 'edit'], 'config', 'unknown action "edit"'],
+    ['config set without pairs', ['config', 'set', '--config', 'f'], 'config set', 'needs KEY=VALUE pairs'],
+    ['config set with a word that is no pair', ['config', 'set', 'LOG_LEVEL'], 'config set', '"LOG_LEVEL" is not KEY=VALUE'],
+    ['config get without a key', ['config', 'get'], 'config get', 'exactly one KEY'],
+    ['config validate with a word', ['config', 'validate', 'agent.env'], 'command line', 'unexpected argument "agent.env"'],
+    ['--unset outside config set', ['config', 'validate', '--unset', 'X'], '--unset', 'goes with config set'],
+    ['--region outside iam-policy', ['check', '--region', 'eu-west-1'], '--region', 'goes with iam-policy'],
+    ['--target-groups outside iam-policy', ['run', '--target-groups', 'A'], '--target-groups', 'goes with iam-policy'],
   ])('rejects %s', (_case, argv, option, fragment) => {
     const err = configErrorOf(() => parseCommandLine(argv));
     expect(err.option).toBe(option);

@@ -1,0 +1,69 @@
+/**
+ * The IAM policy the instance role needs, built from the same allowed target groups the agent
+ * runs with: RegisterTargets and DeregisterTargets on those groups only, and the Describe
+ * calls (which support no resource-level permissions) on "*". The one template of it: the
+ * installer, the packages and the README print what `ecs-anywhere-lb-agent iam-policy` prints.
+ */
+import { ConfigError } from './errors.ts';
+
+/** An AWS region name such as eu-west-1, us-gov-west-1 or cn-north-1. */
+export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
+
+/** What the policy is for. */
+export interface PolicyScope {
+  readonly allowedTargetGroups: readonly string[];
+  readonly allowAnyTargetGroup: boolean;
+  /** Needed only with allowAnyTargetGroup and no list: the region whose every group the policy then covers. */
+  readonly region?: string;
+}
+
+/** The partition of a region, for ARNs that cover a whole region. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  return 'aws';
+}
+
+/**
+ * The resources RegisterTargets and DeregisterTargets are granted on: the allowed groups, or
+ * (with --allow-any-target-group and no list, as the agent then joins any group) every target
+ * group of the region. Throws a ConfigError naming what is missing.
+ */
+export function policyResources(scope: PolicyScope): string[] {
+  if (scope.allowedTargetGroups.length > 0) return [...new Set(scope.allowedTargetGroups)];
+  if (!scope.allowAnyTargetGroup) {
+    throw new ConfigError('--target-groups (ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS)', 'required: the target group ARNs the policy lets this host join');
+  }
+  if (scope.region === undefined || scope.region === '') {
+    throw new ConfigError('--region (AWS_REGION)', 'required with --allow-any-target-group: the policy then covers every target group of one region');
+  }
+  if (!AWS_REGION_PATTERN.test(scope.region)) throw new ConfigError('--region (AWS_REGION)', `"${scope.region}" is not an AWS region such as eu-west-1`);
+  return [`arn:${partitionOf(scope.region)}:elasticloadbalancing:${scope.region}:*:targetgroup/*`];
+}
+
+/** The policy document. */
+export function iamPolicy(scope: PolicyScope): unknown {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'RegisterTargetsInAllowedTargetGroups',
+        Effect: 'Allow',
+        Action: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
+        Resource: policyResources(scope),
+      },
+      {
+        Sid: 'DescribeTargetGroupsAndHealth',
+        Effect: 'Allow',
+        Action: [
+          'elasticloadbalancing:DescribeTargetHealth',
+          'elasticloadbalancing:DescribeTargetGroups',
+          'elasticloadbalancing:DescribeTargetGroupAttributes',
+        ],
+        Resource: '*',
+      },
+    ],
+  };
+}
