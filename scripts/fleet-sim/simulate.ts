@@ -132,6 +132,8 @@ export interface SimResult {
   readonly lag: Percentiles;
   /** From each touched host's first action (e.g. its new task started) until exact after the last. */
   readonly span: Percentiles;
+  /** Per kind of episode (the key before the colon: start, stop, deploy, vpn, ...): how many, and when the last host was exact after its first and its last action. */
+  readonly byKind: Readonly<Record<string, { readonly n: number; readonly maxFromFirstMs: number; readonly maxFromLastMs: number }>>;
   /** When every touched host was exact, after the work began (t0; the VPN server back) (ms); Infinity if not by the end, NaN for steady state. */
   readonly allExactAfterMs: number;
   /** The event's least change calls at the account's change rate (ms). */
@@ -159,6 +161,18 @@ function percentiles(lags: readonly number[]): Percentiles {
     return rank < done.length ? (done[Math.max(0, rank)] as number) : Number.POSITIVE_INFINITY;
   };
   return { n: lags.length, notConverged, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: notConverged > 0 ? Number.POSITIVE_INFINITY : (done[done.length - 1] ?? 0) };
+}
+
+function byKind(lags: readonly Lag[]): SimResult['byKind'] {
+  const out: Record<string, { n: number; maxFromFirstMs: number; maxFromLastMs: number }> = {};
+  for (const l of lags) {
+    const kind = l.key.split(':')[0] as string;
+    const k = (out[kind] ??= { n: 0, maxFromFirstMs: 0, maxFromLastMs: 0 });
+    k.n++;
+    k.maxFromFirstMs = Math.max(k.maxFromFirstMs, l.fromFirstMs);
+    k.maxFromLastMs = Math.max(k.maxFromLastMs, l.fromLastMs);
+  }
+  return out;
 }
 
 function median(xs: number[]): number {
@@ -277,6 +291,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     event: { fromMs: workFrom, toMs: eventTo, change: eventChange, describe: eventDescribe, throttledFraction: frac(eventChange, eventDescribe) },
     total: { change: totalChange, describe: totalDescribe, throttledFraction: frac(totalChange, totalDescribe) },
     lag: percentiles(lags.map((l) => l.fromLastMs)),
+    byKind: byKind(lags),
     span: percentiles(lags.map((l) => l.fromFirstMs)),
     allExactAfterMs: scenario.fixedMs !== undefined && scenario.name === 'steady' ? Number.NaN : allExactAt - workFrom,
     ...(scenario.floorCalls !== undefined ? { floorCalls: scenario.floorCalls, floorMs: Math.max(0, (1000 * (scenario.floorCalls - config.accountLimits.change.burst)) / config.accountLimits.change.perSecond) } : {}),

@@ -18,6 +18,8 @@ interface Episode {
 }
 
 export interface Lag {
+  /** The episode's key, e.g. "deploy:17" (its kind before the colon). */
+  readonly key: string;
   readonly host: number;
   /** From the episode's first action until the host was exact after its last (ms); Infinity if never. */
   readonly fromFirstMs: number;
@@ -117,7 +119,7 @@ export class ExactTracker {
           }
         }
       }
-      out.push({ host: e.host, fromFirstMs: exactAt - e.first, fromLastMs: exactAt - e.last, exactAt });
+      out.push({ key, host: e.host, fromFirstMs: exactAt - e.first, fromLastMs: exactAt - e.last, exactAt });
     }
     return out;
   }
