@@ -31,9 +31,15 @@ export interface PortSpec {
   protocol?: 'tcp' | 'udp';
 }
 
-/** HEALTHCHECK settings; the check is `wget http://127.0.0.1:<port>/health`. */
+/** HEALTHCHECK settings; the check is `wget http://127.0.0.1:<port>/health` unless `command` says otherwise. */
 export interface HealthcheckSpec {
-  /** Container port probed (default: the first tcp port). */
+  /**
+   * Docker's `Test`, as an ECS task definition's `healthCheck.command` has it: `['CMD-SHELL',
+   * 'wget -q -O- http://10.254.0.1:9465/ready || exit 1']` or `['CMD', ...]`. Default: the
+   * `/health` page on `port`, which setHealthy() flips.
+   */
+  command?: string[];
+  /** Container port probed by the default command (default: the first tcp port). */
   port?: number;
   intervalMs?: number;
   timeoutMs?: number;
@@ -54,7 +60,7 @@ export interface ServingContainerOptions {
   healthcheck?: boolean | HealthcheckSpec;
   /** Whether `/health` exists at start (default true). */
   healthy?: boolean;
-  /** Seconds the container keeps serving after SIGTERM before exiting (default 0). */
+  /** Seconds the container keeps serving after SIGTERM before exiting (default 0: it exits at once); fractions allowed. */
   stopGraceSec?: number;
   /** Docker's StopTimeout (the ECS task's stopTimeout); default Docker's 10 s. */
   stopTimeoutSec?: number;
@@ -145,6 +151,7 @@ export interface EcsContainer extends TestContainer {
 // PID 1 of every test container. httpd runs in the background so that the shell can
 // trap SIGTERM and keep serving for ECSLB_GRACE seconds, like an app draining in-flight
 // requests; /www/health is the HEALTHCHECK's page and setHealthy() adds or removes it.
+// The image's /cgi-bin/sleep?SECONDS answers the page after SECONDS (a slow request).
 const SERVE_SCRIPT = `
 mkdir -p /www
 printf '%s\\n' "$ECSLB_PAGE" > /www/index.html
@@ -271,7 +278,10 @@ async function startServingContainer(
   const tcpPorts = ports.filter((p) => (p.protocol ?? 'tcp') === 'tcp').map((p) => p.containerPort);
   const healthcheck = options.healthcheck === true ? {} : options.healthcheck || undefined;
   const healthPort = healthcheck?.port ?? tcpPorts[0];
-  if (healthcheck && healthPort === undefined) throw new Error(`${name}: a HEALTHCHECK needs a tcp port`);
+  if (healthcheck && !healthcheck.command && healthPort === undefined) throw new Error(`${name}: a HEALTHCHECK needs a tcp port`);
+  if (healthcheck?.command && !/^CMD(-SHELL)?$/.test(healthcheck.command[0] ?? '')) {
+    throw new Error(`${name}: a HEALTHCHECK command starts with CMD or CMD-SHELL, not ${JSON.stringify(healthcheck.command[0])}`);
+  }
 
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
@@ -302,7 +312,7 @@ async function startServingContainer(
     ...(healthcheck
       ? {
           Healthcheck: {
-            Test: ['CMD-SHELL', `wget -q -O- http://127.0.0.1:${healthPort}/health || exit 1`],
+            Test: healthcheck.command ?? ['CMD-SHELL', `wget -q -O- http://127.0.0.1:${healthPort}/health || exit 1`],
             Interval: (healthcheck.intervalMs ?? 500) * ms,
             Timeout: (healthcheck.timeoutMs ?? 2_000) * ms,
             Retries: healthcheck.retries ?? 2,

@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 
-/** Repository and tag of the test image. */
-export const TEST_IMAGE = 'ecs-anywhere-lb-test/busybox:1';
+/** Repository and tag of the test image (the tag changes whenever the image's content does). */
+export const TEST_IMAGE = 'ecs-anywhere-lb-test/busybox:2';
 /** Label on the test image (and, via ecs-container.ts, on every test container). */
 export const TEST_IMAGE_LABEL = 'ecs-anywhere-lb-test.image';
 
@@ -22,6 +22,14 @@ const APPLETS = [
   'ls', 'ps', 'true', 'false', 'env', 'test', '[', 'date', 'hostname', 'ip', 'netstat', 'nc', 'seq',
   'head', 'tail', 'grep', 'sed', 'id', 'pidof', 'usleep', 'timeout',
 ];
+
+// GET /cgi-bin/sleep?SECONDS: a request that stays in flight for SECONDS (fractions allowed),
+// then answers the container's page. busybox httpd relays CGI headers as written: CRLF.
+const SLEEP_CGI = `#!/bin/sh
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+sleep "\${QUERY_STRING:-0}"
+cat /www/index.html
+`;
 
 /** Options of {@link ensureTestImage}. */
 export interface EnsureTestImageOptions {
@@ -49,7 +57,9 @@ export async function ensureTestImage(docker: Docker, options: EnsureTestImageOp
     for (const applet of APPLETS) {
       await fsp.symlink('busybox', path.join(root, 'bin', applet));
     }
-    await fsp.mkdir(path.join(root, 'www'));
+    await fsp.mkdir(path.join(root, 'www', 'cgi-bin'), { recursive: true });
+    await fsp.writeFile(path.join(root, 'www', 'cgi-bin', 'sleep'), SLEEP_CGI, { mode: 0o755 });
+    await fsp.chmod(path.join(root, 'www', 'cgi-bin', 'sleep'), 0o755);
     await fsp.mkdir(path.join(root, 'tmp'));
     await fsp.chmod(path.join(root, 'tmp'), 0o1777);
     await fsp.mkdir(path.join(root, 'etc'));
