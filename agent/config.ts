@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.ts';
 import { readConfigLines, unknownNames, type UnknownName } from './config-file.ts';
-import { DEFAULT_HEALTH_THRESHOLD, OPTIONS, envName, type OptionSpec } from './config-options.ts';
+import { DEFAULT_HEALTH_THRESHOLD, DEFAULT_READINESS_PORT, OPTIONS, envName, type OptionSpec } from './config-options.ts';
 import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
 import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
@@ -37,6 +37,8 @@ export interface AgentConfig {
   readonly healthThresholdMs: number;
   readonly retryMaxDelayMs: number;
   readonly fleetSize: number;
+  /** Where the readiness gate listens: found from the Docker engine (auto), nowhere (off), or this address. */
+  readonly readinessAddress: 'auto' | 'off' | { host: string; port: number };
   readonly elbApiLimits: ApiLimits;
   readonly dryRun: boolean;
 }
@@ -176,7 +178,18 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     retryMaxDelayMs: duration('retry-max-delay', 1000),
     fleetSize,
     elbApiLimits,
+    readinessAddress: parseReadinessAddress(value('readiness-address') as string, flag('readiness-address')),
   };
+}
+
+/** `auto`, `off`, or an IPv4 address with an optional port (default DEFAULT_READINESS_PORT). */
+function parseReadinessAddress(text: string, option: string): AgentConfig['readinessAddress'] {
+  const t = text.trim();
+  if (t === 'auto' || t === 'off') return t;
+  const m = /^([0-9.]+)(?::([0-9]{1,5}))?$/.exec(t);
+  const port = m?.[2] !== undefined ? Number(m[2]) : DEFAULT_READINESS_PORT;
+  if (!m || parseIpv4(m[1] as string) === undefined || port < 1 || port > 65535) throw new ConfigError(option, `"${text}" is not auto, off or IPv4[:PORT] (e.g. 172.17.0.1:${DEFAULT_READINESS_PORT})`);
+  return { host: m[1] as string, port };
 }
 
 function parseMetricsAddress(text: string, option: string): { host: string; port: number } {
@@ -197,6 +210,7 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
     vpcCidrs: config.vpcCidrs.map((c) => c.text),
     metricsAddress: config.metricsAddress ? `${config.metricsAddress.host}:${config.metricsAddress.port}` : undefined,
     elbApiLimits: formatApiLimits(config.elbApiLimits),
+    readinessAddress: typeof config.readinessAddress === 'string' ? config.readinessAddress : `${config.readinessAddress.host}:${config.readinessAddress.port}`,
   };
 }
 

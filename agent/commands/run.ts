@@ -11,6 +11,9 @@ import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';
 import { isHostStopping } from '../host/shutdown.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
+import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
+import { startGateServer } from '../readiness/gate-server.ts';
+import { DEFAULT_READINESS_PORT } from '../config-options.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import type { Parts } from './parts.ts';
@@ -113,6 +116,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   }, config.addressCheckIntervalMs);
 
   const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' }), config.healthThresholdMs) : undefined;
+  const gate = await startGate(parts);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -139,6 +143,29 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     }
   }
   await server?.close();
+  await gate?.close();
   log.info('stopped', { event: 'stopped', exitCode: code });
   return code;
+}
+
+/**
+ * Starts the readiness gate where containers reach the host: the Docker default bridge's
+ * gateway (auto), or the configured address. A gate that cannot start is logged, not fatal:
+ * registration goes on, and gated containers' health checks see connection errors.
+ */
+async function startGate(parts: Parts): Promise<{ close(): Promise<void> } | undefined> {
+  const { config, log, reconciler } = parts;
+  if (config.readinessAddress === 'off') return undefined;
+  try {
+    let address = config.readinessAddress === 'auto' ? undefined : config.readinessAddress;
+    if (address === undefined) {
+      const gateway = await defaultBridgeGateway(parts.docker);
+      if (gateway === undefined) throw new Error('the Docker default bridge has no IPv4 gateway; set --readiness-address');
+      address = { host: gateway, port: DEFAULT_READINESS_PORT };
+    }
+    return await startGateServer(address, (q) => reconciler.readiness(q), log.child({ component: 'gate' }));
+  } catch (err) {
+    log.error(`cannot serve the readiness gate: ${errorMessage(err)}`, { event: 'gate-failed', error: errorMessage(err) });
+    return undefined;
+  }
 }

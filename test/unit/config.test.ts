@@ -65,6 +65,7 @@ describe('buildConfig defaults', () => {
       retryMaxDelayMs: 30_000,
       fleetSize: 100,
       elbApiLimits: DEFAULT_ELB_API_LIMITS,
+      readinessAddress: 'auto',
     });
   });
 
@@ -98,6 +99,7 @@ describe('buildConfig defaults', () => {
       'dry-run': '1',
       'fleet-size': '10000',
       'elb-api-limits': 'change=20:100',
+      'readiness-address': '172.17.0.1',
     });
     expect(config).toStrictEqual({
       hostIp: '10.8.0.10',
@@ -124,6 +126,7 @@ describe('buildConfig defaults', () => {
       retryMaxDelayMs: 30_000,
       fleetSize: 10_000,
       elbApiLimits: { change: { perSecond: 20, burst: 100 }, describe: DEFAULT_ELB_API_LIMITS.describe },
+      readinessAddress: { host: '172.17.0.1', port: 9465 },
     });
     expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40' });
   });
@@ -259,6 +262,12 @@ describe('validation errors name the option and its environment variable', () =>
     ['availability-zone without dashes', minimal({ 'availability-zone': 'useast1a' }), 'availability-zone', 'zone name'],
     ['availability-zone "any"', minimal({ 'availability-zone': 'any' }), 'availability-zone', 'zone name'],
     ['dry-run not a boolean', minimal({ 'dry-run': 'maybe' }), 'dry-run', '"maybe"'],
+    ['readiness-address a name', minimal({ 'readiness-address': 'docker0' }), 'readiness-address', '"docker0" is not auto, off or IPv4[:PORT]'],
+    ['readiness-address port 0', minimal({ 'readiness-address': '172.17.0.1:0' }), 'readiness-address', 'is not auto, off or IPv4[:PORT]'],
+    ['fleet-size zero', minimal({ 'fleet-size': '0' }), 'fleet-size', '"0" is not a whole number of hosts'],
+    ['fleet-size a fraction', minimal({ 'fleet-size': '2.5' }), 'fleet-size', '"2.5" is not a whole number of hosts'],
+    ['elb-api-limits malformed', minimal({ 'elb-api-limits': 'change=fast' }), 'elb-api-limits', '"change=fast" is not CLASS=RATE:BURST'],
+    ['elb-api-limits unknown class', minimal({ 'elb-api-limits': 'write=4:20' }), 'elb-api-limits', 'unknown API class "write"'],
     ['a public host-ip', minimal({ 'host-ip': '8.8.8.8' }), 'host-ip', 'cannot target 8.8.8.8: public address'],
     ['a loopback host-ip', minimal({ 'host-ip': '127.0.0.1' }), 'host-ip', 'loopback address'],
     ['a relative mapping-file', minimal({ 'mapping-file': 'mapping.json' }), 'mapping-file', 'absolute path'],
