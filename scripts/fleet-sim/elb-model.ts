@@ -25,8 +25,8 @@ export interface ElbModelOptions {
   /** Each call is answered after a latency uniform in this range (ms). */
   readonly latencyMs: readonly [number, number];
   readonly deregistrationDelayMs: number;
-  /** A new target turns healthy after this long (two health checks). */
-  readonly healthyAfterMs: number;
+  /** Every group's health check: a new target turns healthy after interval x healthy threshold. */
+  readonly healthCheck: { readonly intervalSeconds: number; readonly healthyThreshold: number };
   /** Width of the time-series buckets (ms). */
   readonly bucketMs: number;
   /** Keep a log of every call (small runs: tests). */
@@ -113,7 +113,10 @@ export class ElbModel {
       register: (arn, targets) => this.request(caller, 'RegisterTargets', arn, targets.length, () => this.register(arn, targets)),
       deregister: (arn, targets) => this.request(caller, 'DeregisterTargets', arn, targets.length, () => this.deregister(arn, targets)),
       describeGroup: (arn) =>
-        this.request(caller, 'DescribeTargetGroups', arn, 0, (): TargetGroupInfo => ({ arn, name: shortTargetGroup(arn).slice(3), targetType: 'ip', protocol: 'HTTP', port: 80 })),
+        this.request(caller, 'DescribeTargetGroups', arn, 0, (): TargetGroupInfo => ({
+          arn, name: shortTargetGroup(arn).slice(3), targetType: 'ip', protocol: 'HTTP', port: 80,
+          healthCheckIntervalSeconds: this.o.healthCheck.intervalSeconds, healthyThresholdCount: this.o.healthCheck.healthyThreshold,
+        })),
     };
   }
 
@@ -180,7 +183,8 @@ export class ElbModel {
           byPort.delete(port);
           continue;
         }
-        const state = t.state === 'draining' ? 'draining' : !this.isLive(ip) ? 'unhealthy' : now - t.since >= this.o.healthyAfterMs ? 'healthy' : 'initial';
+        const healthyAfterMs = 1000 * this.o.healthCheck.intervalSeconds * this.o.healthCheck.healthyThreshold;
+        const state = t.state === 'draining' ? 'draining' : !this.isLive(ip) ? 'unhealthy' : now - t.since >= healthyAfterMs ? 'healthy' : 'initial';
         out.push({ id: ip, port, ...(t.availabilityZone ? { availabilityZone: t.availabilityZone } : {}), state });
       }
     }

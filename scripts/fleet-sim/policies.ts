@@ -2,9 +2,10 @@
  * The pace objects a simulated agent can run with. `current` is the agent's own ApiPace
  * (agent/fleet/api-pace.ts), unchanged; the wrapper only counts a call that PacedRegistry
  * would have had to sleep for (the reconciler asks the pace first, so that must never happen:
- * it would be a real setTimeout outside virtual time).
+ * it would be a real setTimeout outside virtual time). `share-pace` is a prototype of a policy
+ * change, injected as a pace object (agent/ is not edited).
  */
-import { apiClassOf } from '../../agent/fleet/api-budget.ts';
+import { API_CLASSES, apiClassOf, type ApiClass, type RateLimit } from '../../agent/fleet/api-budget.ts';
 import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
 import type { PaceFactory } from './sim-host.ts';
 
@@ -19,8 +20,121 @@ export class CheckedPace extends ApiPace {
   }
 }
 
-export type PolicyName = 'current';
+/** share-pace: the fleet's congested calls are spread to this share of the account's rate. */
+export const SHARE_PACE_UTILISATION = 0.8;
+
+/**
+ * One class of the share-pace prototype. Uncongested, it is the current pace's bucket (the
+ * account's rate and burst: a lone change goes at once). On a throttled call it becomes
+ * congested: one call per share interval (the account's rate x 0.8 / fleet size), jittered
+ * 0.5-1.5x, and no burst at all, so a host with a backlog (a VPN move is 2 calls per group)
+ * never sends it in one go and the congested fleet as a whole arrives at 80% of the refill.
+ * A call that goes through does not speed it up; it leaves congestion only after two share
+ * intervals without sending anything (its backlog is done), back to the full rate and burst.
+ */
+class ShareClass {
+  private tokens: number;
+  private last: number;
+  private congested = false;
+  private nextAt = 0;
+  private lastSent = -Infinity;
+  readonly share: number;
+
+  constructor(
+    private readonly limit: RateLimit,
+    fleetSize: number,
+    private readonly now: () => number,
+    private readonly random: () => number,
+  ) {
+    this.share = (limit.perSecond * SHARE_PACE_UTILISATION) / Math.max(1, fleetSize);
+    this.tokens = limit.burst;
+    this.last = now();
+  }
+
+  private get intervalMs(): number {
+    return 1000 / this.share;
+  }
+
+  private update(t: number): void {
+    if (this.congested && t - this.lastSent > 2 * this.intervalMs) {
+      this.congested = false;
+      this.tokens = this.limit.burst;
+    }
+    if (!this.congested) this.tokens = Math.min(this.limit.burst, this.tokens + ((t - this.last) * this.limit.perSecond) / 1000);
+    this.last = t;
+  }
+
+  delayMs(): number {
+    const t = this.now();
+    this.update(t);
+    if (this.congested) return Math.max(0, Math.ceil(this.nextAt - t));
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.limit.perSecond);
+  }
+
+  reserve(): number {
+    const wait = this.delayMs();
+    const t = this.now();
+    this.lastSent = t;
+    if (this.congested) this.nextAt = Math.max(t, this.nextAt) + this.intervalMs * (0.5 + this.random());
+    else this.tokens -= 1;
+    return wait;
+  }
+
+  throttled(): void {
+    const t = this.now();
+    this.update(t);
+    this.congested = true;
+    this.tokens = 0;
+    this.lastSent = t;
+    this.nextAt = Math.max(this.nextAt, t + this.intervalMs * (0.5 + this.random()));
+  }
+
+  get perSecond(): number {
+    return this.congested ? this.share : this.limit.perSecond;
+  }
+}
+
+/** The share-pace prototype for every class (same surface as ApiPace). */
+export class SharePace extends CheckedPace {
+  private readonly share: Record<ApiClass, ShareClass>;
+
+  constructor(o: PaceOptions) {
+    super(o);
+    const now = o.now ?? Date.now;
+    const random = o.random ?? Math.random;
+    this.share = {
+      change: new ShareClass(o.limits.change, o.fleetSize, now, random),
+      describe: new ShareClass(o.limits.describe, o.fleetSize, now, random),
+    };
+  }
+
+  override delayMs(cls: ApiClass): number {
+    return this.share[cls].delayMs();
+  }
+
+  override reserve(cls: ApiClass): number {
+    return this.share[cls].reserve();
+  }
+
+  override outcome(cls: ApiClass, outcome: 'ok' | 'throttled' | 'failed'): void {
+    if (outcome === 'throttled') this.share[cls].throttled();
+  }
+
+  override rates(): Record<ApiClass, number> {
+    return Object.fromEntries(API_CLASSES.map((c) => [c, this.share[c].perSecond])) as Record<ApiClass, number>;
+  }
+
+  override shares(): Record<ApiClass, number> {
+    return Object.fromEntries(API_CLASSES.map((c) => [c, this.share[c].share])) as Record<ApiClass, number>;
+  }
+}
+
+export type PolicyName = 'current' | 'share-pace';
 
 export const POLICIES: Record<PolicyName, { readonly description: string; readonly pace: PaceFactory }> = {
   current: { description: 'the agent as committed (agent/fleet/api-pace.ts ApiPace)', pace: (o: PaceOptions) => new CheckedPace(o) },
+  'share-pace': {
+    description: 'prototype: once throttled, one call per share interval (80% of the account rate / fleet size), no burst, until idle for two share intervals',
+    pace: (o: PaceOptions) => new SharePace(o),
+  },
 };

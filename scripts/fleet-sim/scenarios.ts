@@ -7,8 +7,8 @@ import { exponential, shuffle, uniform } from './random.ts';
 import type { SimHost } from './sim-host.ts';
 import { poolAddress, type World } from './world.ts';
 
-export type ScenarioName = 'steady' | 'deploy' | 'vpn' | 'restart' | 'lone' | 'shared-start-stop';
-export const MAIN_SCENARIOS: readonly ScenarioName[] = ['steady', 'deploy', 'vpn', 'restart'];
+export type ScenarioName = 'steady' | 'deploy' | 'deploy-gated' | 'vpn' | 'restart' | 'lone' | 'shared-start-stop';
+export const MAIN_SCENARIOS: readonly ScenarioName[] = ['steady', 'deploy', 'deploy-gated', 'vpn', 'restart'];
 
 export interface ScenarioParams {
   /** Mean time between task replacements on one host (Poisson), hours; 0 = none. */
@@ -33,6 +33,10 @@ export interface ScenarioParams {
   readonly restartWindowMs: number;
   /** Each agent is down this long (ms, uniform). */
   readonly restartDownMs: readonly [number, number];
+  /** deploy-gated: ECS's container health check (asking the readiness gate) runs this often (ms). */
+  readonly gateCheckIntervalMs: number;
+  /** deploy-gated: ECS stops the old task this long after its replacement turned healthy (ms, uniform). */
+  readonly stopAfterHealthyMs: readonly [number, number];
   /** shared-start-stop: pause between "every host registered" and the stop signal (ms). */
   readonly sharedPauseMs: number;
 }
@@ -71,6 +75,8 @@ function replaceTask(world: World, host: SimHost, g: number, p: ScenarioParams, 
 /** Each host replaces a random one of its tasks every `churnHours` on average (Poisson), until `untilMs`. */
 function churn(world: World, p: ScenarioParams, fromMs: number, untilMs: number): void {
   if (!(p.churnHours > 0)) return;
+  // From the past, the missed replacements would all fire at once now.
+  if (fromMs < world.clock.now()) throw new Error(`churn from ${fromMs} ms, before now (${world.clock.now()} ms)`);
   const mean = p.churnHours * 3_600_000;
   let n = 0;
   for (const host of world.hosts) {
@@ -112,6 +118,45 @@ export function makeScenario(name: ScenarioName, p: ScenarioParams, horizonMs: n
           const order = shuffle([...world.hosts], world.random);
           const gap = 60_000 / p.deployPerMinute;
           order.forEach((host, k) => world.clock.at(t0 + k * gap, () => replaceTask(world, host, 0, p, `deploy:${host.index}`, () => pending--)));
+          if (p.backgroundChurn) churn(world, p, t0, Number.POSITIVE_INFINITY);
+        },
+        finished: () => pending === 0,
+      };
+    }
+    case 'deploy-gated': {
+      let pending = hosts;
+      return {
+        name,
+        description:
+          `rolling deployment of svc0 with the readiness gate (label ecs-anywhere-lb.readiness-gate=true; minimumHealthyPercent 100, maximumPercent 200): ECS starts one replacement per host at ${p.deployPerMinute} tasks/min, ` +
+          `its container health check asks the host's gate every ${p.gateCheckIntervalMs / 1000} s, and ECS stops the old task ${p.stopAfterHealthyMs[0] / 1000}-${p.stopAfterHealthyMs[1] / 1000} s after its replacement turned healthy`,
+        floorCalls: 2 * hosts,
+        episodes: 'deploy:',
+        workAfterMs: 0,
+        schedule: (world, t0) => {
+          const order = shuffle([...world.hosts], world.random);
+          const gap = 60_000 / p.deployPerMinute;
+          order.forEach((host, k) =>
+            world.clock.at(t0 + k * gap, () => {
+              const old = world.taskOf(host, 0);
+              const c = world.startTask(host, 0, true);
+              const key = `deploy:${host.index}`;
+              world.tracker.note(key, host.index);
+              const check = () => {
+                if (!c.running || c.killed) return;
+                if (!host.readiness(c)) {
+                  world.clock.set(check, p.gateCheckIntervalMs);
+                  return;
+                }
+                world.clock.set(() => {
+                  if (old) world.stopTask(host, old, uniform(world.random, p.stopGraceMs[0], p.stopGraceMs[1]));
+                  world.tracker.note(key, host.index);
+                  pending--;
+                }, uniform(world.random, p.stopAfterHealthyMs[0], p.stopAfterHealthyMs[1]));
+              };
+              world.clock.set(check, uniform(world.random, 0, p.gateCheckIntervalMs));
+            }),
+          );
           if (p.backgroundChurn) churn(world, p, t0, Number.POSITIVE_INFINITY);
         },
         finished: () => pending === 0,
@@ -164,7 +209,7 @@ export function makeScenario(name: ScenarioName, p: ScenarioParams, horizonMs: n
               }, uniform(world.random, p.restartDownMs[0], p.restartDownMs[1]));
             });
           }
-          churn(world, p, 0, Number.POSITIVE_INFINITY);
+          churn(world, p, t0, Number.POSITIVE_INFINITY);
         },
         finished: () => false,
       };

@@ -13,7 +13,7 @@ import type { ApiLimits } from '../../agent/fleet/api-budget.ts';
 import type { ApiPace, PaceOptions } from '../../agent/fleet/api-pace.ts';
 import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { Log } from '../../agent/log.ts';
-import { TARGET_GROUP_ARN_LABEL } from '../../agent/mapping/labels.ts';
+import { READINESS_GATE_LABEL, TARGET_GROUP_ARN_LABEL } from '../../agent/mapping/labels.ts';
 import { ReconcileLoop } from '../../agent/reconcile/loop.ts';
 import { Reconciler, type PassResult } from '../../agent/reconcile/reconciler.ts';
 import type { Caller, ElbModel } from './elb-model.ts';
@@ -31,6 +31,8 @@ export interface SimContainer {
   killed: boolean;
   /** The process is still running (listed). */
   running: boolean;
+  /** Its address on the host's Docker bridge (how the readiness gate knows the caller). */
+  readonly bridgeAddress: string;
 }
 
 /** Makes the pace a host's agent uses (the agent's ApiPace, or a policy prototype). */
@@ -84,6 +86,13 @@ export class SimHost implements Caller {
   driftRepairIntervalMs: number | undefined;
   /** How often this host's agent was (re)started. */
   starts = 0;
+  /** Asks this host's readiness gate about one of its containers, as the container's health check does (false while the agent is down). */
+  readiness(c: SimContainer): boolean {
+    const agent = this.agent;
+    if (!agent || agent.stopped) return false;
+    return agent.reconciler.readiness({ sourceAddress: c.bridgeAddress }).ready;
+  }
+
   /** The change-class pace (calls/s) when the agent last stopped. */
   lastChangeRate: number | undefined;
   private agent: AgentInstance | undefined;
@@ -205,7 +214,8 @@ export class SimHost implements Caller {
 }
 
 /** A container of service `groupIndex` (its task definition family `svc<i>`), as the ECS agent labels it. */
-export function taskContainer(groupIndex: number, arn: string, id: string, hostPort: number): SimContainer {
+export function taskContainer(groupIndex: number, arn: string, id: string, hostPort: number, gated = false): SimContainer {
+  const bridgeAddress = `172.17.${(hostPort >> 8) & 255}.${hostPort & 255}`;
   const snapshot: ContainerSnapshot = {
     id,
     name: `ecs-svc${groupIndex}-1-app-${id.slice(0, 12)}`,
@@ -214,6 +224,7 @@ export function taskContainer(groupIndex: number, arn: string, id: string, hostP
       [ECS_CONTAINER_NAME_LABEL]: 'app',
       [ECS_FAMILY_LABEL]: `svc${groupIndex}`,
       [TARGET_GROUP_ARN_LABEL]: arn,
+      ...(gated ? { [READINESS_GATE_LABEL]: 'true' } : {}),
     },
     running: true,
     stopping: false,
@@ -221,6 +232,7 @@ export function taskContainer(groupIndex: number, arn: string, id: string, hostP
     networkMode: 'bridge',
     ports: [{ containerPort: 8080, protocol: 'tcp', hostIp: '0.0.0.0', hostPort }],
     exposedPorts: [{ containerPort: 8080, protocol: 'tcp' }],
+    ipAddresses: [bridgeAddress],
   };
-  return { id, groupIndex, hostPort, snapshot, killed: false, running: true };
+  return { id, groupIndex, hostPort, snapshot, killed: false, running: true, bridgeAddress };
 }

@@ -59,6 +59,8 @@ export const DEFAULT_PARAMS: ScenarioParams = {
   vpnHandshakeMs: [1_000, 3_000],
   restartWindowMs: 300_000,
   restartDownMs: [2_000, 10_000],
+  gateCheckIntervalMs: 10_000,
+  stopAfterHealthyMs: [1_000, 5_000],
   sharedPauseMs: 500,
 };
 

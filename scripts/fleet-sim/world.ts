@@ -75,7 +75,8 @@ export class World {
       limits: o.accountLimits,
       latencyMs: o.latencyMs,
       deregistrationDelayMs: o.deregistrationDelayMs,
-      healthyAfterMs: 10_000,
+      // ALB's defaults for an HTTP target group: a new target is healthy after 5 checks 30 s apart.
+      healthCheck: { intervalSeconds: 30, healthyThreshold: 5 },
       bucketMs: o.bucketMs,
       recordCalls: o.recordCalls,
     });
@@ -139,11 +140,11 @@ export class World {
     }
   }
 
-  private newContainer(hostIndex: number, g: number): SimContainer {
+  private newContainer(hostIndex: number, g: number, gated = false): SimContainer {
     const id = (this.nextId++).toString(16).padStart(12, '0').repeat(5).slice(0, 64);
     const port = this.nextPort[this.o.sharedContainers ? 0 : hostIndex] as number;
     this.nextPort[this.o.sharedContainers ? 0 : hostIndex] = port + 1;
-    return taskContainer(g, this.groups[g] as string, id, port);
+    return taskContainer(g, this.groups[g] as string, id, port, gated);
   }
 
   /** The hosts a container's events reach: its own, or every host with one shared engine. */
@@ -158,9 +159,9 @@ export class World {
     }
   }
 
-  /** ECS starts a task of service `g` on the host (its container starts: `start`). */
-  startTask(h: SimHost, g: number): SimContainer {
-    const c = this.newContainer(h.index, g);
+  /** ECS starts a task of service `g` on the host (its container starts: `start`); `gated`: labelled ecs-anywhere-lb.readiness-gate=true. */
+  startTask(h: SimHost, g: number, gated = false): SimContainer {
+    const c = this.newContainer(h.index, g, gated);
     h.containers.push(c);
     this.deliver(h, 'start', c.id);
     return c;

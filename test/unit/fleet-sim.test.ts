@@ -86,6 +86,18 @@ describe('fleet simulation, 200 hosts x 3 groups', () => {
     expect(r.event.change.throttledFraction).toBeLessThan(0.05);
   });
 
+  it('a deployment through the readiness gate (ECS at 500 tasks/min waits for each new task\'s gate) converges with under 5% of change calls throttled', async () => {
+    const r = await run({ scenario: 'deploy-gated' });
+    expectConverged(r);
+    expect(r.event.change.allowed).toBe(2 * HOSTS);
+    expect(r.event.change.throttledFraction).toBeLessThan(0.05);
+    // The old task is stopped once its replacement's gate opened: its deregistration goes at once.
+    expect(r.lag.p99Ms).toBeLessThan(2000);
+    // Gated registrations are spread over the fleet's change window (200 x 2 calls at 80% of 4/s = 125 s);
+    // then the target's health (5 checks 30 s apart) and the gate. Stated bound: 10 min.
+    expect(seconds(r.allExactAfterMs)).toBeLessThan(600);
+  });
+
   it('after a regional VPN outage every host re-registers on its new address and deregisters the old one (make-before-break), near the floor', async () => {
     const r = await run({ scenario: 'vpn' });
     expectConverged(r);
