@@ -63,6 +63,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
     availabilityZone: config.availabilityZone,
     permanentRetryMs: config.reconcileIntervalMs,
     retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
+    onDrained: (_arn, ms) => metrics.drained(ms),
   });
   return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler };
 }

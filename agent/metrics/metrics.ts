@@ -28,6 +28,9 @@ export class Metrics {
   elbFailingSince = 0;
   private paceRates: Record<string, number> = {};
   private driftRepairIntervalMs = 0;
+  private drainSecondsSum = 0;
+  private drainCount = 0;
+  private drainSecondsMax = 0;
 
   /**
    * Records one ELBv2 API request. `reachable` says whether the API gave a usable answer
@@ -47,6 +50,13 @@ export class Metrics {
   /** A call of this API class was throttled (the account's budget was spent); the pace slowed down. */
   apiThrottled(apiClass: string): void {
     this.count('ecs_anywhere_lb_api_throttled_total', { class: apiClass });
+  }
+
+  /** A target this host deregistered was seen gone from its group this long after the call (an upper bound). */
+  drained(ms: number): void {
+    this.drainSecondsSum += ms / 1000;
+    this.drainCount++;
+    this.drainSecondsMax = Math.max(this.drainSecondsMax, ms / 1000);
   }
 
   /** The pace this host allows itself per API class (calls/s), and how often it re-reads each group. */
@@ -81,6 +91,9 @@ export class Metrics {
     metric('ecs_anywhere_lb_api_throttled_total', 'counter', 'ELBv2 API calls throttled by the account\'s budget, by API class.', [...(throttled?.values() ?? [])].map((e) => [e.labels, e.value]));
     metric('ecs_anywhere_lb_api_pace_per_second', 'gauge', 'Calls per second this host allows itself, by API class (AIMD: halved when throttled, down to its fleet share).', Object.entries(this.paceRates).map(([c, v]) => [{ class: c }, v]));
     metric('ecs_anywhere_lb_drift_repair_interval_seconds', 'gauge', 'How often each target group is re-read to repair drift (sized by --fleet-size).', [[{}, this.driftRepairIntervalMs / 1000]]);
+    metric('ecs_anywhere_lb_drain_seconds', 'summary', 'Time from DeregisterTargets to the target seen gone from its group (an upper bound: seen at the next read).', []);
+    lines.push(`ecs_anywhere_lb_drain_seconds_sum ${this.drainSecondsSum}`, `ecs_anywhere_lb_drain_seconds_count ${this.drainCount}`);
+    metric('ecs_anywhere_lb_drain_seconds_max', 'gauge', 'The longest drain seen since start (seconds).', [[{}, this.drainSecondsMax]]);
     metric('ecs_anywhere_lb_reconcile_duration_seconds', 'summary', 'Duration of reconcile passes.', []);
     lines.push(`ecs_anywhere_lb_reconcile_duration_seconds_sum ${this.reconcileSecondsSum}`, `ecs_anywhere_lb_reconcile_duration_seconds_count ${this.reconcileCount}`);
     metric('ecs_anywhere_lb_reconcile_failures_total', 'counter', 'Reconcile passes that failed as a whole.', [[{}, this.reconcileFailures]]);

@@ -56,7 +56,15 @@ export interface ReconcilerOptions {
   readonly permanentRetryMs?: number;
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * A read showed that a target this host deregistered has left its group: how long after the
+   * DeregisterTargets call (an upper bound: the read came at most one read interval late).
+   */
+  readonly onDrained?: (targetGroupArn: string, ms: number) => void;
 }
+
+/** Deregistrations whose end is still to be seen, at most: older ones are forgotten (the metric is a sample). */
+const MAX_WATCHED_DRAINS = 10_000;
 
 /** What one pass did. */
 export interface PassResult {
@@ -97,6 +105,8 @@ export class Reconciler {
   private readonly gateRegistered = new Map<string, number>();
   /** Health check settings per group (DescribeTargetGroups, once), for the gate's read times. */
   private readonly healthChecks = new Map<string, { intervalMs: number; healthyThreshold: number }>();
+  /** Targets this host deregistered (targetKey) and when: a read that no longer shows one measures its drain. */
+  private readonly draining = new Map<string, number>();
   /** When this host sends its spread changes (moves, gated registrations): its moment in the fleet's window (undefined: none pending). */
   private waveAt: number | undefined;
   private readonly now: () => number;
@@ -149,10 +159,14 @@ export class Reconciler {
     const owned = new Set(address !== undefined ? [address] : []);
 
     for (const [k, until] of this.refused) if (until <= this.now()) this.refused.delete(k);
+    // ELBv2's longest deregistration delay is an hour: a target still "draining" after two is not one to measure.
+    for (const [k, at] of this.draining) if (this.now() - at > 2 * 3_600_000) this.draining.delete(k);
     const groups = groupsInPlay(this.o.allowedTargetGroups, desired.endpoints, this.current.targets);
     const shape = { fleetSize: this.o.fleet.fleetSize, groups: groups.length, limits: this.o.fleet.limits };
     const intervalMs = driftRepairIntervalMs(shape, this.o.fleet.minReadIntervalMs);
-    const readWait = await this.readDue(groups, fleetReadWindowMs(shape), intervalMs);
+    // A group this host left is still read until its last deregistered target is seen gone (the drain metric).
+    const watched = [...new Set([...this.draining.keys()].map((k) => k.slice(0, k.indexOf('|'))))].filter((g) => !groups.includes(g));
+    const readWait = await this.readDue([...groups, ...watched], fleetReadWindowMs(shape), intervalMs);
 
     const actual = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const availabilityZone = availabilityZoneFor(address, this.o.vpcCidrs, this.o.availabilityZone);
@@ -189,7 +203,7 @@ export class Reconciler {
     await this.scheduleGateReads(groups);
     const gateRead = [...this.gateReads].filter(([arn]) => !this.groups.isWaiting(arn)).map(([, at]) => Math.max(0, at - this.now()));
     // A group backing off is woken by its backoff, not by its overdue read.
-    const nextRead = this.reads.nextInMs(groups.filter((g) => !this.groups.isWaiting(g)));
+    const nextRead = this.reads.nextInMs([...groups, ...watched].filter((g) => !this.groups.isWaiting(g)));
     const next = [...waits, ...gateRead, ...(retry !== undefined ? [retry] : []), ...(nextRead !== undefined ? [nextRead] : [])];
     return {
       registered,
@@ -253,6 +267,15 @@ export class Reconciler {
       this.gateReads.delete(arn);
     }
     return undefined;
+  }
+
+  private noteDrained(arn: string, targets: readonly ActualTarget[]): void {
+    const present = new Set(targets.map((t) => targetKey(arn, t.id, t.port)));
+    for (const [k, at] of this.draining) {
+      if (!k.startsWith(`${arn}|`) || present.has(k)) continue;
+      this.draining.delete(k);
+      this.o.onDrained?.(arn, this.now() - at);
+    }
   }
 
   /**
@@ -322,6 +345,7 @@ export class Reconciler {
     try {
       const targets = await this.o.registry.describeTargets(arn);
       this.views.read(arn, targets);
+      this.noteDrained(arn, targets);
       this.groups.succeeded(arn, 'describe');
       this.groups.recovered(arn);
       this.o.log.debug(`read ${shortTargetGroup(arn)}: ${targets.length} target(s)`, { event: 'read', targetGroupArn: arn, targets: targets.length, reason: why });
@@ -377,7 +401,9 @@ export class Reconciler {
       await Promise.all(
         groups.map(async (arn) => {
           try {
-            for (const t of await this.o.registry.describeTargets(arn)) still.add(targetKey(arn, t.id, t.port));
+            const targets = await this.o.registry.describeTargets(arn);
+            this.noteDrained(arn, targets);
+            for (const t of targets) still.add(targetKey(arn, t.id, t.port));
           } catch {
             remaining.filter((t) => t.targetGroupArn === arn).forEach((t) => still.add(targetKey(arn, t.id, t.port)));
           }
@@ -431,6 +457,7 @@ export class Reconciler {
           continue;
         }
         added.push(ownedRecord(arn, target, endpoint));
+        this.draining.delete(k);
         this.o.log.info(`${would ? 'would register' : 'registered'} ${tg} ${show(target)}`, {
           event: 'registered', targetGroupArn: arn, target: show(target), ...(target.availabilityZone ? { availabilityZone: target.availabilityZone } : {}),
           container: endpoint.containerName, containerId: endpoint.containerId.slice(0, 12), ...(endpoint.taskArn ? { taskArn: endpoint.taskArn } : {}),
@@ -454,6 +481,7 @@ export class Reconciler {
           continue;
         }
         removed.add(k);
+        if (this.draining.size < MAX_WATCHED_DRAINS) this.draining.set(k, this.now());
         const record = previous.get(k);
         const container = record?.containerId ? byId.get(record.containerId) : undefined;
         this.o.log.info(`${would ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {

@@ -89,6 +89,8 @@ describe('Metrics.render', () => {
       ecs_anywhere_lb_api_throttled_total: 'counter',
       ecs_anywhere_lb_api_pace_per_second: 'gauge',
       ecs_anywhere_lb_drift_repair_interval_seconds: 'gauge',
+      ecs_anywhere_lb_drain_seconds: 'summary',
+      ecs_anywhere_lb_drain_seconds_max: 'gauge',
       ecs_anywhere_lb_reconcile_duration_seconds: 'summary',
       ecs_anywhere_lb_reconcile_failures_total: 'counter',
       ecs_anywhere_lb_owned_targets: 'gauge',

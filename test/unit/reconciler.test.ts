@@ -105,6 +105,7 @@ function world(o: WorldOptions = {}) {
   const host = new MemoryHost();
   const address = new FixedAddress(o.address ?? HOST);
   const store = new MemoryStore(o.state);
+  const drained: { arn: string; ms: number }[] = [];
 
   /** Starts an agent process (a restart is another start): its own pace, views and schedule. */
   const start = (p: { dryRun?: boolean } = {}) => {
@@ -128,6 +129,7 @@ function world(o: WorldOptions = {}) {
       permanentRetryMs: MIN_READ_INTERVAL_MS,
       now,
       random,
+      onDrained: (arn, ms) => drained.push({ arn, ms }),
     });
     return { reconciler, pace, pass: (...reasons: string[]) => reconciler.reconcile(reasons.length > 0 ? reasons : ['test']) };
   };
@@ -135,7 +137,7 @@ function world(o: WorldOptions = {}) {
   /** The calls made since `mark` (the number of calls recorded before). */
   const since = (mark: number): RecordedCall[] => elb.calls.slice(mark);
   const recorded = () => store.saved.targets.map((r) => `${r.targetGroupArn === WEB ? 'web' : r.targetGroupArn === API ? 'api' : r.targetGroupArn} ${r.id}:${r.port}`).sort();
-  return { elb, host, address, store, start, since, recorded, now, advance: (ms: number) => (t += ms), mark: () => elb.calls.length };
+  return { elb, host, address, store, drained, start, since, recorded, now, advance: (ms: number) => (t += ms), mark: () => elb.calls.length };
 }
 
 const call = (action: RecordedCall['action'], group: string, targets: string[], error?: string): RecordedCall => ({ action, group, targets, ...(error ? { error } : {}) });
@@ -733,5 +735,25 @@ describe('Reconciler: the readiness gate', () => {
     w.host.stopping(g);
     await agent.pass('event:kill');
     expect(ask()).toMatchObject({ ready: false, reason: 'stopping' });
+  });
+});
+
+describe('Reconciler: drain time', () => {
+  it('measures a deregistered target\'s drain when a later read no longer shows it (an upper bound), once', async () => {
+    const w = world({ fleetSize: 1, random: () => 0 });
+    const c = container('c1', 32768, [WEB]);
+    w.host.start(c);
+    const agent = w.start();
+    await agent.pass('startup');
+    w.host.stopping(c);
+    await agent.pass('event:kill');
+    // The in-memory ELBv2 drains at once; the agent sees it at its next read, one interval (60 s) later.
+    expect(w.drained).toEqual([]);
+    w.advance(MIN_READ_INTERVAL_MS * 1.2);
+    await agent.pass('periodic');
+    expect(w.drained).toEqual([{ arn: WEB, ms: MIN_READ_INTERVAL_MS * 1.2 }]);
+    w.advance(MIN_READ_INTERVAL_MS * 1.2);
+    await agent.pass('periodic');
+    expect(w.drained).toHaveLength(1);
   });
 });
