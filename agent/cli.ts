@@ -99,7 +99,6 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     if (owner !== undefined && owner !== full) throw new ConfigError(`--${name}`, `goes with ${owner}`);
   }
   if (action === 'set') {
-    if (words.length === 0 && unset.length === 0) throw new ConfigError('config set', 'needs KEY=VALUE pairs or --unset KEY');
     const bad = words.find((w) => !w.includes('='));
     if (bad !== undefined) throw new ConfigError('config set', `"${bad}" is not KEY=VALUE`);
   } else if (action === 'get') {
@@ -136,9 +135,10 @@ export function helpText(): string {
     '  config validate --config FILE',
     '                   check the file, the environment and the flags offline as `run` would; exit 78 naming every',
     '                   problem, unknown ECS_ANYWHERE_LB_* names included',
-    '  config set --config FILE KEY=VALUE... [--unset KEY]...',
+    '  config set --config FILE [KEY=VALUE...] [--unset KEY]...',
     '                   rewrite only those keys (KEY: ECS_ANYWHERE_LB_NAME, NAME or AWS_*), keeping every other line',
-    '                   and comment; the file is left as it was when the result would be invalid',
+    '                   and comment; the file is left as it was when the result, read alone as the unit reads it,',
+    '                   would be invalid (a missing file starts from a commented template)',
     '  config get --config FILE KEY',
     '                   print the value the file gives KEY (exit 1 when it sets none)',
     '  iam-policy [--target-groups ARN,...] [--region REGION]',

@@ -4,13 +4,15 @@
 #
 # The official script's flags go to it exactly as given (same order, unchanged); every other
 # flag goes to install.sh, together with --region (and --no-start). Our flags are checked first
-# (install.sh --validate-only), so a typo stops the run before the official script touches
-# the host; install.sh runs only when the official script succeeded, and the official script's
-# exit status is passed on when it fails.
+# (install.sh --validate-only: the agent binary, from the package or tarball given, judges the
+# configuration), so a typo stops the run before the official script touches the host;
+# install.sh runs only when the official script succeeded, and the official script's exit
+# status is passed on when it fails. Given --package FILE.deb|.rpm, install.sh installs the
+# agent's package (as the official script installs the ECS agent's), else it places the files.
 #
 #   sudo ./ecs-anywhere-install-wrapper.sh --region eu-west-1 --cluster edge \
 #     --activation-id ID --activation-code CODE \
-#     --tarball ecs-anywhere-lb-agent-0.1.0-linux-x64.tar.gz --target-groups ARN --vpn-config site.ovpn
+#     --package ecs-anywhere-lb-agent_0.1.0_amd64.deb --target-groups ARN --vpn-config site.ovpn
 
 set -euo pipefail
 
@@ -83,7 +85,8 @@ Wrapper flags:
   -h, --help                   this text (the official script's own help: bash
                                ecs-anywhere-install.sh --help)
 
-Every other flag goes to install.sh; they are:
+Every other flag goes to install.sh (--package FILE.deb|.rpm installs the agent's package,
+--tarball or --binary places the files); they are:
 EOF
   if [[ -f $INSTALLER ]]; then
     bash "$INSTALLER" --help | sed 's/^/  | /'

@@ -1,65 +1,31 @@
 #!/usr/bin/env bash
 # install.sh: install, upgrade or remove ecs-anywhere-lb-agent on an Amazon ECS Anywhere host.
+# Run as root; `install.sh --help` lists every flag.
 #
-# Run as root. `install.sh --help` lists every flag. In short:
-#   install.sh --tarball ecs-anywhere-lb-agent-0.1.0-linux-x64.tar.gz \
-#              --target-groups arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef
-#   install.sh --upgrade --tarball NEWER.tar.gz      # new binary and unit, same config and state
-#   install.sh --uninstall [--purge]                 # remove what was installed (--purge: config, state)
+# The agent owns its configuration: this script stages the agent binary first (checksum and CPU
+# checked, or extracted from a .deb/.rpm), then lets it write and judge agent.env (`config set`,
+# which refuses an invalid result with the message `run` would give) and render the IAM policy
+# (`iam-policy`). What stays here is what must happen before a binary can run, or around it:
+# architecture, download, checksum, package managers, OpenVPN, systemctl, manifest, rollback.
 #
-# RELEASE TARBALL LAYOUT (what --tarball and --url ...tar.gz expect; one tarball per architecture,
-# <arch> is x64 or arm64, matching Node's names; a tarball holding both binaries works as well):
+# Everything is staged in a temporary directory first: a bad flag, a missing file, a checksum
+# mismatch or a failing package manager stops the run with the host unchanged. Packages
+# (openvpn, then --package) are installed before any file is moved; files are moved one by one
+# (atomic rename, rolled back on failure), and one whose content, mode and owner already match
+# is not touched, so an identical re-run changes nothing. The manifest
+# /etc/ecs-anywhere-lb-agent/.installed-files lists what this script placed: --uninstall removes
+# exactly that (and the package), keeping agent.env; --purge removes agent.env and the state too.
 #
-#   ecs-anywhere-lb-agent-<version>-linux-<arch>.tar.gz
-#   ecs-anywhere-lb-agent-<version>-linux-<arch>.tar.gz.sha256   optional, next to the tarball:
-#                                                                `sha256sum` output for the tarball
-#   contents: one top-level directory (any name; the files may also sit at the top level):
-#     ecs-anywhere-lb-agent-<version>-linux-<arch>/
-#       ecs-anywhere-lb-agent-linux-<arch>          the single executable (mode 0755)
-#       ecs-anywhere-lb-agent-linux-<arch>.sha256   `sha256sum` output for it (required; "HEX  NAME")
-#       ecs-anywhere-lb-agent.service               the systemd unit
-#       install.sh                                  this script
-#       iam-policy.json                             the IAM policy template (see below)
-#       ecs-anywhere-install-wrapper.sh             optional: wraps the official ECS Anywhere installer
+# A release tarball (--tarball) holds one directory with ecs-anywhere-lb-agent-linux-<arch>, its
+# .sha256 (required), ecs-anywhere-lb-agent.service and these scripts; ./install.sh run from it
+# (or from a source checkout: ../dist/bin, ../systemd) finds them without flags.
 #
-# Running ./install.sh from an extracted tarball finds the binary, its .sha256 and the unit next
-# to it, so `tar xzf X.tar.gz && cd X && sudo ./install.sh --target-groups ARN` is enough. From a
-# source checkout the unit defaults to ../systemd/ecs-anywhere-lb-agent.service.
-#
-# WHAT IT INSTALLS (paths are prefixed with --root DIR when given)
-#   /usr/local/bin/ecs-anywhere-lb-agent                          0755 root:root
-#   /etc/systemd/system/ecs-anywhere-lb-agent.service             0644 root:root
-#   /etc/ecs-anywhere-lb-agent/agent.env                          0640 root:root  (KEY=VALUE config)
-#   /etc/ecs-anywhere-lb-agent/iam-policy.json                    0644 root:root  (rendered policy)
-#   /etc/ecs-anywhere-lb-agent/.installed-files                   0644 root:root  (manifest)
-#   with --vpn-config FILE, also:
-#   /etc/openvpn/client/ecs-anywhere.conf                         0600 root:root
-#   /etc/systemd/system/ecs-anywhere-lb-agent.service.d/10-vpn.conf   0644 root:root
-# The manifest lists every file and directory the installer created; --uninstall removes exactly
-# those (directories only when empty) and keeps agent.env; --purge also removes agent.env, the
-# manifest and the agent's state directory /var/lib/ecs-anywhere-lb-agent.
-#
-# HOW IT CHANGES THE HOST
-#   Everything is validated and staged in a temporary directory first: a bad flag, a missing file,
-#   a checksum mismatch or a failing package manager stops the run with the host unchanged. The
-#   openvpn package (the one step that cannot be staged) is installed before any file is moved.
-#   Files are then moved into place one by one (atomic rename in the target directory); a file
-#   whose content, mode and owner already match is not touched, so an identical re-run changes
-#   nothing (same content, same mtimes). A plain re-run changes the configuration only and keeps
-#   the installed binary and unit unless a new one is named (--binary/--tarball/--url/--unit);
-#   --upgrade replaces binary and unit and keeps configuration and state.
-#
-# EXIT STATUS
-#   0 done; 1 error, host unchanged; 2 bad usage, host unchanged;
-#   3 installed, but `ecs-anywhere-lb-agent check` failed: files stay in place so the configuration
-#     (or the IAM policy) can be fixed; re-run the installer or `ecs-anywhere-lb-agent check
-#     --config /etc/ecs-anywhere-lb-agent/agent.env` afterwards;
-#   4 installed, but a systemctl command failed (see journalctl -u ecs-anywhere-lb-agent).
-#
-# TEST HOOKS (environment): ECS_ANYWHERE_LB_INSTALL_ARCH (same as --arch),
-#   ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD (same as --package-manager-cmd),
-#   ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL (command used instead of systemctl, also under --root).
-
+# Exit status: 0 done; 1 error, host unchanged; 2 bad usage or configuration, host unchanged;
+# 3 installed, but `ecs-anywhere-lb-agent check` failed; 4 installed, but systemctl failed.
+# Test hooks (environment): ECS_ANYWHERE_LB_INSTALL_ARCH (--arch),
+# ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD (--package-manager-cmd), ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL
+# (run instead of systemctl, also under --root). The agent never sees this script's
+# ECS_ANYWHERE_LB_* variables: the unit gives it only agent.env.
 # Written for bash >= 4.2 (Amazon Linux 2, CentOS 7): arrays that may be empty are expanded as
 # ${a[@]+"${a[@]}"}, which older bash needs under `set -u`.
 
@@ -68,6 +34,7 @@ set -euo pipefail
 readonly PROG=install.sh
 readonly AGENT=ecs-anywhere-lb-agent
 readonly BIN_PATH=/usr/local/bin/ecs-anywhere-lb-agent
+readonly PKG_BIN_PATH=/usr/bin/ecs-anywhere-lb-agent
 readonly CONFIG_DIR=/etc/ecs-anywhere-lb-agent
 readonly CONFIG_PATH=$CONFIG_DIR/agent.env
 readonly POLICY_PATH=$CONFIG_DIR/iam-policy.json
@@ -80,43 +47,42 @@ readonly VPN_CONF_PATH=/etc/openvpn/client/ecs-anywhere.conf
 readonly STATE_DIR=/var/lib/ecs-anywhere-lb-agent
 readonly PREFIX=ECS_ANYWHERE_LB_
 readonly POLICY_NAME=ecs-anywhere-lb-agent
-readonly ARN_EXAMPLE=arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef
-# Keys in the order a new agent.env lists them; --set adds others after these.
-readonly -a KNOWN_KEYS=(
-  "${PREFIX}ALLOWED_TARGET_GROUPS" "${PREFIX}ALLOW_ANY_TARGET_GROUP" "${PREFIX}INTERFACE"
-  "${PREFIX}HOST_IP" "${PREFIX}VPC_CIDR" "${PREFIX}AVAILABILITY_ZONE" "${PREFIX}ON_EXIT"
-  "${PREFIX}DRAIN_TIMEOUT" "${PREFIX}RECONCILE_INTERVAL" "${PREFIX}LOG_LEVEL" "${PREFIX}LOG_FORMAT"
-  "${PREFIX}MAPPING_FILE" "${PREFIX}INCLUDE_NON_ECS" "${PREFIX}METRICS_ADDRESS" AWS_REGION
-)
 readonly EXIT_ERROR=1 EXIT_USAGE=2 EXIT_CHECK_FAILED=3 EXIT_SYSTEMCTL_FAILED=4
+# The agent's exit status for an invalid configuration (EXIT_CONFIG in agent/main.ts).
+readonly AGENT_EXIT_CONFIG=78
+# Flag -> agent.env key, in the order a new agent.env lists them (--set keys follow). The agent
+# validates every value; these flags only name keys.
+readonly -a CONFIG_FLAGS_TABLE=(
+  --interface=INTERFACE --host-ip=HOST_IP --vpc-cidr=VPC_CIDR --availability-zone=AVAILABILITY_ZONE
+  --on-exit=ON_EXIT --drain-timeout=DRAIN_TIMEOUT --reconcile-interval=RECONCILE_INTERVAL
+  --log-level=LOG_LEVEL --log-format=LOG_FORMAT --mapping-file=MAPPING_FILE
+  --include-non-ecs=INCLUDE_NON_ECS --metrics-address=METRICS_ADDRESS --region=AWS_REGION
+)
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 
 # ---------------------------------------------------------------- options (set by parse_args)
 MODE=install            # install | upgrade | uninstall | purge | print-iam-policy | validate-only | help
-SRC_BINARY="" SRC_TARBALL="" SRC_URL="" OPT_SHA256="" SKIP_CHECKSUM=0
+SRC_BINARY="" SRC_TARBALL="" SRC_URL="" SRC_PACKAGE="" OPT_SHA256="" SKIP_CHECKSUM=0
 OPT_UNIT="" OPT_VPN="" IAM_ROLE=ecsAnywhereInstanceRole OPT_ARCH="" PKG_CMD=""
 R=""                    # --root without its trailing slash; "" is the real root
 NO_SYSTEMCTL=0 NO_CHECK=0 NO_START=0 DRY_RUN=0 FORCE=0
-TG_ARNS=()              # from --target-groups (repeatable)
-ALLOW_ANY=0
-declare -A FLAG_VALUE=()   # agent.env key -> value given by a flag
-declare -A FLAG_NAME=()    # agent.env key -> the flag that set it (for messages)
-EXTRA_KEYS=()              # keys from --set, in order
-UNSET_KEYS=()              # keys from --unset
-CONFIG_FLAGS=()            # every configuration flag given (to refuse them where they make no sense)
+TG_ARNS=() ALLOW_ANY=0
+SET_KEYS=()             # keys the flags set, in the order given (FLAG_VALUE holds the values)
+UNSET_KEYS=()
+CONFIG_FLAGS=()         # every configuration flag given (to refuse them where they make no sense)
+declare -A FLAG_VALUE=()
 
 # ---------------------------------------------------------------- run state
-STAGE=""                # temporary staging directory
-ARCH="" ARCH_NAME=""    # x64|arm64 and what uname -m (or the override) said
-BIN_SOURCE=""           # staged binary, "" = keep the installed one
-UNIT_SOURCE=""          # staged unit, "" = keep the installed one
-VPN_DEV=""              # tunnel interface named by the VPN config
-POLICY_TEMPLATE=""
+STAGE="" ARCH="" ARCH_NAME=""
+TOOL=""                 # the agent binary this run asks: the staged one, else the installed one
+BIN_SOURCE="" UNIT_SOURCE="" TARBALL_DIR="" VPN_DEV=""
+PKG_KIND=""             # deb | rpm when a package is (to be) installed
+PKG_NEW=0               # 1: the staged package must be installed (not already this version)
+PKG_LABEL=""            # the package file or URL, for messages
 PLAN_DEST=() PLAN_SRC=() PLAN_MODE=() PLAN_STATE=() PLAN_DIRS=()
 CHECK_FAILED=0 SYSTEMCTL_FAILED=0
-TARBALL_DIR=""          # where the binary was found inside an extracted tarball
 APPLIED=()              # "dir:PATH", "new:PATH" or "update:INDEX", in the order applied
 
 # ---------------------------------------------------------------- messages
@@ -139,53 +105,49 @@ Usage: $PROG [FLAGS]            install or reconfigure (re-runs are idempotent)
 Installs ecs-anywhere-lb-agent, which registers this ECS Anywhere host's task containers
 (their dynamic host ports) as IP targets in ELBv2 target groups. Run as root.
 
-Binary source (checked against a SHA-256 checksum; the binary must match this host's CPU):
+Source (checked against a SHA-256 checksum; the binary must match this host's CPU):
+  --package FILE           a .deb (apt/dpkg systems) or .rpm (dnf/yum/zypper systems) built by
+                           \`npm run package\`; dpkg or rpm then owns the binary and the unit;
+                           checksum from --sha256 or FILE.sha256 when given or present
   --binary FILE            the executable ecs-anywhere-lb-agent-linux-<arch>; checksum from
                            --sha256 or FILE.sha256 next to it
-  --tarball FILE.tar.gz    a release tarball (layout: see the comment at the top of this script);
-                           binary checked against the .sha256 inside it, the tarball itself
-                           against --sha256 or FILE.tar.gz.sha256 when given or present
-  --url URL                download a binary or a .tar.gz (curl, else wget); checksum from
-                           --sha256 or URL.sha256
-  --sha256 HEX             expected SHA-256 of the file given by --binary, --tarball or --url
+  --tarball FILE.tar.gz    a release tarball; binary checked against the .sha256 inside it, the
+                           tarball itself against --sha256 or FILE.tar.gz.sha256 when present
+  --url URL                download a binary, a .tar.gz, a .deb or an .rpm (curl, else wget);
+                           checksum from --sha256 or URL.sha256
+  --sha256 HEX             expected SHA-256 of the file given by --package/--binary/--tarball/--url
   --insecure-skip-checksum install without checking any checksum (not recommended)
   --arch ARCH              override \`uname -m\` (x86_64 | aarch64 | arm64); also the
                            ECS_ANYWHERE_LB_INSTALL_ARCH variable
   With no source, a fresh install uses ecs-anywhere-lb-agent-linux-<arch> next to this script
-  (extracted tarball) or in ../dist/bin; a re-run keeps the installed binary.
+  (extracted tarball) or in ../dist/bin; a re-run keeps the installed binary or package.
 
-Configuration, written to $CONFIG_PATH (mode 0640); a re-run changes only
-the keys its flags name and keeps every other line:
-  --target-groups ARN[,ARN...]   target groups the agent may register in (repeatable);
-                                 required unless --allow-any-target-group. ARN shape:
-                                 arn:aws[-cn|-us-gov]:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID
-                                 -> ${PREFIX}ALLOWED_TARGET_GROUPS
+Configuration, written to $CONFIG_PATH (mode 0640) by the agent itself
+(\`$AGENT config set\`): a re-run changes only the keys its flags name and keeps
+every other line; an invalid result is refused with the agent's message, before anything is
+written. Every value is checked by the agent (\`$AGENT --help\` lists the options):
+  --target-groups ARN[,ARN...]   target groups the agent may register in (repeatable; also
+                                 --allowed-target-groups) -> ${PREFIX}ALLOWED_TARGET_GROUPS
   --allow-any-target-group       let task labels name any target group (the IAM policy then
-                                 covers every target group of the region)
+                                 covers every target group of --region)
                                  -> ${PREFIX}ALLOW_ANY_TARGET_GROUP=true
-  --interface NAME               register the IPv4 address of this interface, e.g. tun0
-                                 -> ${PREFIX}INTERFACE
-  --host-ip IPV4                 register this address (excludes --interface)
-                                 -> ${PREFIX}HOST_IP
-  --vpc-cidr CIDR[,CIDR...]      the target groups' VPC CIDR(s) -> ${PREFIX}VPC_CIDR
-  --availability-zone AZ|all     AvailabilityZone for registered targets
-                                 -> ${PREFIX}AVAILABILITY_ZONE
+  --interface NAME               register this interface's IPv4 address, e.g. tun0
+  --host-ip IPV4                 register this address (replaces --interface)
+  --vpc-cidr CIDR[,CIDR...]      the target groups' VPC CIDR(s)
+  --availability-zone AZ|all     AvailabilityZone for addresses outside the VPC
   --on-exit auto|deregister|keep what the agent does with its targets when it stops
-                                 -> ${PREFIX}ON_EXIT
-  --drain-timeout DURATION       seconds, or 30s / 2m / 500ms -> ${PREFIX}DRAIN_TIMEOUT
-  --reconcile-interval DURATION  seconds, or 30s / 2m / 500ms -> ${PREFIX}RECONCILE_INTERVAL
-  --log-level error|warn|info|debug   -> ${PREFIX}LOG_LEVEL
-  --log-format json|text              -> ${PREFIX}LOG_FORMAT
-  --mapping-file PATH            absolute path of a mapping file -> ${PREFIX}MAPPING_FILE
-  --include-non-ecs              also map containers not started by ECS
-                                 -> ${PREFIX}INCLUDE_NON_ECS=true (--no-include-non-ecs: false)
-  --metrics-address HOST:PORT    loopback only, e.g. 127.0.0.1:9464 -> ${PREFIX}METRICS_ADDRESS
-  --region REGION                AWS region -> AWS_REGION (default: the first target group's;
-                                 the agent sends each call to its target group's own region)
-  --set NAME=VALUE               any other agent option: ${PREFIX}NAME=VALUE, e.g.
-                                 --set ADDRESS_CHECK_INTERVAL=5s (names starting with AWS_
-                                 or ${PREFIX} are written as given); repeatable
-  --unset NAME                   remove ${PREFIX}NAME (or AWS_...) from the file; repeatable
+  --drain-timeout DURATION       --reconcile-interval DURATION    e.g. 30s, 2m
+  --log-level error|warn|info|debug   --log-format json|text
+  --mapping-file PATH            absolute path of a mapping file (it must exist)
+  --include-non-ecs              also map containers not started by ECS (--no-include-non-ecs)
+  --metrics-address HOST:PORT    loopback only, e.g. 127.0.0.1:9464
+  --region REGION                -> AWS_REGION (the IAM policy's region with
+                                 --allow-any-target-group; the agent sends each call to its
+                                 target group's own region)
+  (each -> ${PREFIX}<NAME>, e.g. --on-exit -> ${PREFIX}ON_EXIT)
+  --set NAME=VALUE               any other agent option: ${PREFIX}NAME=VALUE (NAME,
+                                 ${PREFIX}NAME or AWS_NAME), e.g. --set FLEET_SIZE=500
+  --unset NAME                   remove NAME from the file (also a mistyped one)
 
 VPN (routed OpenVPN; the load balancer must reach this host's tunnel address):
   --vpn-config FILE.ovpn   install OpenVPN with the package manager (apt-get, dnf, yum or
@@ -198,8 +160,8 @@ VPN (routed OpenVPN; the load balancer must reach this host's tunnel address):
                            also ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD)
 
 Service and IAM:
-  --unit FILE              systemd unit to install (default: from the tarball, next to this
-                           script, or ../systemd/$UNIT_NAME in a source checkout)
+  --unit FILE              systemd unit to install with --binary/--tarball/--url (default: from
+                           the tarball, next to this script, or ../systemd/$UNIT_NAME)
   --no-start               enable the services but do not start or restart them
   --no-systemctl           do not run systemctl at all (implied by --root unless
                            ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL names a stand-in)
@@ -208,44 +170,45 @@ Service and IAM:
                            ecsAnywhereInstanceRole)
   --print-iam-policy       print the IAM policy JSON for the target groups (from the flags,
                            else from the installed configuration) on stdout and the command
-                           to attach it on stderr; changes nothing
+                           to attach it on stderr; changes nothing (needs a binary to ask)
 
 Modes and safety:
-  --upgrade                replace binary and unit (a source is required unless one sits next
-                           to this script); configuration flags are refused
-  --uninstall              stop the agent, run "$AGENT deregister --all", disable and remove
-                           everything the manifest lists except agent.env (the openvpn package
-                           stays); refuses when deregistering fails unless --force
+  --upgrade                replace binary and unit (or the package; a source is required
+                           unless one sits next to this script); configuration flags are refused
+  --uninstall              stop the agent, run "$AGENT deregister --all" (at once when it
+                           never registered anything), disable and remove everything the
+                           manifest lists (and the package) except agent.env; the openvpn
+                           package stays; refuses when deregistering fails unless --force
   --purge                  --uninstall, and also remove agent.env, the manifest and
                            $STATE_DIR
   --force                  with --uninstall/--purge: continue when deregistering fails
   --dry-run                show what would change and exit; nothing is changed
-  --validate-only          check the flags (and the files they name) and exit
-  --root DIR               install into the tree DIR (every path above prefixed by DIR)
+  --validate-only          check the flags (with the agent, and the files they name) and exit
+  --root DIR               install into the tree DIR (every path above prefixed by DIR; not
+                           with --package)
   -h, --help               this text
 
 After installing, the agent is enabled and (re)started, "$AGENT check --config
 $CONFIG_PATH" runs, and the IAM policy is printed with the command that
-attaches it. Exit status: 0 done; 1 error (host unchanged); 2 bad usage (host unchanged);
-3 installed but the check failed (fix the configuration or IAM policy, then re-run);
-4 installed but systemctl failed.
+attaches it. Exit status: 0 done; 1 error (host unchanged); 2 bad usage or configuration
+(host unchanged); 3 installed but the check failed (fix the configuration or IAM policy, then
+re-run); 4 installed but systemctl failed.
 EOF
 }
 
 # ---------------------------------------------------------------- argument parsing
 # Flags taking a value accept "--flag VALUE" and "--flag=VALUE".
-readonly -a VALUE_FLAGS=(--binary --tarball --url --sha256 --arch --unit --vpn-config --iam-role --root
-  --package-manager-cmd --target-groups --interface --host-ip --vpc-cidr --availability-zone
-  --on-exit --drain-timeout --reconcile-interval --log-level --log-format --mapping-file
-  --metrics-address --region --set --unset)
+readonly -a VALUE_FLAGS=(--binary --tarball --url --package --sha256 --arch --unit --vpn-config --iam-role
+  --root --package-manager-cmd --target-groups --allowed-target-groups --interface --host-ip --vpc-cidr
+  --availability-zone --on-exit --drain-timeout --reconcile-interval --log-level --log-format
+  --mapping-file --metrics-address --region --set --unset)
 
 takes_value() { [[ " ${VALUE_FLAGS[*]} " == *" $1 "* ]]; }
 
 parse_args() {
-  local flag value
+  local flag value inline
   while (($# > 0)); do
-    flag=$1 value=""
-    local inline=0
+    flag=$1 value="" inline=0
     if [[ $flag == --*=* ]]; then
       value=${flag#*=} flag=${flag%%=*} inline=1
     fi
@@ -293,253 +256,84 @@ take_switch() {
     --dry-run) DRY_RUN=1 ;;
     --force) FORCE=1 ;;
     --allow-any-target-group) ALLOW_ANY=1 CONFIG_FLAGS+=("$1") ;;
-    --include-non-ecs) flag_config "$1" "${PREFIX}INCLUDE_NON_ECS" true ;;
-    --no-include-non-ecs) flag_config "$1" "${PREFIX}INCLUDE_NON_ECS" false ;;
+    --include-non-ecs) flag_config "$1" INCLUDE_NON_ECS true ;;
+    --no-include-non-ecs) flag_config "$1" INCLUDE_NON_ECS false ;;
     *) usage_error "unknown flag '$1'" ;;
   esac
 }
 
 take_value_flag() {
-  local flag=$1 value=$2
+  local flag=$1 value=$2 entry
   case $flag in
     --binary) SRC_BINARY=$value ;;
     --tarball) SRC_TARBALL=$value ;;
     --url) SRC_URL=$value ;;
+    --package) SRC_PACKAGE=$value ;;
     --sha256) OPT_SHA256=$value ;;
     --arch) OPT_ARCH=$value ;;
     --unit) OPT_UNIT=$value ;;
     --vpn-config) OPT_VPN=$value CONFIG_FLAGS+=("$flag") ;;
     --iam-role) IAM_ROLE=$value ;;
     --package-manager-cmd) PKG_CMD=$value ;;
-    --root) set_root "$value" ;;
-    --target-groups) add_target_groups "$value" ;;
-    --interface) flag_config "$flag" "${PREFIX}INTERFACE" "$value" ;;
-    --host-ip) flag_config "$flag" "${PREFIX}HOST_IP" "$value" ;;
-    --vpc-cidr) flag_config "$flag" "${PREFIX}VPC_CIDR" "$value" ;;
-    --availability-zone) flag_config "$flag" "${PREFIX}AVAILABILITY_ZONE" "$value" ;;
-    --on-exit) flag_config "$flag" "${PREFIX}ON_EXIT" "$value" ;;
-    --drain-timeout) flag_config "$flag" "${PREFIX}DRAIN_TIMEOUT" "$value" ;;
-    --reconcile-interval) flag_config "$flag" "${PREFIX}RECONCILE_INTERVAL" "$value" ;;
-    --log-level) flag_config "$flag" "${PREFIX}LOG_LEVEL" "$value" ;;
-    --log-format) flag_config "$flag" "${PREFIX}LOG_FORMAT" "$value" ;;
-    --mapping-file) flag_config "$flag" "${PREFIX}MAPPING_FILE" "$value" ;;
-    --metrics-address) flag_config "$flag" "${PREFIX}METRICS_ADDRESS" "$value" ;;
-    --region) flag_config "$flag" AWS_REGION "$value" ;;
-    --set) take_set "$value" ;;
-    --unset) take_unset "$value" ;;
+    --root)
+      [[ $value == /* ]] || usage_error "--root needs an absolute path (got '$value')"
+      R=${value%/} ;;
+    --target-groups | --allowed-target-groups)
+      local arn
+      local -a arns
+      IFS=, read -ra arns <<<"$value"
+      for arn in ${arns[@]+"${arns[@]}"}; do
+        arn=${arn//[[:space:]]/}
+        [[ -z $arn || " ${TG_ARNS[*]-} " == *" $arn "* ]] || TG_ARNS+=("$arn")
+      done
+      CONFIG_FLAGS+=("$flag") ;;
+    --set)
+      [[ $value == *=* ]] || usage_error "--set needs NAME=VALUE (got '$value')"
+      flag_config --set "${value%%=*}" "${value#*=}" ;;
+    --unset) UNSET_KEYS+=("$(full_key "$value")") CONFIG_FLAGS+=("$flag") ;;
+    *)
+      for entry in "${CONFIG_FLAGS_TABLE[@]}"; do
+        [[ ${entry%%=*} != "$flag" ]] || flag_config "$flag" "${entry#*=}" "$value"
+      done ;;
   esac
+}
+
+# NAME -> ECS_ANYWHERE_LB_NAME unless it already has that prefix or is AWS_* (the agent maps
+# names the same way; this only lets a flag and a --set of the same key meet).
+full_key() {
+  if [[ $1 == "$PREFIX"* || $1 == AWS_* ]]; then printf '%s' "$1"; else printf '%s%s' "$PREFIX" "$1"; fi
 }
 
 flag_config() {
-  local flag=$1 key=$2 value=$3
-  FLAG_VALUE[$key]=$value
-  FLAG_NAME[$key]=$flag
-  CONFIG_FLAGS+=("$flag")
-}
-
-set_root() {
-  [[ $1 == /* ]] || usage_error "--root needs an absolute path (got '$1')"
-  R=${1%/}
-}
-
-add_target_groups() {
-  local arn
-  local -a arns
-  IFS=, read -ra arns <<<"$1"
-  for arn in ${arns[@]+"${arns[@]}"}; do
-    arn=${arn//[[:space:]]/}
-    [[ -z $arn ]] || TG_ARNS+=("$arn")
-  done
-  CONFIG_FLAGS+=(--target-groups)
-}
-
-# Agent option names: NAME becomes ECS_ANYWHERE_LB_NAME unless it already starts with that or AWS_.
-full_key() {
-  local name=$1
-  [[ $name =~ ^[A-Z][A-Z0-9_]*$ ]] || usage_error "'$name' is not an option name (A-Z, 0-9, _)"
-  if [[ $name == "$PREFIX"* || $name == AWS_* ]]; then
-    printf '%s' "$name"
-  else
-    printf '%s%s' "$PREFIX" "$name"
-  fi
-}
-
-take_set() {
-  [[ $1 == *=* ]] || usage_error "--set needs NAME=VALUE (got '$1')"
   local key
-  key=$(full_key "${1%%=*}") || exit "$EXIT_USAGE"
-  [[ -n ${FLAG_VALUE[$key]+set} || " ${KNOWN_KEYS[*]} " == *" $key "* ]] || EXTRA_KEYS+=("$key")
-  flag_config --set "$key" "${1#*=}"
+  key=$(full_key "$2")
+  [[ -n ${FLAG_VALUE[$key]+set} ]] || SET_KEYS+=("$key")
+  FLAG_VALUE[$key]=$3
+  CONFIG_FLAGS+=("$1")
 }
 
-take_unset() {
-  local key
-  key=$(full_key "$1") || exit "$EXIT_USAGE"
-  UNSET_KEYS+=("$key")
-  CONFIG_FLAGS+=(--unset)
-}
-
-# ---------------------------------------------------------------- value validation (pure)
-is_ipv4() {
-  local ip=$1 octet
-  [[ $ip =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || return 1
-  for octet in "${BASH_REMATCH[@]:1}"; do
-    [[ $octet == 0 || $octet != 0* ]] || return 1   # no leading zeros (octal ambiguity)
-    ((octet <= 255)) || return 1
-  done
-}
-
-ipv4_to_int() {
-  local a b c d
-  IFS=. read -r a b c d <<<"$1"
-  printf '%d' $(((a << 24) | (b << 16) | (c << 8) | d))
-}
-
-int_to_ipv4() {
-  local n=$1
-  printf '%d.%d.%d.%d' $(((n >> 24) & 255)) $(((n >> 16) & 255)) $(((n >> 8) & 255)) $((n & 255))
-}
-
-# Succeeds for a.b.c.d/n with no host bits set; prints the reason otherwise.
-check_cidr() {
-  local cidr=$1 ip bits n mask
-  if [[ $cidr != */* ]]; then printf 'missing /prefix-length'; return 1; fi
-  ip=${cidr%/*} bits=${cidr#*/}
-  if ! is_ipv4 "$ip"; then printf "'%s' is not an IPv4 address" "$ip"; return 1; fi
-  if ! [[ $bits =~ ^[0-9]{1,2}$ ]] || ((10#$bits > 32)); then
-    printf 'prefix length must be 0-32'
-    return 1
-  fi
-  n=$(ipv4_to_int "$ip")
-  bits=$((10#$bits))
-  mask=$(((0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF))
-  if (((n & mask) != n)); then
-    printf 'host bits are set; did you mean %s/%s?' "$(int_to_ipv4 $((n & mask)))" "$bits"
-    return 1
-  fi
-}
-
-is_private_ipv4() {
-  local n
-  n=$(ipv4_to_int "$1")
-  (((n >> 24) == 10)) || (((n >> 20) == (172 << 4 | 1))) || (((n >> 16) == (192 << 8 | 168))) ||
-    (((n >> 22) == (100 << 2 | 1)))
-}
-
-is_tg_arn() {
-  [[ $1 =~ ^arn:aws[a-z-]*:elasticloadbalancing:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:targetgroup/[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?/[0-9a-f]{16}$ ]]
-}
-
-arn_region() { local rest=${1#arn:*:elasticloadbalancing:}; printf '%s' "${rest%%:*}"; }
-
-region_partition() {
-  case $1 in
-    cn-*) printf 'aws-cn' ;;
-    us-gov-*) printf 'aws-us-gov' ;;
-    *) printf 'aws' ;;
-  esac
-}
-
-# What systemd's EnvironmentFile= and the agent's --config both read the same way: no
-# quoting, so no whitespace, quotes, backslashes, $, backticks or #.
-check_plain_value() {
-  local flag=$1 value=$2
-  if [[ $value == *[[:space:]\"\'\\\$\`#]* ]]; then
-    usage_error "$flag: value '$value' contains whitespace, a quote, \\, \$, \` or #, which agent.env cannot hold"
-  fi
-}
-
-validate_value() {
-  local key=$1 value=$2 flag=${FLAG_NAME[$1]} item reason
-  check_plain_value "$flag" "$value"
-  case $key in
-    "${PREFIX}INTERFACE")
-      [[ $value =~ ^[A-Za-z0-9_.-]{1,15}$ ]] ||
-        usage_error "$flag: '$value' is not a network interface name (1-15 of A-Z a-z 0-9 _ . -)" ;;
-    "${PREFIX}HOST_IP")
-      is_ipv4 "$value" || usage_error "$flag: '$value' is not an IPv4 address (a.b.c.d)"
-      is_private_ipv4 "$value" || warn "$flag $value is not in 10/8, 172.16/12, 192.168/16 or 100.64/10; ELBv2 accepts it only if it lies in the target group's VPC" ;;
-    "${PREFIX}VPC_CIDR")
-      local -a cidrs
-      IFS=, read -ra cidrs <<<"$value"
-      ((${#cidrs[@]} > 0)) || usage_error "$flag: empty CIDR list"
-      for item in "${cidrs[@]}"; do
-        reason=$(check_cidr "$item") || usage_error "$flag: '$item' is not an IPv4 CIDR such as 10.0.0.0/16: $reason"
-      done ;;
-    "${PREFIX}AVAILABILITY_ZONE")
-      [[ $value == all || $value =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+(-[a-z]+-[0-9]+)?[a-z]$ ]] ||
-        usage_error "$flag: '$value' is neither 'all' nor an Availability Zone name such as eu-west-1a" ;;
-    "${PREFIX}ON_EXIT")
-      [[ $value =~ ^(auto|deregister|keep)$ ]] || usage_error "$flag: '$value' must be auto, deregister or keep" ;;
-    "${PREFIX}DRAIN_TIMEOUT" | "${PREFIX}RECONCILE_INTERVAL")
-      [[ $value =~ ^[0-9]+(\.[0-9]+)?(ms|s|m|h)?$ ]] || usage_error "$flag: '$value' is not a duration (seconds, or like 30s, 2m, 500ms)" ;;
-    "${PREFIX}LOG_LEVEL")
-      [[ $value =~ ^(error|warn|info|debug)$ ]] || usage_error "$flag: '$value' must be error, warn, info or debug" ;;
-    "${PREFIX}LOG_FORMAT")
-      [[ $value =~ ^(json|text)$ ]] || usage_error "$flag: '$value' must be json or text" ;;
-    "${PREFIX}MAPPING_FILE")
-      [[ $value == /* ]] || usage_error "$flag: '$value' must be an absolute path" ;;
-    "${PREFIX}METRICS_ADDRESS")
-      validate_metrics_address "$flag" "$value" ;;
-    AWS_REGION)
-      [[ $value =~ ^[a-z]{2}(-[a-z]+)+-[0-9]+$ ]] || usage_error "$flag: '$value' is not an AWS region such as eu-west-1" ;;
-  esac
-}
-
-# The agent serves /metrics on loopback only.
-validate_metrics_address() {
-  local flag=$1 value=$2 host port
-  [[ $value =~ ^(\[[0-9A-Fa-f:]+\]|[^:]+):([0-9]{1,5})$ ]] ||
-    usage_error "$flag: '$value' is not HOST:PORT (e.g. 127.0.0.1:9464)"
-  host=${BASH_REMATCH[1]} port=${BASH_REMATCH[2]}
-  ((10#$port >= 1 && 10#$port <= 65535)) || usage_error "$flag: port $port is outside 1-65535"
-  [[ $host == localhost || $host == "[::1]" ]] || { [[ $host == 127.* ]] && is_ipv4 "$host"; } ||
-    usage_error "$flag: '$host' is not a loopback address; the agent serves metrics on loopback only (127.0.0.1, localhost or [::1])"
-}
-
-# (Target groups may be in several regions: the agent sends each call to its ARN's region.)
-validate_target_groups() {
-  local arn
-  for arn in ${TG_ARNS[@]+"${TG_ARNS[@]}"}; do
-    is_tg_arn "$arn" || usage_error "--target-groups: '$arn' is not a target group ARN; expected arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, e.g. $ARN_EXAMPLE"
-  done
-}
-
+# Only what the flags mean to this script; every configuration value is the agent's to judge.
 validate_flags() {
-  local key
+  local count=0 src
   ((${#TG_ARNS[@]} == 0 || ALLOW_ANY == 0)) || usage_error "--target-groups and --allow-any-target-group exclude each other"
-  [[ -z ${FLAG_VALUE[${PREFIX}HOST_IP]:-} || -z ${FLAG_VALUE[${PREFIX}INTERFACE]:-} ]] ||
-    usage_error "--host-ip and --interface exclude each other: give the address to register, or the interface to take it from"
-  validate_target_groups
-  for key in ${FLAG_VALUE[@]+"${!FLAG_VALUE[@]}"}; do
-    validate_value "$key" "${FLAG_VALUE[$key]}"
-  done
-  validate_sources
-  validate_mode_flags
-}
-
-validate_sources() {
-  local count=0
-  [[ -z $SRC_BINARY ]] || count=$((count + 1))
-  [[ -z $SRC_TARBALL ]] || count=$((count + 1))
-  [[ -z $SRC_URL ]] || count=$((count + 1))
-  ((count <= 1)) || usage_error "give only one of --binary, --tarball and --url"
+  for src in "$SRC_BINARY" "$SRC_TARBALL" "$SRC_URL" "$SRC_PACKAGE"; do [[ -z $src ]] || count=$((count + 1)); done
+  ((count <= 1)) || usage_error "give only one of --package, --binary, --tarball and --url"
   if [[ -n $OPT_SHA256 ]]; then
     [[ $OPT_SHA256 =~ ^[0-9a-fA-F]{64}$ ]] || usage_error "--sha256: '$OPT_SHA256' is not 64 hexadecimal digits"
-    ((count == 1)) || usage_error "--sha256 goes with --binary, --tarball or --url"
+    ((count == 1)) || usage_error "--sha256 goes with --package, --binary, --tarball or --url"
   fi
   [[ -z $SRC_URL || $SRC_URL =~ ^(https?|file):// ]] || usage_error "--url: '$SRC_URL' is not an https://, http:// or file:// URL"
+  [[ -z $SRC_PACKAGE || $SRC_PACKAGE == *.deb || $SRC_PACKAGE == *.rpm ]] || usage_error "--package: '$SRC_PACKAGE' is neither a .deb nor an .rpm"
+  [[ -z $SRC_PACKAGE || -z $R ]] || usage_error "--package installs into this system with dpkg or rpm; it cannot be combined with --root"
+  [[ -z $SRC_PACKAGE || -z $OPT_UNIT ]] || usage_error "--package brings its own unit; --unit goes with --binary, --tarball or --url"
   [[ $IAM_ROLE =~ ^[A-Za-z0-9+=,.@_-]{1,64}$ ]] || usage_error "--iam-role: '$IAM_ROLE' is not an IAM role name"
-}
-
-validate_mode_flags() {
   case $MODE in
     upgrade)
       ((${#CONFIG_FLAGS[@]} == 0)) ||
         usage_error "--upgrade keeps the configuration; run without --upgrade to change it (got ${CONFIG_FLAGS[*]})" ;;
     uninstall | purge)
       ((${#CONFIG_FLAGS[@]} == 0)) || usage_error "--$MODE takes no configuration flags (got ${CONFIG_FLAGS[*]})"
-      [[ -z $SRC_BINARY$SRC_TARBALL$SRC_URL$OPT_UNIT ]] || usage_error "--$MODE takes no binary or unit source" ;;
+      if ((count > 0)) || [[ -n $OPT_UNIT ]]; then usage_error "--$MODE takes no binary, package or unit source"; fi ;;
   esac
   ((FORCE == 0)) || [[ $MODE == uninstall || $MODE == purge ]] || usage_error "--force goes with --uninstall or --purge"
 }
@@ -555,15 +349,27 @@ resolve_arch() {
 }
 
 require_root() {
-  [[ -n $R || $EUID -eq 0 ]] || die "run as root (e.g. sudo $0 ...): it installs into /usr/local/bin, /etc and systemd"
+  [[ -n $R || $EUID -eq 0 ]] || die "run as root (e.g. sudo $0 ...): it installs into /usr, /etc and systemd"
 }
 
-is_installed() { [[ -e $R$MANIFEST_PATH || -e $R$BIN_PATH ]]; }
+is_installed() { [[ -e $R$MANIFEST_PATH || -e $R$BIN_PATH ]] || installed_package >/dev/null; }
+
+# Prints deb or rpm when the agent's package is installed on this system (never under --root).
+installed_package() {
+  [[ -z $R ]] || return 1
+  if command -v dpkg-query >/dev/null 2>&1 && [[ $(dpkg-query -W -f='${Status}' "$AGENT" 2>/dev/null) == 'install ok installed' ]]; then
+    printf 'deb'
+  elif command -v rpm >/dev/null 2>&1 && rpm -q --quiet "$AGENT" 2>/dev/null; then
+    printf 'rpm'
+  else
+    return 1
+  fi
+}
 
 check_local_files() {
   local pair flag file
   [[ -z $R || -d $R ]] || die "--root: $R is not a directory"
-  for pair in "--binary=$SRC_BINARY" "--tarball=$SRC_TARBALL" "--unit=$OPT_UNIT" "--vpn-config=$OPT_VPN"; do
+  for pair in "--binary=$SRC_BINARY" "--tarball=$SRC_TARBALL" "--package=$SRC_PACKAGE" "--unit=$OPT_UNIT" "--vpn-config=$OPT_VPN"; do
     flag=${pair%%=*} file=${pair#*=}
     [[ -z $file ]] && continue
     [[ -e $file ]] || die "$flag: $file does not exist"
@@ -571,10 +377,35 @@ check_local_files() {
   done
 }
 
+# ---------------------------------------------------------------- the agent as a tool
+# Runs the agent binary of this run without this script's ECS_ANYWHERE_LB_* variables.
+agent() {
+  local name
+  local -a drop=()
+  for name in $(compgen -e); do [[ $name != "$PREFIX"* ]] || drop+=(-u "$name"); done
+  env ${drop[@]+"${drop[@]}"} "$TOOL" "$@"
+}
+
+# Runs a configuration command of the agent on the staged agent.env. Its messages are shown
+# with the installed path and this script's name; a refusal stops the run (exit 2: usage).
+agent_config() {
+  local status=0 line
+  agent "$@" >"$STAGE/agent.out" 2>"$STAGE/agent.err" || status=$?
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line//"$STAGE/agent.env"/$CONFIG_PATH}
+    [[ $line != *' left unchanged: the result would be invalid' ]] || continue
+    line=${line#"$AGENT: "}
+    if [[ $line == warning:* ]]; then warn "${line#warning: }"; else printf '%s: error: %s\n' "$PROG" "$line" >&2; fi
+  done <"$STAGE/agent.err"
+  ((status == 0)) && return 0
+  ((status == AGENT_EXIT_CONFIG)) && exit "$EXIT_USAGE"
+  die "'$AGENT $1 $2' failed (exit $status): is $TOOL an $AGENT binary for this host?"
+}
+
 # ---------------------------------------------------------------- staging helpers
 make_stage() {
   STAGE=$(mktemp -d "${TMPDIR:-/tmp}/ecs-anywhere-lb-agent-install.XXXXXX")
-  mkdir -p "$STAGE/download" "$STAGE/tarball" "$STAGE/backup"
+  mkdir -p "$STAGE/download" "$STAGE/tarball" "$STAGE/package" "$STAGE/backup"
 }
 
 cleanup() { [[ -z $STAGE ]] || rm -rf -- "$STAGE"; }
@@ -608,11 +439,22 @@ verify_checksum() {
 
 # The expected checksum for FILE: --sha256, else FILE.sha256; "" when neither (caller decides).
 expected_checksum_for() {
-  local file=$1
   if [[ -n $OPT_SHA256 ]]; then
     printf '%s' "$OPT_SHA256"
-  elif [[ -f $file.sha256 ]]; then
-    read_checksum_file "$file.sha256"
+  elif [[ -f $1.sha256 ]]; then
+    read_checksum_file "$1.sha256"
+  fi
+}
+
+# Checks the staged COPY against EXPECTED; without one, only --insecure-skip-checksum goes on.
+check_or_skip() {
+  local copy=$1 expected=$2 label=$3 hint=$4
+  if [[ -n $expected ]]; then
+    verify_checksum "$copy" "$expected" "$label"
+  elif ((SKIP_CHECKSUM)); then
+    warn "not checking the checksum of $label (--insecure-skip-checksum)"
+  else
+    die "no checksum for $label: $hint (--insecure-skip-checksum skips the check)"
   fi
 }
 
@@ -634,13 +476,17 @@ check_binary() {
   [[ -s $file ]] || die "$label is empty"
   kind=$(elf_arch "$file")
   [[ -z $kind || $kind == "$ARCH" ]] ||
-    die "$label is a linux-$kind executable but this host is $ARCH_NAME (linux-$ARCH): use ecs-anywhere-lb-agent-linux-$ARCH"
+    die "$label is a linux-$kind executable but this host is $ARCH_NAME (linux-$ARCH): use the linux-$ARCH build"
 }
 
-# ---------------------------------------------------------------- staging: binary
-stage_binary() {
+# ---------------------------------------------------------------- staging: binary or package
+# Stages what this run installs and sets TOOL, the agent binary asked about the configuration.
+stage_source() {
   local expected
-  if [[ -n $SRC_BINARY ]]; then
+  if [[ -n $SRC_PACKAGE ]]; then
+    expected=$(expected_checksum_for "$SRC_PACKAGE") || exit "$EXIT_ERROR"
+    stage_package "$SRC_PACKAGE" "$expected"
+  elif [[ -n $SRC_BINARY ]]; then
     expected=$(expected_checksum_for "$SRC_BINARY") || exit "$EXIT_ERROR"
     stage_binary_file "$SRC_BINARY" "$expected"
   elif [[ -n $SRC_TARBALL ]]; then
@@ -649,21 +495,24 @@ stage_binary() {
   elif [[ -n $SRC_URL ]]; then
     stage_url
   else
-    stage_default_binary
+    stage_default
   fi
+  check_source_against_installation
+  if [[ -n $BIN_SOURCE ]]; then
+    TOOL=$BIN_SOURCE
+  elif [[ -n $PKG_KIND ]]; then
+    TOOL=$PKG_BIN_PATH
+  else
+    TOOL=$R$BIN_PATH
+  fi
+  [[ -x $TOOL ]] || die "no agent binary to run at $TOOL"
 }
 
 # The staged copy is what gets checked and installed (the source may change meanwhile).
 stage_binary_file() {
   local file=$1 expected=$2
-  cp -- "$file" "$STAGE/binary" || die "cannot copy $file"
-  if [[ -n $expected ]]; then
-    verify_checksum "$STAGE/binary" "$expected" "$file"
-  elif ((SKIP_CHECKSUM)); then
-    warn "not checking the checksum of $file (--insecure-skip-checksum)"
-  else
-    die "no checksum for $file: put its sha256sum output in $file.sha256 or pass --sha256 HEX (--insecure-skip-checksum skips the check)"
-  fi
+  { cp -- "$file" "$STAGE/binary" && chmod 0755 "$STAGE/binary"; } || die "cannot copy $file"
+  check_or_skip "$STAGE/binary" "$expected" "$file" "put its sha256sum output in $file.sha256 or pass --sha256 HEX"
   check_binary "$STAGE/binary" "$file"
   BIN_SOURCE=$STAGE/binary
 }
@@ -679,17 +528,46 @@ stage_tarball() {
   [[ -n $found ]] || die "$file has no $name (is it the tarball for another architecture? this host is $ARCH_NAME)"
   [[ $found != *$'\n'* ]] || die "$file holds more than one $name"
   TARBALL_DIR=$(dirname -- "$found")
-  if [[ -f $found.sha256 ]]; then
-    expected=$(read_checksum_file "$found.sha256") || exit "$EXIT_ERROR"
-    verify_checksum "$found" "$expected" "$name from $file"
-  elif ((SKIP_CHECKSUM)); then
-    warn "not checking $name in $file (--insecure-skip-checksum)"
-  else
-    die "$file has no $name.sha256 next to $name: not a release tarball? (--insecure-skip-checksum skips the check)"
-  fi
-  cp -- "$found" "$STAGE/binary"
+  expected=""
+  if [[ -f $found.sha256 ]]; then expected=$(read_checksum_file "$found.sha256") || exit "$EXIT_ERROR"; fi
+  cp -- "$found" "$STAGE/binary" && chmod 0755 "$STAGE/binary"
+  check_or_skip "$STAGE/binary" "$expected" "$name from $file" "the tarball has no $name.sha256 next to $name: not a release tarball?"
   check_binary "$STAGE/binary" "$name from $file"
   BIN_SOURCE=$STAGE/binary
+}
+
+# A .deb or .rpm: checked, and its binary extracted so that it can judge the configuration
+# before the package manager is called.
+stage_package() {
+  local file=$1 expected=$2 copy inside=.$PKG_BIN_PATH
+  PKG_KIND=${file##*.} copy=$STAGE/package.$PKG_KIND PKG_LABEL=${SRC_PACKAGE:-$SRC_URL}
+  cp -- "$file" "$copy" || die "cannot copy $file"
+  check_or_skip "$copy" "$expected" "$file" "put its sha256sum output in $file.sha256 or pass --sha256 HEX"
+  if [[ $PKG_KIND == deb ]]; then
+    command -v dpkg-deb >/dev/null 2>&1 || die "--package $file: dpkg-deb is missing; is this an apt/dpkg system? (use the .rpm, or --tarball)"
+    dpkg-deb --fsys-tarfile "$copy" | tar -xf - -C "$STAGE/package" "$inside" 2>"$STAGE/tar.err" ||
+      die "cannot read $file as a .deb of $AGENT: $(head -n 3 "$STAGE/tar.err")"
+  else
+    if ! command -v rpm2cpio >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1; then
+      die "--package $file: rpm2cpio or cpio is missing; is this an rpm system? (install cpio, or use --tarball)"
+    fi
+    rpm2cpio "$copy" 2>"$STAGE/tar.err" | (cd "$STAGE/package" && cpio -idm --quiet "$inside") 2>>"$STAGE/tar.err" ||
+      die "cannot read $file as an .rpm of $AGENT: $(head -n 3 "$STAGE/tar.err")"
+  fi
+  [[ -f $STAGE/package/$inside ]] || die "$file holds no $PKG_BIN_PATH: not a package of $AGENT?"
+  chmod 0755 "$STAGE/package/$inside"
+  check_binary "$STAGE/package/$inside" "$PKG_BIN_PATH in $file"
+  BIN_SOURCE=$STAGE/package/$inside
+  PKG_NEW=1
+  if [[ $(installed_package || true) == "$PKG_KIND" && $(package_version "$copy") == $(installed_version) ]]; then PKG_NEW=0; fi
+}
+
+package_version() {
+  if [[ $PKG_KIND == deb ]]; then dpkg-deb -f "$1" Version; else rpm -qp --qf '%{VERSION}-%{RELEASE}' "$1" 2>/dev/null; fi
+}
+
+installed_version() {
+  if [[ $PKG_KIND == deb ]]; then dpkg-query -W -f='${Version}' "$AGENT"; else rpm -q --qf '%{VERSION}-%{RELEASE}' "$AGENT"; fi
 }
 
 stage_url() {
@@ -705,22 +583,22 @@ stage_url() {
       die "no checksum for $SRC_URL: $SRC_URL.sha256 could not be downloaded; pass --sha256 HEX (--insecure-skip-checksum skips the check)"
     expected=$(read_checksum_file "$out.sha256") || exit "$EXIT_ERROR"
   fi
-  if [[ $base == *.tar.gz || $base == *.tgz ]]; then
-    [[ -n $expected ]] || warn "not checking the checksum of $SRC_URL (--insecure-skip-checksum)"
-    stage_tarball "$out" "$expected"
-  else
-    stage_binary_file "$out" "$expected"
-  fi
+  case $base in
+    *.tar.gz | *.tgz)
+      [[ -n $expected ]] || warn "not checking the checksum of $SRC_URL (--insecure-skip-checksum)"
+      stage_tarball "$out" "$expected" ;;
+    *.deb | *.rpm) [[ -z $R ]] || usage_error "a package cannot be installed under --root"; stage_package "$out" "$expected" ;;
+    *) stage_binary_file "$out" "$expected" ;;
+  esac
 }
 
-# No source named: a fresh install or --upgrade takes the binary next to this script (extracted
-# tarball) or in ../dist/bin (source checkout, after npm run build:binaries); a plain re-run
-# keeps the installed binary.
-stage_default_binary() {
+# No source named: a re-run keeps what is installed (files or package); a fresh install or
+# --upgrade takes the binary next to this script (extracted tarball) or in ../dist/bin.
+stage_default() {
   local name=$AGENT-linux-$ARCH candidate expected
-  if is_installed && [[ $MODE != upgrade ]]; then
-    return 0
-  fi
+  PKG_KIND=$(installed_package || true)
+  if is_installed && [[ $MODE != upgrade ]]; then return 0; fi
+  [[ -z $PKG_KIND ]] || die "--upgrade of the $PKG_KIND package needs the newer package: --package FILE"
   for candidate in "$SCRIPT_DIR/$name" "$SCRIPT_DIR/../dist/bin/$name" "$SCRIPT_DIR/../dist/$name"; do
     if [[ -f $candidate ]]; then
       expected=$(expected_checksum_for "$candidate") || exit "$EXIT_ERROR"
@@ -728,13 +606,26 @@ stage_default_binary() {
       return 0
     fi
   done
-  die "no agent binary: pass --binary FILE, --tarball FILE or --url URL (looked for $name in $SCRIPT_DIR, $SCRIPT_DIR/../dist/bin and $SCRIPT_DIR/../dist)"
+  die "no agent binary: pass --package FILE, --binary FILE, --tarball FILE or --url URL (looked for $name in $SCRIPT_DIR, $SCRIPT_DIR/../dist/bin and $SCRIPT_DIR/../dist)"
 }
 
-# ---------------------------------------------------------------- staging: unit, VPN, policy
+# Files and a package do not mix: one owner for the binary and the unit.
+check_source_against_installation() {
+  local pkg
+  pkg=$(installed_package || true)
+  if [[ -n $PKG_KIND && -e $R$BIN_PATH ]]; then
+    die "$AGENT is installed from files ($BIN_PATH): remove it with '$PROG --uninstall' (keeps agent.env) before installing the package"
+  fi
+  if [[ -n $pkg && -n $BIN_SOURCE && -z $PKG_KIND ]]; then
+    die "$AGENT is installed as a $pkg package: upgrade it with --package FILE (or remove it with '$PROG --uninstall')"
+  fi
+  [[ $MODE != upgrade ]] || is_installed || die "nothing to upgrade: $AGENT is not installed under ${R:-/} (run without --upgrade)"
+}
 
+# ---------------------------------------------------------------- staging: unit, VPN, config, policy
 stage_unit() {
   local candidate=""
+  [[ -z $PKG_KIND ]] || return 0
   if [[ -n $OPT_UNIT ]]; then
     candidate=$OPT_UNIT
   elif [[ -n $TARBALL_DIR ]]; then
@@ -765,7 +656,6 @@ readonly VPN_FILE_DIRECTIVES=" ca cert key tls-auth tls-crypt tls-crypt-v2 pkcs1
 check_vpn_config() {
   local file=$1 line trimmed directive arg lineno=0 block="" inline_auth=0 auth_line=""
   local -a refs=()
-  VPN_DEV=""
   grep -q '<auth-user-pass>' "$file" && inline_auth=1
   while IFS= read -r line || [[ -n $line ]]; do
     lineno=$((lineno + 1))
@@ -799,7 +689,7 @@ check_vpn_config() {
 }
 
 # "dev tun" means the kernel's first free tunN (tun0 on a host with one tunnel); "dev tun3" or
-# any other name is taken as given.
+# any other name is taken as given (the agent judges the interface name).
 vpn_interface() {
   case $VPN_DEV in
     tun | tap) printf '%s0' "$VPN_DEV" ;;
@@ -810,155 +700,51 @@ vpn_interface() {
 stage_vpn() {
   [[ -n $OPT_VPN ]] || return 0
   check_vpn_config "$OPT_VPN"
-  [[ $(vpn_interface) =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "--vpn-config $OPT_VPN: 'dev $VPN_DEV' is not an interface name"
   cp -- "$OPT_VPN" "$STAGE/vpn.conf"
   printf '[Unit]\nAfter=%s\nWants=%s\n' "$VPN_UNIT" "$VPN_UNIT" >"$STAGE/10-vpn.conf"
 }
 
-find_policy_template() {
-  local candidate
-  for candidate in "$SCRIPT_DIR/iam-policy.json" "${TARBALL_DIR:+$TARBALL_DIR/iam-policy.json}"; do
-    if [[ -n $candidate && -f $candidate ]]; then
-      POLICY_TEMPLATE=$candidate
-      return 0
-    fi
-  done
-  die "iam-policy.json (the IAM policy template) is missing from $SCRIPT_DIR"
-}
+# The value the staged agent.env gives KEY ("" when none).
+staged_value() { agent config get --config "$STAGE/agent.env" "$1" 2>/dev/null || true; }
 
-# Replaces the "@TARGET_GROUP_ARNS@" line of the template with one quoted ARN per line.
-render_policy() {
-  local out=$1 line indent i sep
-  local -a resources=()
-  mapfile -t resources < <(policy_resources)
-  ((${#resources[@]} > 0)) || die "no target group ARNs to put in the IAM policy"
-  grep -q '"@TARGET_GROUP_ARNS@"' "$POLICY_TEMPLATE" || die "$POLICY_TEMPLATE has no \"@TARGET_GROUP_ARNS@\" line"
-  while IFS= read -r line || [[ -n $line ]]; do
-    if [[ $line == *'"@TARGET_GROUP_ARNS@"'* ]]; then
-      indent=${line%%\"*}
-      for i in "${!resources[@]}"; do
-        sep=,
-        ((i + 1 < ${#resources[@]})) || sep=""
-        printf '%s"%s"%s\n' "$indent" "${resources[$i]}" "$sep"
-      done
-    else
-      printf '%s\n' "$line"
-    fi
-  done <"$POLICY_TEMPLATE" >"$out"
-}
-
-policy_resources() {
-  local tgs region
-  if [[ $(env_get "$STAGE/agent.env" "${PREFIX}ALLOW_ANY_TARGET_GROUP") == true ]]; then
-    region=$(env_get "$STAGE/agent.env" AWS_REGION)
-    printf 'arn:%s:elasticloadbalancing:%s:*:targetgroup/*\n' "$(region_partition "$region")" "$region"
-    return 0
-  fi
-  tgs=$(env_get "$STAGE/agent.env" "${PREFIX}ALLOWED_TARGET_GROUPS")
-  tr ',' '\n' <<<"$tgs" | sed '/^$/d'
-}
-
-# ---------------------------------------------------------------- agent.env (KEY=VALUE)
-env_get() {
-  local file=$1 key=$2 line value=""
-  [[ -f $file ]] || return 0
-  while IFS= read -r line || [[ -n $line ]]; do
-    [[ $line == "$key="* ]] && value=${line#*=}
-  done <"$file"
-  value=${value%$'\r'}
-  [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]] && value=${BASH_REMATCH[1]}
-  printf '%s' "$value"
-}
-
-# Replaces the first KEY= line in place (dropping later duplicates) or appends one.
-env_set() {
-  local file=$1 key=$2 value=$3 line done=0
-  while IFS= read -r line || [[ -n $line ]]; do
-    if [[ $line == "$key="* ]]; then
-      ((done)) || printf '%s=%s\n' "$key" "$value"
-      done=1
-    else
-      printf '%s\n' "$line"
-    fi
-  done <"$file" >"$file.new"
-  ((done)) || printf '%s=%s\n' "$key" "$value" >>"$file.new"
-  mv -- "$file.new" "$file"
-}
-
-env_unset() {
-  local file=$1 key=$2 line
-  while IFS= read -r line || [[ -n $line ]]; do
-    [[ $line == "$key="* ]] || printf '%s\n' "$line"
-  done <"$file" >"$file.new"
-  mv -- "$file.new" "$file"
-}
-
-write_config_header() {
-  cat >"$1" <<EOF
-# ecs-anywhere-lb-agent configuration: a systemd EnvironmentFile, one KEY=VALUE per line, no
-# quoting. Written by install.sh: a re-run changes only the keys its flags name and keeps every
-# other line, so hand edits survive. After editing: systemctl restart ecs-anywhere-lb-agent
-# Keys not set here take the agent's defaults (ecs-anywhere-lb-agent --help).
-EOF
-}
-
-# Builds the merged config in $STAGE/agent.env: the installed file (or a header) with the
-# flags' changes applied in a fixed key order, so the result does not depend on flag order.
+# The installed agent.env (if any) with the flags' changes, written and judged by the agent.
 stage_config() {
-  local key
-  if [[ -f $R$CONFIG_PATH ]]; then
-    cp -- "$R$CONFIG_PATH" "$STAGE/agent.env" || die "cannot read $R$CONFIG_PATH"
-  else
-    write_config_header "$STAGE/agent.env"
-  fi
-  config_from_target_flags
-  for key in "${KNOWN_KEYS[@]}" ${EXTRA_KEYS[@]+"${EXTRA_KEYS[@]}"}; do
-    [[ -z ${FLAG_VALUE[$key]+set} ]] || env_set "$STAGE/agent.env" "$key" "${FLAG_VALUE[$key]}"
-  done
-  [[ -z ${FLAG_VALUE[${PREFIX}HOST_IP]:-} ]] || env_unset "$STAGE/agent.env" "${PREFIX}INTERFACE"
-  [[ -z ${FLAG_VALUE[${PREFIX}INTERFACE]:-} ]] || env_unset "$STAGE/agent.env" "${PREFIX}HOST_IP"
-  for key in ${UNSET_KEYS[@]+"${UNSET_KEYS[@]}"}; do
-    env_unset "$STAGE/agent.env" "$key"
-  done
-}
-
-config_from_target_flags() {
+  local key entry iface current_if current_ip
+  local -a args=()
+  if [[ -f $R$CONFIG_PATH ]]; then cp -p -- "$R$CONFIG_PATH" "$STAGE/agent.env" || die "cannot read $R$CONFIG_PATH"; fi
   if ((${#TG_ARNS[@]} > 0)); then
-    local joined
-    joined=$(printf '%s\n' "${TG_ARNS[@]}" | awk '!seen[$0]++' | paste -sd, -)
-    FLAG_VALUE[${PREFIX}ALLOWED_TARGET_GROUPS]=$joined
-    [[ -n ${FLAG_VALUE[AWS_REGION]+set} ]] || FLAG_VALUE[AWS_REGION]=$(arn_region "${TG_ARNS[0]}")
-    UNSET_KEYS+=("${PREFIX}ALLOW_ANY_TARGET_GROUP")
+    args+=("${PREFIX}ALLOWED_TARGET_GROUPS=$(IFS=,; printf '%s' "${TG_ARNS[*]}")" --unset "${PREFIX}ALLOW_ANY_TARGET_GROUP")
   elif ((ALLOW_ANY)); then
-    FLAG_VALUE[${PREFIX}ALLOW_ANY_TARGET_GROUP]=true
-    UNSET_KEYS+=("${PREFIX}ALLOWED_TARGET_GROUPS")
+    args+=("${PREFIX}ALLOW_ANY_TARGET_GROUP=true" --unset "${PREFIX}ALLOWED_TARGET_GROUPS")
   fi
+  # The table's keys in its order, then --set's as given: the file does not depend on flag order.
+  for entry in "${CONFIG_FLAGS_TABLE[@]}"; do
+    key=$(full_key "${entry#*=}")
+    [[ -z ${FLAG_VALUE[$key]+set} ]] || args+=("$key=${FLAG_VALUE[$key]}")
+  done
+  for key in ${SET_KEYS[@]+"${SET_KEYS[@]}"}; do
+    [[ " ${CONFIG_FLAGS_TABLE[*]} " == *"=${key#"$PREFIX"} "* ]] || args+=("$key=${FLAG_VALUE[$key]}")
+  done
+  # --host-ip and --interface each replace the other.
+  [[ -z ${FLAG_VALUE[${PREFIX}HOST_IP]+set} ]] || args+=(--unset "${PREFIX}INTERFACE")
+  [[ -z ${FLAG_VALUE[${PREFIX}INTERFACE]+set} ]] || args+=(--unset "${PREFIX}HOST_IP")
+  for key in ${UNSET_KEYS[@]+"${UNSET_KEYS[@]}"}; do args+=(--unset "$key"); done
+  # With a VPN, the agent registers the tunnel's address unless told otherwise (now or before).
+  if [[ -n $OPT_VPN && -z ${FLAG_VALUE[${PREFIX}INTERFACE]+set}${FLAG_VALUE[${PREFIX}HOST_IP]+set} ]]; then
+    iface=$(vpn_interface) current_if=$(staged_value "${PREFIX}INTERFACE") current_ip=$(staged_value "${PREFIX}HOST_IP")
+    if [[ -z $current_if && -z $current_ip ]]; then
+      args+=("${PREFIX}INTERFACE=$iface")
+    elif [[ $current_if != "$iface" ]]; then
+      info "Note: keeping ${current_if:+${PREFIX}INTERFACE=$current_if}${current_ip:+${PREFIX}HOST_IP=$current_ip} from the installed configuration; pass --interface $iface to register the tunnel's address."
+    fi
+  fi
+  agent_config config set --config "$STAGE/agent.env" ${args[@]+"${args[@]}"}
+  [[ -f $STAGE/agent.env ]] || die "the agent wrote no configuration"
 }
 
-# With a VPN, the agent registers the tunnel's address unless told otherwise (now or before).
-apply_vpn_interface_default() {
-  [[ -n $OPT_VPN ]] || return 0
-  local iface current_if current_ip
-  iface=$(vpn_interface)
-  current_if=$(env_get "$STAGE/agent.env" "${PREFIX}INTERFACE")
-  current_ip=$(env_get "$STAGE/agent.env" "${PREFIX}HOST_IP")
-  if [[ -z $current_if && -z $current_ip ]]; then
-    env_set "$STAGE/agent.env" "${PREFIX}INTERFACE" "$iface"
-  elif [[ -z ${FLAG_VALUE[${PREFIX}INTERFACE]:-}${FLAG_VALUE[${PREFIX}HOST_IP]:-} && $current_if != "$iface" ]]; then
-    info "Note: keeping ${current_if:+${PREFIX}INTERFACE=$current_if}${current_ip:+${PREFIX}HOST_IP=$current_ip} from the installed configuration; pass --interface $iface to register the tunnel's address."
-  fi
-}
-
-check_final_config() {
-  local file=$STAGE/agent.env tgs any
-  tgs=$(env_get "$file" "${PREFIX}ALLOWED_TARGET_GROUPS")
-  any=$(env_get "$file" "${PREFIX}ALLOW_ANY_TARGET_GROUP")
-  [[ -n $tgs || $any == true ]] ||
-    usage_error "--target-groups ARN[,ARN...] is required (or --allow-any-target-group), e.g. --target-groups $ARN_EXAMPLE"
-  [[ -n $(env_get "$file" AWS_REGION) ]] || usage_error "--region is required with --allow-any-target-group"
-  if [[ -n $(env_get "$file" "${PREFIX}INTERFACE") && -n $(env_get "$file" "${PREFIX}HOST_IP") ]]; then
-    usage_error "$R$CONFIG_PATH sets both ${PREFIX}INTERFACE and ${PREFIX}HOST_IP; pass --interface or --host-ip to keep one"
-  fi
+stage_policy() {
+  agent_config iam-policy --config "$STAGE/agent.env"
+  mv -- "$STAGE/agent.out" "$STAGE/iam-policy.json"
 }
 
 # ---------------------------------------------------------------- plan
@@ -989,14 +775,8 @@ plan_parent_dirs() {
   done
 }
 
-# Shallowest first: the order to create them in.
-sort_plan_dirs() {
-  ((${#PLAN_DIRS[@]} > 0)) || return 0
-  mapfile -t PLAN_DIRS < <(printf '%s\n' "${PLAN_DIRS[@]}" | awk '{ print length($0) "\t" $0 }' | sort -n | cut -f2-)
-}
-
 build_plan() {
-  [[ -z $BIN_SOURCE ]] || plan_add "$BIN_PATH" "$BIN_SOURCE" 0755
+  [[ -z $BIN_SOURCE || -n $PKG_KIND ]] || plan_add "$BIN_PATH" "$BIN_SOURCE" 0755
   [[ -z $UNIT_SOURCE ]] || plan_add "$UNIT_PATH" "$UNIT_SOURCE" 0644
   if [[ -n $OPT_VPN ]]; then
     plan_add "$DROPIN_PATH" "$STAGE/10-vpn.conf" 0644
@@ -1004,7 +784,10 @@ build_plan() {
   fi
   plan_add "$CONFIG_PATH" "$STAGE/agent.env" 0640
   plan_add "$POLICY_PATH" "$STAGE/iam-policy.json" 0644
-  sort_plan_dirs
+  # Shallowest first: the order to create them in.
+  if ((${#PLAN_DIRS[@]} > 0)); then
+    mapfile -t PLAN_DIRS < <(printf '%s\n' "${PLAN_DIRS[@]}" | awk '{ print length($0) "\t" $0 }' | sort -n | cut -f2-)
+  fi
   stage_manifest
   plan_add "$MANIFEST_PATH" "$STAGE/manifest" 0644
 }
@@ -1015,7 +798,7 @@ read_manifest() {
 }
 
 # The manifest remembers everything ever installed (old entries are kept), so --uninstall
-# also removes files from earlier runs.
+# also removes files from earlier runs. With a package, agent.env is the package's conffile.
 stage_manifest() {
   local d
   {
@@ -1025,7 +808,7 @@ stage_manifest() {
       read_manifest
       printf '%s\n' "${PLAN_DEST[@]}"
       for d in ${PLAN_DIRS[@]+"${PLAN_DIRS[@]}"}; do printf '%s/\n' "$d"; done
-    } | LC_ALL=C sort -u
+    } | { if [[ -n $PKG_KIND ]]; then grep -vx -e "$CONFIG_PATH" -e "$CONFIG_DIR/"; else cat; fi; } | LC_ALL=C sort -u
   } >"$STAGE/manifest"
 }
 
@@ -1034,6 +817,9 @@ dry_run_note() { ((DRY_RUN == 0)) || printf ' (dry run: nothing is changed)'; }
 print_plan() {
   local i d verb
   info "Changes$(dry_run_note):"
+  if [[ -n $PKG_LABEL ]]; then
+    if ((PKG_NEW)); then info "  + package $PKG_LABEL ($PKG_KIND)"; else info "  = package $AGENT $(installed_version) (already installed)"; fi
+  fi
   for d in ${PLAN_DIRS[@]+"${PLAN_DIRS[@]}"}; do info "  + $d/ (new directory)"; done
   for i in "${!PLAN_DEST[@]}"; do
     case ${PLAN_STATE[$i]} in
@@ -1047,17 +833,15 @@ print_plan() {
   done
 }
 
-plan_state_of() {
+changed() {
   local i
   for i in "${!PLAN_DEST[@]}"; do
-    [[ ${PLAN_DEST[$i]} == "$1" ]] && { printf '%s' "${PLAN_STATE[$i]}"; return 0; }
+    [[ ${PLAN_DEST[$i]} == "$1" ]] && { [[ ${PLAN_STATE[$i]} != same ]]; return; }
   done
-  printf 'absent'
+  return 1
 }
 
-changed() { [[ $(plan_state_of "$1") =~ ^(new|update|attrs)$ ]]; }
-
-# ---------------------------------------------------------------- OpenVPN package
+# ---------------------------------------------------------------- packages (openvpn, the agent's)
 openvpn_present() { command -v openvpn >/dev/null 2>&1 || [[ -x /usr/sbin/openvpn ]]; }
 
 package_install_command() {
@@ -1105,9 +889,21 @@ install_vpn_package() {
   die "installing the openvpn package with '$cmd' failed (exit $status); nothing was changed.$hint"
 }
 
+# dpkg keeps an edited agent.env on upgrades (--force-confold); rpm's %config(noreplace) does.
+install_agent_package() {
+  ((PKG_NEW)) && ((DRY_RUN == 0)) || return 0
+  local status=0
+  info "Installing the $PKG_KIND package: $PKG_LABEL"
+  if [[ $PKG_KIND == deb ]]; then
+    DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold "$STAGE/package.deb" || status=$?
+  else
+    rpm -U --replacepkgs "$STAGE/package.rpm" || status=$?
+  fi
+  ((status == 0)) || die "installing $PKG_LABEL failed (exit $status); no other file was changed"
+}
+
 # ---------------------------------------------------------------- apply (with rollback)
 set_owner() { ((EUID != 0)) || chown 0:0 -- "$1"; }
-set_attrs() { chmod "$2" -- "$1" && set_owner "$1"; }
 
 place_file() {
   local i=$1 target=$R${PLAN_DEST[$1]} tmp
@@ -1146,7 +942,8 @@ apply_plan() {
   for i in "${!PLAN_DEST[@]}"; do
     case ${PLAN_STATE[$i]} in
       new | update) place_file "$i" || { rollback; die "cannot install $R${PLAN_DEST[$i]}"; } ;;
-      attrs) set_attrs "$R${PLAN_DEST[$i]}" "${PLAN_MODE[$i]}" || { rollback; die "cannot set the mode of $R${PLAN_DEST[$i]}"; } ;;
+      attrs) { chmod "${PLAN_MODE[$i]}" -- "$R${PLAN_DEST[$i]}" && set_owner "$R${PLAN_DEST[$i]}"; } ||
+        { rollback; die "cannot set the mode of $R${PLAN_DEST[$i]}"; } ;;
     esac
   done
 }
@@ -1182,21 +979,23 @@ enable_and_start() {
 
 systemctl_phase() {
   use_systemctl || { info "Skipping systemctl (--no-systemctl or --root)"; return 0; }
-  local agent_changed=0 vpn_changed=0 path
+  local agent_changed=$PKG_NEW path
   if changed "$UNIT_PATH" || changed "$DROPIN_PATH"; then sc_run daemon-reload; fi
   for path in "$BIN_PATH" "$UNIT_PATH" "$DROPIN_PATH" "$CONFIG_PATH"; do
     changed "$path" && agent_changed=1
   done
-  changed "$VPN_CONF_PATH" && vpn_changed=1
-  [[ -z $OPT_VPN ]] || enable_and_start "$VPN_UNIT" "$vpn_changed"
+  if [[ -n $OPT_VPN ]]; then
+    if changed "$VPN_CONF_PATH"; then enable_and_start "$VPN_UNIT" 1; else enable_and_start "$VPN_UNIT" 0; fi
+  fi
   enable_and_start "$UNIT_NAME" "$agent_changed"
 }
 
 run_agent_check() {
   ((NO_CHECK == 0)) || return 0
-  local status=0
-  info "Checking: $BIN_PATH check --config $CONFIG_PATH"
-  "$R$BIN_PATH" check --config "$R$CONFIG_PATH" >"$STAGE/check.out" 2>&1 || status=$?
+  local status=0 bin=$R$BIN_PATH
+  [[ -z $PKG_KIND ]] || bin=$PKG_BIN_PATH
+  info "Checking: ${bin#"$R"} check --config $CONFIG_PATH"
+  TOOL=$bin agent check --config "$R$CONFIG_PATH" >"$STAGE/check.out" 2>&1 || status=$?
   sed 's/^/  | /' "$STAGE/check.out"
   if ((status != 0)); then
     CHECK_FAILED=1
@@ -1215,28 +1014,28 @@ print_policy_instructions() {
   info "Attach it to the role (with IAM administrator credentials, e.g. from your workstation"
   info "after copying the file there):"
   info "  aws iam put-role-policy --role-name $IAM_ROLE --policy-name $POLICY_NAME --policy-document file://$shown"
-  if [[ $(env_get "$STAGE/agent.env" "${PREFIX}ALLOW_ANY_TARGET_GROUP") == true ]]; then
+  if grep -q ':targetgroup/\*"' "$file"; then
     warn "--allow-any-target-group: the policy lets this host register targets in every target group of the region"
   fi
 }
 
 # ---------------------------------------------------------------- modes
-do_install() {
-  require_root
+# What install, upgrade, --validate-only and --print-iam-policy share: everything staged and
+# judged, nothing changed.
+stage_all() {
   resolve_arch
   check_local_files
   make_stage
-  if [[ $MODE == upgrade ]] && ! is_installed; then
-    die "nothing to upgrade: $AGENT is not installed under ${R:-/} (run without --upgrade)"
-  fi
-  stage_binary
+  stage_source
   stage_unit
   stage_vpn
   stage_config
-  apply_vpn_interface_default
-  check_final_config
-  find_policy_template
-  render_policy "$STAGE/iam-policy.json"
+  stage_policy
+}
+
+do_install() {
+  require_root
+  stage_all
   build_plan
   print_plan
   install_vpn_package
@@ -1244,14 +1043,11 @@ do_install() {
     print_policy_instructions "$STAGE/iam-policy.json" "$R$POLICY_PATH"
     return 0
   fi
+  install_agent_package
   apply_plan
   systemctl_phase
   run_agent_check
   print_policy_instructions "$R$POLICY_PATH" "$R$POLICY_PATH"
-  finish_install
-}
-
-finish_install() {
   if ((CHECK_FAILED)); then
     printf '%s: error: installed, but the configuration check failed (see above)\n' "$PROG" >&2
     exit "$EXIT_CHECK_FAILED"
@@ -1268,23 +1064,12 @@ finish_install() {
 }
 
 do_validate_only() {
-  resolve_arch
-  check_local_files
-  make_stage
-  stage_vpn
-  stage_config
-  apply_vpn_interface_default
-  check_final_config
-  find_policy_template
+  stage_all
   info "Flags are valid."
 }
 
 do_print_policy() {
-  make_stage
-  stage_config
-  check_final_config
-  find_policy_template
-  render_policy "$STAGE/iam-policy.json"
+  stage_all >&2   # stdout is the policy alone
   cat -- "$STAGE/iam-policy.json"
   {
     printf '\nSave the JSON above as %s.json and attach it to the instance role with:\n' "$POLICY_NAME"
@@ -1321,6 +1106,7 @@ count_removable() {
     # Directories go only as a consequence of their files going.
     [[ $entry != */ ]] && removable "$entry" && [[ -e $R$entry ]] && count=$((count + 1))
   done
+  [[ -z $PKG_KIND ]] || count=$((count + 1))
   [[ $MODE != purge || ! -e $R$STATE_DIR ]] || count=$((count + 1))
   printf '%d' "$count"
 }
@@ -1328,18 +1114,20 @@ count_removable() {
 do_uninstall() {
   require_root
   local -a entries=()
+  PKG_KIND=$(installed_package || true)
   mapfile -t entries < <(manifest_entries)
   if (($(count_removable ${entries[@]+"${entries[@]}"}) == 0)); then
     info "Nothing to remove under ${R:-/}$( [[ $MODE == purge ]] || [[ ! -e $R$CONFIG_PATH ]] || printf ' (configuration kept in %s; --purge removes it)' "$CONFIG_PATH")."
     return 0
   fi
-  [[ -f $R$MANIFEST_PATH ]] || warn "no manifest at $R$MANIFEST_PATH: removing the well-known paths that exist"
+  [[ -f $R$MANIFEST_PATH || -n $PKG_KIND ]] || warn "no manifest at $R$MANIFEST_PATH: removing the well-known paths that exist"
   set -- ${entries[@]+"${entries[@]}"}
   print_removal_plan "$@"
   ((DRY_RUN == 0)) || return 0
   stop_and_deregister
   disable_units "$@"
   remove_entries "$@"
+  remove_agent_package
   if use_systemctl; then sc_run daemon-reload; fi
   [[ $MODE != purge ]] || rm -rf -- "$R$STATE_DIR"
   if [[ $MODE == purge ]]; then
@@ -1352,6 +1140,7 @@ do_uninstall() {
 print_removal_plan() {
   local entry
   info "Removing$(dry_run_note):"
+  [[ -z $PKG_KIND ]] || info "  - package $AGENT ($PKG_KIND$( [[ $MODE != purge ]] || printf ', purged'))"
   for entry in "$@"; do
     if [[ $entry == */ ]]; then
       info "  - $entry (directory, if left empty)"
@@ -1365,20 +1154,25 @@ print_removal_plan() {
 }
 
 # The agent is stopped first so that it cannot re-register what deregister --all removes; if
-# deregistering fails, it is started again and nothing is removed (unless --force).
+# deregistering fails, it is started again and nothing is removed (unless --force). A host
+# where the agent never registered anything deregisters at once, without AWS.
 stop_and_deregister() {
   local was_active=0 status=0
+  local -a state_dir=()
+  [[ -z $R ]] || state_dir=(--state-dir "$R$STATE_DIR")
+  TOOL=$R$BIN_PATH
+  [[ -z $PKG_KIND ]] || TOOL=$PKG_BIN_PATH
   if use_systemctl && sc is-active --quiet "$UNIT_NAME"; then
     was_active=1
     sc_run stop "$UNIT_NAME"
   fi
-  if [[ ! -x $R$BIN_PATH ]]; then
-    info "Not deregistering: $BIN_PATH is not installed"
+  if [[ ! -x $TOOL ]]; then
+    info "Not deregistering: ${TOOL#"$R"} is not installed"
   elif [[ ! -f $R$CONFIG_PATH ]]; then
     warn "cannot deregister this host's targets: $CONFIG_PATH is missing"
   else
-    info "Running: $BIN_PATH deregister --all --config $CONFIG_PATH"
-    "$R$BIN_PATH" deregister --all --config "$R$CONFIG_PATH" || status=$?
+    info "Running: ${TOOL#"$R"} deregister --all --config $CONFIG_PATH"
+    agent deregister --all --config "$R$CONFIG_PATH" ${state_dir[@]+"${state_dir[@]}"} || status=$?
   fi
   if ((status != 0)); then
     if ((FORCE)); then
@@ -1413,23 +1207,33 @@ remove_entries() {
   done < <(printf '%s\n' "$@" | grep '/$' | LC_ALL=C sort -r)
   if ((${#kept[@]} == 0)) || [[ $MODE == purge ]]; then
     rm -f -- "$R$MANIFEST_PATH"
-    rmdir -- "$R$CONFIG_DIR" 2>/dev/null || true
-    remove_dirs_again "$@"
+    [[ -n $PKG_KIND ]] || rmdir -- "$R$CONFIG_DIR" 2>/dev/null || true
+    while IFS= read -r entry; do
+      rmdir -- "$R${entry%/}" 2>/dev/null || true
+    done < <(printf '%s\n' "$@" | grep '/$' | LC_ALL=C sort -r)
   else
     {
       printf '# Installed by ecs-anywhere-lb-agent install.sh; left after --uninstall (--purge removes them).\n'
       printf '%s\n' "${kept[@]}" | LC_ALL=C sort -u
     } >"$R$MANIFEST_PATH"
   fi
-  [[ $MODE != purge || ! -d $R$CONFIG_DIR ]] || warn "$R$CONFIG_DIR is not empty (files not installed by $PROG): left in place"
+  [[ $MODE != purge || -n $PKG_KIND || ! -d $R$CONFIG_DIR ]] || warn "$R$CONFIG_DIR is not empty (files not installed by $PROG): left in place"
 }
 
-# After the manifest itself is gone, the directories that only held it can go too.
-remove_dirs_again() {
-  local entry
-  while IFS= read -r entry; do
-    rmdir -- "$R${entry%/}" 2>/dev/null || true
-  done < <(printf '%s\n' "$@" | grep '/$' | LC_ALL=C sort -r)
+# The package's own scripts stop, deregister (again: nothing left by now) and disable the unit.
+remove_agent_package() {
+  [[ -n $PKG_KIND ]] || return 0
+  local status=0
+  info "Removing the $PKG_KIND package $AGENT"
+  if [[ $PKG_KIND == deb ]]; then
+    if [[ $MODE == purge ]]; then dpkg -P "$AGENT" || status=$?; else dpkg -r "$AGENT" || status=$?; fi
+  else
+    rpm -e "$AGENT" || status=$?
+    [[ $MODE != purge ]] || rm -f -- "$CONFIG_PATH" "$CONFIG_PATH.rpmsave"
+  fi
+  ((status == 0)) || die "removing the $PKG_KIND package $AGENT failed (exit $status)"
+  [[ $MODE != purge ]] || rmdir -- "$CONFIG_DIR" 2>/dev/null || true
+  [[ $MODE != purge || ! -d $CONFIG_DIR ]] || warn "$CONFIG_DIR is not empty (files not installed by $PROG): left in place"
 }
 
 # ---------------------------------------------------------------- main

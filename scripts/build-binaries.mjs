@@ -46,7 +46,6 @@ const QEMU = { x64: { qemu: 'qemu-x86_64-static', sysroot: '/usr/x86_64-linux-gn
 const INSTALLER_FILES = [
   ['install.sh', 'install.sh', 0o755, true],
   ['ecs-anywhere-install-wrapper.sh', 'ecs-anywhere-install-wrapper.sh', 0o755, false],
-  ['iam-policy.json', 'iam-policy.json', 0o644, false],
 ];
 
 const USAGE = `usage: node scripts/build-binaries.mjs [options]

@@ -1,9 +1,11 @@
 /**
  * installer/install.sh and installer/ecs-anywhere-install-wrapper.sh, run end to end with bash
  * into temporary host trees (--root). Stand-ins: the agent binary is a small shell script that
- * records `check` / `deregister --all`, the package manager and systemctl are scripts that
- * record their arguments, and the official ecs-anywhere-install.sh records its argv. Tests
- * judge the resulting tree (paths, modes, contents, mtimes), not the scripts' internals.
+ * records `check` / `deregister --all` and hands every configuration command (`config ...`,
+ * `iam-policy`) to the real agent (the bundle, on this Node), so the installer meets the agent's
+ * own rules and messages; the package manager and systemctl are scripts that record their
+ * arguments, and the official ecs-anywhere-install.sh records its argv. Tests judge the
+ * resulting tree (paths, modes, contents, mtimes), not the scripts' internals.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,11 +16,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTIONS, envName } from '../../agent/config-options.ts';
+import { buildConfig, type RawOptions } from '../../agent/config.ts';
+import { ConfigError } from '../../agent/errors.ts';
+import { ensureAgentBundle } from '../support/agent-process.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INSTALL = path.join(REPO, 'installer/install.sh');
 const WRAPPER = path.join(REPO, 'installer/ecs-anywhere-install-wrapper.sh');
-const POLICY_TEMPLATE = path.join(REPO, 'installer/iam-policy.json');
+const BUNDLE = ensureAgentBundle();
 
 const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
 const ARN2 = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/fedcba9876543210';
@@ -33,13 +39,21 @@ const STATE_FILE = 'var/lib/ecs-anywhere-lb-agent/state.json';
 const IS_ROOT = process.getuid?.() === 0;
 
 const fakeAgent = (version: string): string => `#!/bin/sh
-# stand-in for ecs-anywhere-lb-agent ${version}: records its arguments
+# stand-in for ecs-anywhere-lb-agent ${version}: the real agent judges the configuration; check and deregister are recorded
+case "$1" in
+  config|iam-policy) exec '${process.execPath}' '${BUNDLE}' "$@" ;;
+esac
 echo "${version} $*" >> "$FAKE_AGENT_LOG"
 case "$1" in
   --version) echo "ecs-anywhere-lb-agent ${version}" ;;
   check) echo "fake check: configuration ok"; exit "\${FAKE_CHECK_EXIT:-0}" ;;
   deregister) exit "\${FAKE_DEREGISTER_EXIT:-0}" ;;
 esac
+`;
+
+/** The real agent (the bundle on this Node) as an installable "binary": every command is real. */
+const REAL_AGENT = `#!/bin/sh
+exec '${process.execPath}' '${BUNDLE}' "$@"
 `;
 
 const FAKE_PACKAGE_MANAGER = `#!/bin/sh
@@ -284,7 +298,6 @@ describe('install.sh: fresh install', () => {
       'ECS_ANYWHERE_LB_ON_EXIT=deregister',
       'ECS_ANYWHERE_LB_DRAIN_TIMEOUT=30s',
       'ECS_ANYWHERE_LB_LOG_LEVEL=debug',
-      'AWS_REGION=eu-west-1',
     ]);
     expect(f.read(MANIFEST).split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
       '/etc/ecs-anywhere-lb-agent/',
@@ -371,9 +384,11 @@ describe('install.sh: fresh install', () => {
 
   it('--allow-any-target-group needs --region and scopes the policy to the region', () => {
     const f = new Fixture();
+    const before = snapshot(f.root);
     const noRegion = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group']);
     expect(noRegion.status).toBe(2);
-    expect(noRegion.stderr).toContain('--region is required with --allow-any-target-group');
+    expect(noRegion.stderr).toContain('install.sh: error: invalid --region (AWS_REGION): required with --allow-any-target-group');
+    expect(snapshot(f.root)).toEqual(before);
     const r = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group', '--region', 'us-gov-west-1']);
     expectOk(r);
     expect(f.config()).toEqual(['ECS_ANYWHERE_LB_ALLOW_ANY_TARGET_GROUP=true', 'AWS_REGION=us-gov-west-1']);
@@ -448,7 +463,6 @@ describe('install.sh: re-runs, upgrade', () => {
     expect(f.config()).toEqual([
       `ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`,
       'ECS_ANYWHERE_LB_LOG_LEVEL=info',
-      'AWS_REGION=eu-west-1',
       'ECS_ANYWHERE_LB_ADDRESS_CHECK_INTERVAL=5s',
       'ECS_ANYWHERE_LB_HOST_IP=10.8.0.10',
       'ECS_ANYWHERE_LB_DRY_RUN=true',
@@ -471,7 +485,6 @@ describe('install.sh: re-runs, upgrade', () => {
     expect(f.config()).toEqual([
       `ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`,
       'ECS_ANYWHERE_LB_INCLUDE_NON_ECS=false',
-      'AWS_REGION=eu-west-1',
     ]);
   });
 
@@ -590,7 +603,7 @@ describe('install.sh: uninstall and purge', () => {
 
     const r = f.install(['--uninstall'], env);
     expectOk(r);
-    expect(f.readLog('agent').at(-1)).toBe(`v1 deregister --all --config ${path.join(f.root, ENV)}`);
+    expect(f.readLog('agent').at(-1)).toBe(`v1 deregister --all --config ${path.join(f.root, ENV)} --state-dir ${path.join(f.root, 'var/lib/ecs-anywhere-lb-agent')}`);
     expect(f.readLog('systemctl')).toEqual([
       'is-active --quiet ecs-anywhere-lb-agent.service',
       'stop ecs-anywhere-lb-agent.service',
@@ -666,68 +679,42 @@ interface BadCase {
 
 const withBinary = (f: Fixture): string[] => ['--binary', f.binary, '--unit', f.unit];
 
+// The installer's own refusals (flags, files, checksums, packages). Configuration values are the
+// agent's: see the table over the agent's options below.
 const BAD_CASES: BadCase[] = [
   {
-    name: 'a malformed target group ARN',
-    args: (f) => [...withBinary(f), '--target-groups', 'arn:aws:elasticloadbalancing:eu-west-1:1234:targetgroup/web/abc'],
-    status: 2,
-    message: /error: --target-groups: 'arn:aws:elasticloadbalancing:eu-west-1:1234:targetgroup\/web\/abc' is not a target group ARN/,
-    installed: true,
-  },
-  {
-    name: 'an ARN of something else',
-    args: (f) => [...withBinary(f), '--target-groups', 'arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0'],
-    status: 2,
-    message: /is not a target group ARN; expected arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup\/NAME\/ID/,
-    installed: true,
-  },
-  {
-    name: 'a CIDR with a bad prefix length',
-    args: (f) => [...withBinary(f), '--target-groups', ARN, '--vpc-cidr', '10.0.0.0/33'],
-    status: 2,
-    message: /--vpc-cidr: '10\.0\.0\.0\/33' is not an IPv4 CIDR .*prefix length must be 0-32/,
-    installed: true,
-  },
-  {
-    name: 'a CIDR with host bits set',
-    args: (f) => [...withBinary(f), '--target-groups', ARN, '--vpc-cidr', '10.0.0.0/16,172.16.5.0/12'],
-    status: 2,
-    message: /'172\.16\.5\.0\/12' .*host bits are set; did you mean 172\.16\.0\.0\/12\?/,
-    installed: true,
-  },
-  {
-    name: 'a bad IPv4 address',
-    args: (f) => [...withBinary(f), '--target-groups', ARN, '--host-ip', '10.0.0.256'],
-    status: 2,
-    message: /--host-ip: '10\.0\.0\.256' is not an IPv4 address/,
-    installed: true,
-  },
-  {
-    name: 'both --host-ip and --interface',
+    name: 'both --host-ip and --interface (the agent: not both)',
     args: (f) => [...withBinary(f), '--target-groups', ARN, '--host-ip', '10.8.0.10', '--interface', 'tun0'],
     status: 2,
-    message: /--host-ip and --interface exclude each other/,
+    message: /error: invalid --host-ip \(ECS_ANYWHERE_LB_HOST_IP\): give either --host-ip or --interface, not both/,
     installed: true,
   },
   {
-    name: 'an --on-exit value outside the enum',
-    args: (f) => [...withBinary(f), '--target-groups', ARN, '--on-exit', 'drain'],
+    name: 'a --set of an option the agent does not have',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--set', 'NO_SUCH_OPTION=1'],
     status: 2,
-    message: /--on-exit: 'drain' must be auto, deregister or keep/,
+    message: /error: invalid ECS_ANYWHERE_LB_NO_SUCH_OPTION: not an option of this agent/,
     installed: true,
   },
   {
-    name: 'a malformed duration',
-    args: (f) => [...withBinary(f), '--target-groups', ARN, '--drain-timeout', '2 minutes'],
+    name: 'a --set of a misspelt option, with the one meant',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--set', 'RECONCILE_INTERVALL=30s'],
     status: 2,
-    message: /--drain-timeout: .* (is not a duration|contains whitespace)/,
+    message: /invalid ECS_ANYWHERE_LB_RECONCILE_INTERVALL: not an option of this agent \(did you mean ECS_ANYWHERE_LB_RECONCILE_INTERVAL\?\)/,
     installed: true,
   },
   {
-    name: 'a non-loopback metrics address',
-    args: (f) => [...withBinary(f), '--target-groups', ARN, '--metrics-address', '0.0.0.0:9464'],
+    name: 'a health threshold below twice the reconcile interval',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--reconcile-interval', '60s', '--set', 'HEALTH_THRESHOLD=90s'],
     status: 2,
-    message: /'0\.0\.0\.0' is not a loopback address/,
+    message: /invalid --health-threshold \(ECS_ANYWHERE_LB_HEALTH_THRESHOLD\): 90s is shorter than twice --reconcile-interval/,
+    installed: true,
+  },
+  {
+    name: 'a mapping file that does not exist',
+    args: (f) => [...withBinary(f), '--target-groups', ARN, '--mapping-file', path.join(f.src, 'no-such-mapping.json')],
+    status: 2,
+    message: /invalid --mapping-file \(ECS_ANYWHERE_LB_MAPPING_FILE\): cannot read .*no-such-mapping\.json/,
     installed: true,
   },
   {
@@ -748,7 +735,7 @@ const BAD_CASES: BadCase[] = [
     name: 'no target groups on a fresh host',
     args: (f) => withBinary(f),
     status: 2,
-    message: /--target-groups ARN\[,ARN\.\.\.\] is required \(or --allow-any-target-group\)/,
+    message: /invalid --allowed-target-groups \(ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS\): required/,
   },
   {
     name: 'a missing binary file',
@@ -848,10 +835,67 @@ const BAD_CASES: BadCase[] = [
     name: 'a --set value agent.env cannot hold',
     args: (f) => [...withBinary(f), '--target-groups', ARN, '--set', 'MAPPING_FILE=/etc/my mapping.json'],
     status: 2,
-    message: /--set: value '\/etc\/my mapping\.json' contains whitespace/,
+    message: /invalid ECS_ANYWHERE_LB_MAPPING_FILE: "\/etc\/my mapping\.json" contains whitespace/,
+    installed: true,
+  },
+  {
+    name: 'a package with --root',
+    args: (f) => ['--package', f.writeFile('agent.deb', 'x'), '--target-groups', ARN],
+    status: 2,
+    message: /--package installs into this system with dpkg or rpm; it cannot be combined with --root/,
     installed: true,
   },
 ];
+
+/** The installer's flag for an agent option, when it has one; every other option goes through --set. */
+const INSTALLER_FLAG: Record<string, string> = {
+  'allowed-target-groups': '--target-groups', interface: '--interface', 'host-ip': '--host-ip', 'vpc-cidr': '--vpc-cidr',
+  'availability-zone': '--availability-zone', 'on-exit': '--on-exit', 'drain-timeout': '--drain-timeout',
+  'reconcile-interval': '--reconcile-interval', 'log-level': '--log-level', 'log-format': '--log-format',
+  'mapping-file': '--mapping-file', 'metrics-address': '--metrics-address',
+};
+
+/**
+ * An invalid value for every option of the agent (`config` aside: it names the file itself).
+ * A new option fails the completeness test below until it has one here.
+ */
+const INVALID_VALUES: Record<string, string> = {
+  'host-ip': '8.8.8.8',
+  interface: 'eth0/1',
+  'allow-any-address': 'maybe',
+  'allowed-target-groups': 'arn:aws:elasticloadbalancing:eu-west-1:1234:targetgroup/web/abc',
+  'allow-any-target-group': 'perhaps',
+  'state-dir': 'var/lib/agent',
+  'vpc-cidr': '10.0.0.0/33',
+  'availability-zone': 'us-east-1',
+  'reconcile-interval': '500ms',
+  'fleet-size': '0',
+  'elb-api-limits': 'write=4:20',
+  'address-check-interval': '50ms',
+  'on-exit': 'drain',
+  'drain-timeout': '2min',
+  'log-format': 'xml',
+  'log-level': 'trace',
+  'include-non-ecs': 'sometimes',
+  'mapping-file': 'mapping.json',
+  'readiness-address': 'docker0',
+  'metrics-address': '0.0.0.0:9464',
+  'health-threshold': '90s',
+  'retry-max-delay': '500ms',
+  'dry-run': 'maybe',
+};
+
+/** What the agent itself says about the value: the message the installer must show. */
+function agentMessage(option: string, value: string): string {
+  const raw: RawOptions = { 'allowed-target-groups': ARN, [option]: value };
+  try {
+    buildConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error(`the agent accepts --${option}=${value}: pick a value it refuses`);
+}
 
 describe('install.sh: bad input is refused with a clear message and an untouched host', () => {
   // Two trees shared by every case: each case must leave them exactly as it found them.
@@ -878,11 +922,81 @@ describe('install.sh: bad input is refused with a clear message and an untouched
   });
 });
 
+describe('install.sh: every value the agent refuses is refused before anything is written, with the agent\'s message', () => {
+  const options = OPTIONS.filter((o) => o.name !== 'config').map((o) => o.name);
+  let fresh: Fixture;
+  let installed: Fixture;
+  beforeAll(() => {
+    fresh = new Fixture();
+    installed = new Fixture();
+    installed.installV1();
+  });
+
+  it('has an invalid value for every option of the agent', () => {
+    expect(Object.keys(INVALID_VALUES).sort()).toEqual([...options].sort());
+  });
+
+  it.each(options.map((o) => [o]))('--%s', (option) => {
+    const value = INVALID_VALUES[option] as string;
+    const flag = INSTALLER_FLAG[option];
+    const given = flag !== undefined ? [flag, value] : ['--set', `${envName(option).replace('ECS_ANYWHERE_LB_', '')}=${value}`];
+    const message = agentMessage(option, value);
+    for (const [label, f] of [['fresh', fresh], ['installed', installed]] as const) {
+      const groups = option === 'allowed-target-groups' ? [] : ['--target-groups', ARN];
+      const before = snapshot(f.root);
+      const r = f.install([...withBinary(f), ...groups, ...given]);
+      expect(r.status, `${label}: ${r.output}`).toBe(2);
+      expect(r.stderr.split('\n'), label).toContain(`install.sh: error: ${message}`);
+      expect(snapshot(f.root), `${label}: the tree is byte-identical, mtimes included`).toEqual(before);
+      expect(f.readLog('agent'), label).toEqual(label === 'installed' ? [`v1 check --config ${path.join(f.root, ENV)}`] : []);
+    }
+  });
+});
+
+describe('install.sh: agent.env as the agent reads it', () => {
+  it('a misspelt key in the installed agent.env stops a re-run until it is removed (--unset)', () => {
+    const f = new Fixture();
+    f.installV1();
+    const envPath = path.join(f.root, ENV);
+    writeFileSync(envPath, `${readFileSync(envPath, 'utf8')}ECS_ANYWHERE_LB_RECONCILE_INTERVALL=30s\n`);
+    const line = readFileSync(envPath, 'utf8').split('\n').indexOf('ECS_ANYWHERE_LB_RECONCILE_INTERVALL=30s') + 1;
+    const before = snapshot(f.root);
+    const r = f.install(['--log-level', 'debug']);
+    expect(r.status, r.output).toBe(2);
+    expect(r.stderr).toContain(`install.sh: error: invalid ECS_ANYWHERE_LB_RECONCILE_INTERVALL (/etc/ecs-anywhere-lb-agent/agent.env line ${line}): not an option of this agent (did you mean ECS_ANYWHERE_LB_RECONCILE_INTERVAL?)`);
+    expect(snapshot(f.root)).toEqual(before);
+    expectOk(f.install(['--unset', 'RECONCILE_INTERVALL', '--reconcile-interval', '30s']));
+    expect(f.config()).toEqual([`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`, 'ECS_ANYWHERE_LB_RECONCILE_INTERVAL=30s']);
+  });
+
+  it('a new agent.env starts from the agent\'s commented template', () => {
+    const f = new Fixture();
+    f.installV1();
+    const agentTemplate = spawnSync(process.execPath, [BUNDLE, 'config', 'set', '--config', path.join(f.dir, 'template.env'), `ALLOWED_TARGET_GROUPS=${ARN}`], { encoding: 'utf8' });
+    expect(agentTemplate.status, agentTemplate.stderr).toBe(0);
+    expect(f.read(ENV)).toBe(readFileSync(path.join(f.dir, 'template.env'), 'utf8'));
+  });
+});
+
+describe('install.sh: --uninstall on a host where the agent never ran', () => {
+  it('--uninstall --purge succeeds without --force: the real agent has nothing to deregister and asks no one', () => {
+    const f = new Fixture();
+    mkdirSync(path.join(f.src, 'real'));
+    const real = f.writeExecutable('real/ecs-anywhere-lb-agent-linux-x64', REAL_AGENT, true);
+    expectOk(f.install(['--binary', real, '--unit', f.unit, '--target-groups', ARN, '--no-check']));
+    // No credentials and no ELB endpoint: any API call would fail the uninstall.
+    const r = f.install(['--uninstall', '--purge'], { AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: 'http://127.0.0.1:9', AWS_SHARED_CREDENTIALS_FILE: path.join(f.dir, 'none') });
+    expectOk(r);
+    expect(r.stdout).toContain('nothing to deregister: no target recorded');
+    expect(listing(f.root)).toEqual(SKELETON_LISTING);
+  });
+});
+
 describe('install.sh: --print-iam-policy and --help', () => {
   it('--print-iam-policy prints the policy JSON on stdout and the command on stderr, writing nothing', () => {
     const f = new Fixture();
     const before = snapshot(f.root);
-    const r = f.install(['--print-iam-policy', '--target-groups', `${ARN},${ARN2}`, '--iam-role', 'edgeRole']);
+    const r = f.install(['--print-iam-policy', '--binary', f.binary, '--target-groups', `${ARN},${ARN2}`, '--iam-role', 'edgeRole']);
     expectOk(r);
     const policy = JSON.parse(r.stdout) as { Statement: { Resource: unknown }[] };
     expect(policy.Statement[0]?.Resource).toEqual([ARN, ARN2]);
@@ -901,17 +1015,20 @@ describe('install.sh: --print-iam-policy and --help', () => {
     expect((JSON.parse(r.stdout) as { Statement: { Resource: unknown }[] }).Statement[0]?.Resource).toEqual([ARN, ARN2]);
   });
 
-  it('the policy template is valid JSON with one placeholder line', () => {
-    const text = readFileSync(POLICY_TEMPLATE, 'utf8');
-    expect(() => JSON.parse(text) as unknown).not.toThrow();
-    expect(text.split('\n').filter((l) => l.includes('"@TARGET_GROUP_ARNS@"'))).toHaveLength(1);
+  it('the installed policy is exactly what the agent\'s iam-policy prints: one template', () => {
+    const f = new Fixture();
+    f.installV1(['--target-groups', ARN2]);
+    const agent = spawnSync(process.execPath, [BUNDLE, 'iam-policy', '--target-groups', `${ARN},${ARN2}`], { encoding: 'utf8' });
+    expect(agent.status, agent.stderr).toBe(0);
+    expect(f.read(POLICY)).toBe(agent.stdout);
   });
 
   it('--help documents every flag the parser accepts', () => {
     const source = readFileSync(INSTALL, 'utf8');
-    const body = (fn: string): string => source.slice(source.indexOf(`${fn}() {`), source.indexOf('\n}\n', source.indexOf(`${fn}() {`)));
-    const flags = [...`${body('take_switch')}${body('take_value_flag')}`.matchAll(/^\s+((?:-h \| )?--[a-z0-9-]+)\)/gm)]
-      .map((m) => (m[1] ?? '').replace('-h | ', ''));
+    const body = (start: string): string => source.slice(source.indexOf(start), source.indexOf('\n}\n', source.indexOf(start)));
+    const cases = `${body('take_switch() {')}${body('take_value_flag() {')}`.split('\n').filter((l) => /^\s+(-h \| )?--[a-z0-9-]+( \| --[a-z0-9-]+)?\)/.test(l));
+    const table = source.slice(source.indexOf('CONFIG_FLAGS_TABLE=('), source.indexOf(')', source.indexOf('CONFIG_FLAGS_TABLE=(')));
+    const flags = [...`${cases.join('\n')}\n${table}`.matchAll(/--[a-z0-9-]+/g)].map((m) => m[0]);
     expect(flags.length).toBeGreaterThan(35);
     const help = spawnSync('bash', [INSTALL, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
@@ -966,7 +1083,7 @@ describe('ecs-anywhere-install-wrapper.sh', () => {
     const r = f.run(WRAPPER, ['--region', 'eu-west-1', '--official-script', official, '--root', f.root, '--binary', f.binary,
       '--unit', f.unit, '--target-groups', 'not-an-arn']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/install\.sh: error: --target-groups: 'not-an-arn' is not a target group ARN/);
+    expect(r.stderr).toMatch(/install\.sh: error: invalid --allowed-target-groups \(ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS\): "not-an-arn" is not a target group ARN/);
     expect(r.stderr).toContain('nothing was run');
     expect(officialArgv(f)).toEqual([]);
   });
@@ -1010,7 +1127,6 @@ function makeTarball(f: Fixture, arch: 'x64' | 'arm64'): string {
   writeFileSync(path.join(dir, 'ecs-anywhere-lb-agent.service'), UNIT_V2);
   copyFileSync(INSTALL, path.join(dir, 'install.sh'));
   chmodSync(path.join(dir, 'install.sh'), 0o755);
-  copyFileSync(POLICY_TEMPLATE, path.join(dir, 'iam-policy.json'));
   const out = path.join(f.dir, `${top}.tar.gz`);
   const r = spawnSync('tar', ['-C', stage, '-czf', out, top], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);

@@ -90,6 +90,16 @@ describe('config set', () => {
     expect(statSync(f).mtimeMs).toBe(before);
   });
 
+  it('with nothing to change only judges the file, as the unit reads it', async () => {
+    const f = file([`${P}ALLOWED_TARGET_GROUPS=${ARN}`]);
+    expect(await run(['config', 'set', '--config', f])).toEqual({ code: 0, err: '', out: `unchanged: ${f}\n` });
+    const missing = file();
+    const r = await run(['config', 'set', '--config', missing]);
+    expect(r.code).toBe(78);
+    expect(r.err).toMatch(/--allowed-target-groups .*required/);
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it('removes a typo with --unset', async () => {
     const f = file([`${P}ALLOWED_TARGET_GROUPS=${ARN}`, `${P}RECONCILE_INTERVALL=30s`]);
     expect((await run(['config', 'set', '--config', f, '--unset', 'RECONCILE_INTERVALL', 'RECONCILE_INTERVAL=30s'])).code).toBe(0);
