@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { connectDocker, startDockerEngine, type DockerEngine } from '../test/support/docker-engine.ts';
-import { E2E_DEFAULTS, VARIANTS, runE2eDeploy, type E2eDeployOptions, type Variant } from './e2e-deploy/run.ts';
+import { E2E_DEFAULTS, VARIANTS, runE2eDeploy, validateOptions, type E2eDeployOptions, type Variant } from './e2e-deploy/run.ts';
 import { formatReport } from './e2e-deploy/report.ts';
 import { Teardown } from './e2e-deploy/teardown.ts';
 
@@ -28,7 +28,7 @@ class UsageError extends Error {}
 let signalled = false;
 
 /** Parses the command line into options (and the JSON path). */
-export function parseArgs(argv: string[]): { options: E2eDeployOptions; json?: string; help: boolean } {
+function parseArgs(argv: string[]): { options: E2eDeployOptions; json?: string; help: boolean } {
   const values = new Map<string, string>();
   let help = false;
   const known = ['deployments', 'rps', 'json', 'grace', 'stop-timeout', 'propagation-delay', 'health-check-interval', 'only'];
@@ -65,6 +65,11 @@ export function parseArgs(argv: string[]): { options: E2eDeployOptions; json?: s
     healthCheck: { ...E2E_DEFAULTS.healthCheck, intervalMs: Math.round(number('health-check-interval', (E2E_DEFAULTS.healthCheck.intervalMs ?? 5_000) / 1000) * 1000) },
     variants: only === undefined ? VARIANTS : [only as Variant],
   };
+  try {
+    validateOptions(options);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
   const json = values.get('json');
   return { options, ...(json !== undefined ? { json } : {}), help };
 }

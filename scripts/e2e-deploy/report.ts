@@ -42,6 +42,10 @@ export function formatReport(report: E2eDeployReport): string[] {
       `${o.ratePerSecond} req/s through a listener with a ${seconds(o.propagationDelayMs)} s propagation delay; app grace ${o.graceSeconds} s after SIGTERM, stopTimeout ${o.stopTimeoutSeconds} s; ` +
       `container healthCheck every ${seconds(o.healthCheck.intervalMs ?? 30_000)} s; target group health check ${o.targetGroup.healthCheckIntervalSeconds} s x ${o.targetGroup.healthyThresholdCount}, deregistration delay ${o.targetGroup.deregistrationDelaySeconds} s.`,
   );
+  for (const r of report.runs) {
+    const labels = Object.entries(r.taskDefinition.dockerLabels).map(([k, v]) => (k.endsWith('target-group-arn') ? k : `${k}=${v}`));
+    lines.push(`${variantLabel(r)}: dockerLabels ${labels.join(', ')}; healthCheck ${r.taskDefinition.healthCheck}`);
+  }
   lines.push('');
   lines.push(
     ...table(
