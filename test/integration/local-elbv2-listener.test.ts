@@ -121,7 +121,7 @@ describe('routing', () => {
     expect(stats.targets[`${HOST_IP}:${c.port}`]).toBeUndefined();
   });
 
-  it('fails open to every registered target when none is healthy, initial ones included, never to draining ones', async () => {
+  it('fails open to every unhealthy target when none is healthy, never to initial (by default) or draining ones', async () => {
     const arn = await group(30);
     const [a, b] = [await app('a'), await app('b')];
     a.setHealthStatus(500);
@@ -132,12 +132,18 @@ describe('routing', () => {
     expect(tally(await bodies(listener, 10))).toEqual({ a: 5, b: 5 });
     expect(listener.stats().failOpen).toBe(10);
 
-    // A target still initial (its checks hang) is part of the fail-open set.
+    // A target still initial (its checks hang) is not part of the fail-open set by default; with initial-too it is.
     const c = await app('c');
     c.setHealthHanging(true);
     await register(arn, c);
     expect(elb.targets(arn).find((t) => t.port === c.port)?.state).toBe('initial');
-    expect(new Set(await bodies(listener, 9))).toEqual(new Set(['a', 'b', 'c']));
+    expect(new Set(await bodies(listener, 9))).toEqual(new Set(['a', 'b']));
+    const lenient = await elb.createListener({ targetGroupArn: arn, failOpen: 'initial-too' });
+    try {
+      expect(new Set(await bodies(lenient, 9))).toEqual(new Set(['a', 'b', 'c']));
+    } finally {
+      await lenient.close();
+    }
 
     // Draining targets are out even then; with only draining targets left the answer is 503.
     await deregister(arn, a, c);
@@ -148,7 +154,7 @@ describe('routing', () => {
     expect(answer.server).toBe('awselb/2.0');
   });
 
-  it('answers 503 from the load balancer while no target is registered, and routes once one is', async () => {
+  it('answers 503 from the load balancer while no target is registered or healthy yet, and routes once one is healthy', async () => {
     const arn = await group();
     const listener = await listen(arn);
     const empty = await get(listener);
@@ -157,7 +163,12 @@ describe('routing', () => {
     expect(listener.stats().noTarget).toBe(1);
 
     const a = await app('a');
+    a.setHealthHanging(true);
     await register(arn, a);
+    // Registered but still initial: no request goes to it yet.
+    expect(await get(listener)).toMatchObject({ status: 503, server: 'awselb/2.0' });
+    a.setHealthHanging(false);
+    await waitForStates(arn, { [a.port]: 'healthy' });
     expect(await get(listener)).toMatchObject({ status: 200, body: 'a' });
   });
 

@@ -21,14 +21,28 @@ describe('eligibleTargets', () => {
     ['only healthy targets get new requests', [target(1, 'healthy'), target(2, 'initial'), target(3, 'unhealthy'), target(4, 'draining')], [1], false],
     ['every healthy target, in key order', [target(3, 'healthy'), target(1, 'healthy'), target(2, 'unhealthy')], [1, 3], false],
     ['no healthy target: fail open to all registered ones', [target(1, 'unhealthy'), target(2, 'unhealthy')], [1, 2], true],
-    ['fail open includes initial targets', [target(1, 'initial'), target(2, 'unhealthy')], [1, 2], true],
-    ['a lone initial target gets traffic', [target(1, 'initial')], [1], true],
+    ['fail open leaves initial targets out', [target(1, 'initial'), target(2, 'unhealthy')], [2], true],
+    ['a lone initial target gets nothing (503)', [target(1, 'initial')], [], false],
+    ['only initial and draining targets: nothing (503), as in a rolling update without a gate', [target(1, 'initial'), target(2, 'draining')], [], false],
     ['fail open never includes draining targets', [target(1, 'unhealthy'), target(2, 'draining')], [1], true],
     ['only draining targets: nothing (503)', [target(1, 'draining'), target(2, 'draining')], [], false],
     ['unavailable and unused count as not healthy', [target(1, 'unavailable'), target(2, 'unused')], [1, 2], true],
     ['a draining-phase target is out even if its state says healthy', [target(1, 'healthy', 'draining'), target(2, 'unhealthy')], [2], true],
   ])('%s', (_name, input, expected, failOpen) => {
     const result = eligibleTargets(input);
+    expect(ports(result.targets)).toEqual(expected);
+    expect(result.failOpen).toBe(failOpen);
+  });
+});
+
+describe('eligibleTargets, failing open to initial targets too (initial-too)', () => {
+  it.each<[string, RoutableTarget[], number[], boolean]>([
+    ['fail open includes initial targets', [target(1, 'initial'), target(2, 'unhealthy')], [1, 2], true],
+    ['a lone initial target gets traffic', [target(1, 'initial')], [1], true],
+    ['healthy ones still win', [target(1, 'initial'), target(2, 'healthy')], [2], false],
+    ['never draining', [target(1, 'initial'), target(2, 'draining')], [1], true],
+  ])('%s', (_name, input, expected, failOpen) => {
+    const result = eligibleTargets(input, 'initial-too');
     expect(ports(result.targets)).toEqual(expected);
     expect(result.failOpen).toBe(failOpen);
   });

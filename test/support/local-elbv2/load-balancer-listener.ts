@@ -30,7 +30,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import type { AddressInfo, Socket } from 'node:net';
 import type { Elbv2Model } from './elbv2-model.ts';
 import { RoutingTable } from './routing-table.ts';
-import { eligibleTargets, pickTarget, routingAlgorithmOf } from './routing.ts';
+import { eligibleTargets, pickTarget, routingAlgorithmOf, type FailOpenMode } from './routing.ts';
 import type { RoutableTarget } from './routing.ts';
 
 /** Defaults of a listener, named so the CLI and tests can refer to them. */
@@ -60,6 +60,8 @@ export interface ListenerOptions {
   readonly forwardAddress?: string;
   readonly connectTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
+  /** Which targets a group without a healthy one fails open to (routing.ts); default `unhealthy`. */
+  readonly failOpen?: FailOpenMode;
 }
 
 /** Traffic of one target (`id:port`) through one listener. */
@@ -148,7 +150,7 @@ export async function startListener(model: Elbv2Model, options: ListenerOptions)
   const routing = () => {
     sync();
     const targets = table.view(live);
-    const { targets: eligible, failOpen } = eligibleTargets(targets);
+    const { targets: eligible, failOpen } = eligibleTargets(targets, options.failOpen);
     return { targets, eligible, failOpen };
   };
 

@@ -10,9 +10,15 @@
  *   With the default target group health settings ("a target group is considered healthy as long
  *   as it has at least one healthy target", routing failover threshold 1,
  *   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health.html)
- *   that means: no healthy target -> every registered target that is not draining. `initial`
- *   targets are included then (a group whose only target is still initializing gets traffic:
- *   the long-known ALB gotcha recorded in open-guides/og-aws PR #116).
+ *   that means: no healthy target -> fail open. To which targets is where the sources differ:
+ *   - `unhealthy` (the default, the guide's words "only unhealthy registered targets"): to the
+ *     unhealthy ones; `initial` targets get no request, so a group holding only initial and
+ *     draining targets answers 503. This is what the AWS Load Balancer Controller documents for
+ *     rolling updates without readiness gates: "only targets in Initial or Draining state; this
+ *     results in service outage" (its pod readiness gate page; issue #1124).
+ *   - `initial-too`: to every registered target that is not draining, initial ones included
+ *     (a group whose only target is still initializing gets traffic: the ALB gotcha recorded in
+ *     open-guides/og-aws PR #116).
  * - "Elastic Load Balancing stops sending requests to targets that are deregistering"
  *   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/modify-target-group-health-settings.html, "Deregistration delay"):
  *   a draining target never gets a new request, not even when failing open.
@@ -42,18 +48,26 @@ export interface Eligible {
   readonly failOpen: boolean;
 }
 
+/** Which targets a group without a healthy one fails open to (see above). */
+export type FailOpenMode = 'unhealthy' | 'initial-too';
+export const DEFAULT_FAIL_OPEN: FailOpenMode = 'unhealthy';
+
 /** Values of `load_balancing.algorithm.type`. */
 export type RoutingAlgorithm = 'round_robin' | 'least_outstanding_requests' | 'weighted_random';
 
 /** The default of `load_balancing.algorithm.type`. */
 export const DEFAULT_ROUTING_ALGORITHM: RoutingAlgorithm = 'round_robin';
 
-/** Healthy targets; none healthy -> all registered non-draining targets (fail open); draining never. Sorted by key. */
-export function eligibleTargets(targets: readonly RoutableTarget[]): Eligible {
+/**
+ * Healthy targets; none healthy -> fail open (to the registered non-draining targets that are
+ * not initial, or with `initial-too` to all of them); draining never. Sorted by key.
+ */
+export function eligibleTargets(targets: readonly RoutableTarget[], mode: FailOpenMode = DEFAULT_FAIL_OPEN): Eligible {
   const serving = targets.filter((target) => target.phase === 'serving').sort(byKey);
   const healthy = serving.filter((target) => target.state === 'healthy');
   if (healthy.length > 0) return { targets: healthy, failOpen: false };
-  return { targets: serving, failOpen: serving.length > 0 };
+  const open = mode === 'initial-too' ? serving : serving.filter((target) => target.state !== 'initial');
+  return { targets: open, failOpen: open.length > 0 };
 }
 
 /** What a pick needs besides the eligible targets; `turn` counts picks (the round-robin position). */
