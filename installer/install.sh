@@ -891,7 +891,6 @@ install_vpn_package() {
 
 # dpkg keeps an edited agent.env on upgrades (--force-confold); rpm's %config(noreplace) does.
 install_agent_package() {
-  ((PKG_NEW)) && ((DRY_RUN == 0)) || return 0
   local status=0
   info "Installing the $PKG_KIND package: $PKG_LABEL"
   if [[ $PKG_KIND == deb ]]; then
@@ -1036,14 +1035,18 @@ stage_all() {
 do_install() {
   require_root
   stage_all
+  # A package to install creates /etc/ecs-anywhere-lb-agent and agent.env itself: plan after it.
+  if ((PKG_NEW && !DRY_RUN)); then
+    install_vpn_package
+    install_agent_package
+  fi
   build_plan
   print_plan
-  install_vpn_package
+  if ((!PKG_NEW || DRY_RUN)); then install_vpn_package; fi
   if ((DRY_RUN)); then
     print_policy_instructions "$STAGE/iam-policy.json" "$R$POLICY_PATH"
     return 0
   fi
-  install_agent_package
   apply_plan
   systemctl_phase
   run_agent_check

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CI steps after `npm ci && npm test` (called by .ci/run): build the single executables,
 # check the systemd unit offline, and run the executables' own checks (the x64 binary
-# registers and deregisters a real container; the arm64 one runs under qemu-user-static).
+# registers and deregisters a real container; the arm64 one runs under qemu-user-static);
+# then build the .deb and .rpm packages of both and check them (lintian, rpm -qp, and dpkg -i /
+# upgrade / dpkg -P on this machine, install.sh --package through the ECS Anywhere wrapper).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,3 +13,7 @@ echo "--- npm run check:systemd"
 npm run check:systemd
 echo "--- npm run check:binaries"
 npm run check:binaries
+echo "--- npm run package"
+npm run package
+echo "--- npm run test:packaging"
+npm run test:packaging

@@ -17,6 +17,8 @@ set -euo pipefail
 # - binutils, binutils-aarch64-linux-gnu: strip the x64 and arm64 executables
 # - qemu-user-static and the arm64 sysroot (libc6, libstdc++6, libgcc-s1 -arm64-cross):
 #   run the arm64 executable on this x64 machine
+# - rpm: rpmbuild makes the .rpm packages (npm run package) and rpm -qp inspects them
+# - lintian: checks the .deb packages (the packaging test requires no error)
 CI_APT_PACKAGES=(
   docker.io
   busybox-static
@@ -30,6 +32,8 @@ CI_APT_PACKAGES=(
   libc6-arm64-cross
   libstdc++6-arm64-cross
   libgcc-s1-arm64-cross
+  rpm
+  lintian
 )
 # CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
 if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then
