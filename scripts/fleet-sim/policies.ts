@@ -7,6 +7,7 @@
  */
 import { API_CLASSES, apiClassOf, type ApiClass, type RateLimit } from '../../agent/fleet/api-budget.ts';
 import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
+import type { TargetRegistry } from '../../agent/core/target-registry.ts';
 import type { PaceFactory } from './sim-host.ts';
 
 /** Calls that went out while the pace said wait (should stay 0). */
@@ -129,12 +130,32 @@ export class SharePace extends CheckedPace {
   }
 }
 
-export type PolicyName = 'current' | 'share-pace';
+export type PolicyName = 'current' | 'share-pace' | 'known-health-check';
 
-export const POLICIES: Record<PolicyName, { readonly description: string; readonly pace: PaceFactory }> = {
+export interface Policy {
+  readonly description: string;
+  readonly pace: PaceFactory;
+  /** Wraps the registry the reconciler is given (the paced one), to prototype a change in what it calls. */
+  readonly registry?: (paced: TargetRegistry) => TargetRegistry;
+}
+
+export const POLICIES: Record<PolicyName, Policy> = {
   current: { description: 'the agent as committed (agent/fleet/api-pace.ts ApiPace)', pace: (o: PaceOptions) => new CheckedPace(o) },
   'share-pace': {
     description: 'prototype: once throttled, one call per share interval (80% of the account rate / fleet size), no burst, until idle for two share intervals',
     pace: (o: PaceOptions) => new SharePace(o),
+  },
+  'known-health-check': {
+    description: 'prototype: the readiness gate knows each group\'s health check settings without DescribeTargetGroups (kept in the state file or configured), otherwise as committed',
+    pace: (o: PaceOptions) => new CheckedPace(o),
+    registry: (paced) => ({
+      get simulated() {
+        return paced.simulated;
+      },
+      describeTargets: (arn) => paced.describeTargets(arn),
+      register: (arn, targets) => paced.register(arn, targets),
+      deregister: (arn, targets) => paced.deregister(arn, targets),
+      describeGroup: (arn) => Promise.resolve({ arn, name: arn.split('/')[1] ?? arn, targetType: 'ip', protocol: 'HTTP', port: 80, healthCheckIntervalSeconds: 30, healthyThresholdCount: 5 }),
+    }),
   },
 };

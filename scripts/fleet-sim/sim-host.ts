@@ -12,6 +12,7 @@ import { EMPTY_STATE, type AgentState, type StatePort } from '../../agent/core/s
 import type { ApiLimits } from '../../agent/fleet/api-budget.ts';
 import type { ApiPace, PaceOptions } from '../../agent/fleet/api-pace.ts';
 import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
+import type { TargetRegistry } from '../../agent/core/target-registry.ts';
 import type { Log } from '../../agent/log.ts';
 import { READINESS_GATE_LABEL, TARGET_GROUP_ARN_LABEL } from '../../agent/mapping/labels.ts';
 import { ReconcileLoop } from '../../agent/reconcile/loop.ts';
@@ -37,6 +38,8 @@ export interface SimContainer {
 
 /** Makes the pace a host's agent uses (the agent's ApiPace, or a policy prototype). */
 export type PaceFactory = (o: PaceOptions) => ApiPace;
+/** Wraps the paced registry the reconciler gets (policy prototypes only). */
+export type RegistryWrapper = (paced: TargetRegistry) => TargetRegistry;
 
 export interface HostOptions {
   readonly index: number;
@@ -52,6 +55,7 @@ export interface HostOptions {
   readonly addressCheckIntervalMs: number;
   readonly retryMaxDelayMs: number;
   readonly pace: PaceFactory;
+  readonly wrapRegistry?: RegistryWrapper;
   /** Containers are this host's own, or one list shared by every host (one Docker engine). */
   readonly containers: SimContainer[];
 }
@@ -157,7 +161,8 @@ export class SimHost implements Caller {
     };
     // As in agent/main.ts: one pace per process, every call through the paced registry.
     const pace = o.pace({ limits: o.limits, fleetSize: o.fleetSize, now: o.clock.now, random: o.random });
-    const registry = new PacedRegistry(o.model.registryFor(this), pace);
+    const paced = new PacedRegistry(o.model.registryFor(this), pace);
+    const registry = o.wrapRegistry ? o.wrapRegistry(paced) : paced;
     const reconciler = new Reconciler({
       containers,
       registry,

@@ -209,6 +209,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     eventDelayMs: config.eventDelayMs,
     warm: config.warm,
     pace,
+    ...(!config.pace && POLICIES[config.policy].registry ? { wrapRegistry: POLICIES[config.policy].registry } : {}),
     recordCalls: config.recordCalls,
   });
   const clock = world.clock;

@@ -6,7 +6,7 @@
 import type { ApiLimits } from '../../agent/fleet/api-budget.ts';
 import { ElbModel } from './elb-model.ts';
 import { stream, uniform } from './random.ts';
-import { SimHost, taskContainer, type PaceFactory, type SimContainer } from './sim-host.ts';
+import { SimHost, taskContainer, type PaceFactory, type RegistryWrapper, type SimContainer } from './sim-host.ts';
 import { ExactTracker } from './tracker.ts';
 import { VirtualTime } from './virtual-time.ts';
 
@@ -33,6 +33,7 @@ export interface WorldOptions {
   /** Hosts start with one task per group registered and recorded (false: empty groups and state). */
   readonly warm: boolean;
   readonly pace: PaceFactory;
+  readonly wrapRegistry?: RegistryWrapper;
   readonly recordCalls: boolean;
 }
 
@@ -96,6 +97,7 @@ export class World {
           addressCheckIntervalMs: o.addressCheckIntervalMs,
           retryMaxDelayMs: o.retryMaxDelayMs,
           pace: o.pace,
+          ...(o.wrapRegistry ? { wrapRegistry: o.wrapRegistry } : {}),
           containers: o.sharedContainers ? this.shared : [],
         }),
       );
