@@ -12,12 +12,10 @@ import { DockerContainerSource } from './docker/docker-source.ts';
 import { createAddressSource } from './host/address-source.ts';
 import { createRotatingCredentials, logCredentialsEvents } from './elb/credentials.ts';
 import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
-import { ApiPace } from './fleet/api-pace.ts';
-import { PacedRegistry } from './fleet/paced-registry.ts';
+import { fleetMember } from './reconcile/fleet-member.ts';
 import { DryRunRegistry, MemoryStatePort } from './reconcile/dry-run.ts';
 import { createLogger } from './log.ts';
 import { loadMappingFile } from './mapping/mapping-file.ts';
-import { Reconciler } from './reconcile/reconciler.ts';
 import { StateStore } from './state/state-store.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
 import { runAgent } from './commands/run.ts';
@@ -41,30 +39,27 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
   const elb = new Elbv2Registry({ credentials, observe });
-  const pace = new ApiPace({ limits: config.elbApiLimits, fleetSize: config.fleetSize });
-  // --dry-run: real reads, pretended changes, state kept in memory; the reconciler is the same.
-  const registry = new PacedRegistry(config.dryRun ? new DryRunRegistry(elb) : elb, pace, (cls) => metrics.apiThrottled(cls));
   const addresses = createAddressSource(config);
   const disk = new StateStore(config.stateDir);
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;
   const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
-  const reconciler = new Reconciler({
-    containers,
-    registry,
-    pace,
-    fleet: { fleetSize: config.fleetSize, limits: config.elbApiLimits, minReadIntervalMs: config.reconcileIntervalMs },
-    addresses,
-    store,
-    log: log.child({ component: 'reconciler' }),
-    rules,
-    ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
-    includeNonEcs: config.includeNonEcs,
-    vpcCidrs: config.vpcCidrs,
-    availabilityZone: config.availabilityZone,
-    permanentRetryMs: config.reconcileIntervalMs,
-    retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
-    onDrained: (_arn, ms) => metrics.drained(ms),
-  });
+  // --dry-run: real reads, pretended changes, state kept in memory; the reconciler is the same.
+  const { reconciler, registry, pace } = fleetMember(
+    { fleetSize: config.fleetSize, limits: config.elbApiLimits, reconcileIntervalMs: config.reconcileIntervalMs, retryMaxDelayMs: config.retryMaxDelayMs, onThrottled: (cls) => metrics.apiThrottled(cls) },
+    {
+      registry: config.dryRun ? new DryRunRegistry(elb) : elb,
+      containers,
+      addresses,
+      store,
+      log: log.child({ component: 'reconciler' }),
+      rules,
+      ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
+      includeNonEcs: config.includeNonEcs,
+      vpcCidrs: config.vpcCidrs,
+      availabilityZone: config.availabilityZone,
+      onDrained: (_arn, ms) => metrics.drained(ms),
+    },
+  );
   return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler };
 }
 

@@ -6,13 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { AddressChoice, AddressSource } from '../../agent/core/address.ts';
 import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, STATE_VERSION, type AgentState, type OwnedTarget, type StatePort } from '../../agent/core/state.ts';
-import type { TargetRegistry } from '../../agent/core/target-registry.ts';
 import { DEFAULT_ELB_API_LIMITS, fleetChangeWindowMs } from '../../agent/fleet/api-budget.ts';
-import { ApiPace } from '../../agent/fleet/api-pace.ts';
-import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { Log } from '../../agent/log.ts';
 import { DryRunRegistry, MemoryStatePort } from '../../agent/reconcile/dry-run.ts';
-import { Reconciler, type PassResult } from '../../agent/reconcile/reconciler.ts';
+import type { PassResult } from '../../agent/reconcile/reconciler.ts';
+import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
 import { MemoryRegistry, type RecordedCall } from '../support/memory-registry.ts';
 import { OperationError } from '../../agent/errors.ts';
 
@@ -109,28 +107,23 @@ function world(o: WorldOptions = {}) {
 
   /** Starts an agent process (a restart is another start): its own pace, views and schedule. */
   const start = (p: { dryRun?: boolean } = {}) => {
-    const pace = new ApiPace({ limits: DEFAULT_ELB_API_LIMITS, fleetSize, now, random });
-    const inner: TargetRegistry = p.dryRun ? new DryRunRegistry(elb) : elb;
-    const registry = new PacedRegistry(inner, pace);
     const statePort = p.dryRun ? new MemoryStatePort(store) : store;
-    const reconciler = new Reconciler({
-      containers: host,
-      registry,
-      pace,
-      fleet: { fleetSize, limits: DEFAULT_ELB_API_LIMITS, minReadIntervalMs: MIN_READ_INTERVAL_MS },
-      addresses: address,
-      store: statePort,
-      log: quiet,
-      rules: [],
-      includeNonEcs: false,
-      vpcCidrs: [],
-      availabilityZone: 'all',
-      retry: { baseMs: 1000, capMs: 30_000 },
-      permanentRetryMs: MIN_READ_INTERVAL_MS,
-      now,
-      random,
-      onDrained: (arn, ms) => drained.push({ arn, ms }),
-    });
+    // Wired as agent/main.ts wires it.
+    const { reconciler, pace } = fleetMember(
+      { fleetSize, limits: DEFAULT_ELB_API_LIMITS, reconcileIntervalMs: MIN_READ_INTERVAL_MS, retryMaxDelayMs: 30_000, now, random },
+      {
+        registry: p.dryRun ? new DryRunRegistry(elb) : elb,
+        containers: host,
+        addresses: address,
+        store: statePort,
+        log: quiet,
+        rules: [],
+        includeNonEcs: false,
+        vpcCidrs: [],
+        availabilityZone: 'all',
+        onDrained: (arn, ms) => drained.push({ arn, ms }),
+      },
+    );
     return { reconciler, pace, pass: (...reasons: string[]) => reconciler.reconcile(reasons.length > 0 ? reasons : ['test']) };
   };
 
