@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # install.sh: install, upgrade or remove ecs-anywhere-lb-agent on an Amazon ECS Anywhere host.
 # Run as root; `install.sh --help` lists every flag.
 #
@@ -61,6 +62,13 @@ readonly -a CONFIG_FLAGS_TABLE=(
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
+# What install.sh does is split by concern; the files travel with it (tarball: lib/).
+for lib in source place remove; do
+  [[ -f $SCRIPT_DIR/lib/$lib.sh ]] || { printf '%s: error: %s is missing: run install.sh from its release tarball or checkout\n' "${0##*/}" "$SCRIPT_DIR/lib/$lib.sh" >&2; exit 1; }
+done
+source "$SCRIPT_DIR/lib/source.sh"
+source "$SCRIPT_DIR/lib/place.sh"
+source "$SCRIPT_DIR/lib/remove.sh"
 
 # ---------------------------------------------------------------- options (set by parse_args)
 MODE=install            # install | upgrade | uninstall | purge | print-iam-policy | validate-only | help
@@ -98,101 +106,77 @@ info() { printf '%s\n' "$*"; }
 usage() {
   cat <<EOF
 Usage: $PROG [FLAGS]            install or reconfigure (re-runs are idempotent)
-       $PROG --upgrade [SOURCE]   replace binary and unit, keep configuration and state
+       $PROG --upgrade [SOURCE]   replace binary and unit (or package), keep configuration and state
        $PROG --uninstall [--purge] | --purge
        $PROG --print-iam-policy [--target-groups ARN,...]
+Installs ecs-anywhere-lb-agent, which registers this ECS Anywhere host's task containers as IP
+targets in ELBv2 target groups. Run as root.
 
-Installs ecs-anywhere-lb-agent, which registers this ECS Anywhere host's task containers
-(their dynamic host ports) as IP targets in ELBv2 target groups. Run as root.
-
-Source (checked against a SHA-256 checksum; the binary must match this host's CPU):
-  --package FILE           a .deb (apt/dpkg systems) or .rpm (dnf/yum/zypper systems) built by
-                           \`npm run package\`; dpkg or rpm then owns the binary and the unit;
-                           checksum from --sha256 or FILE.sha256 when given or present
-  --binary FILE            the executable ecs-anywhere-lb-agent-linux-<arch>; checksum from
-                           --sha256 or FILE.sha256 next to it
-  --tarball FILE.tar.gz    a release tarball; binary checked against the .sha256 inside it, the
-                           tarball itself against --sha256 or FILE.tar.gz.sha256 when present
-  --url URL                download a binary, a .tar.gz, a .deb or an .rpm (curl, else wget);
-                           checksum from --sha256 or URL.sha256
-  --sha256 HEX             expected SHA-256 of the file given by --package/--binary/--tarball/--url
+Source (checked against a SHA-256; the binary must match this host's CPU):
+  --package FILE.deb|.rpm  a package built by \`npm run package\`: dpkg or rpm then owns the binary
+                           and the unit (checksum: --sha256, or FILE.sha256 when present)
+  --binary FILE            ecs-anywhere-lb-agent-linux-<arch> (checksum: --sha256 or FILE.sha256)
+  --tarball FILE.tar.gz    a release tarball (binary checked against the .sha256 inside it)
+  --url URL                download a binary, .tar.gz, .deb or .rpm (checksum: --sha256 or URL.sha256)
+  --sha256 HEX             expected SHA-256 of the file given by the flag above
   --insecure-skip-checksum install without checking any checksum (not recommended)
-  --arch ARCH              override \`uname -m\` (x86_64 | aarch64 | arm64); also the
-                           ECS_ANYWHERE_LB_INSTALL_ARCH variable
-  With no source, a fresh install uses ecs-anywhere-lb-agent-linux-<arch> next to this script
-  (extracted tarball) or in ../dist/bin; a re-run keeps the installed binary or package.
+  --arch ARCH              override \`uname -m\` (x86_64 | aarch64; also ECS_ANYWHERE_LB_INSTALL_ARCH)
+  With no source, a fresh install uses ecs-anywhere-lb-agent-linux-<arch> next to this script or
+  in ../dist/bin; a re-run keeps the installed binary or package.
 
-Configuration, written to $CONFIG_PATH (mode 0640) by the agent itself
-(\`$AGENT config set\`): a re-run changes only the keys its flags name and keeps
-every other line; an invalid result is refused with the agent's message, before anything is
-written. Every value is checked by the agent (\`$AGENT --help\` lists the options):
-  --target-groups ARN[,ARN...]   target groups the agent may register in (repeatable; also
-                                 --allowed-target-groups) -> ${PREFIX}ALLOWED_TARGET_GROUPS
-  --allow-any-target-group       let task labels name any target group (the IAM policy then
-                                 covers every target group of --region)
-                                 -> ${PREFIX}ALLOW_ANY_TARGET_GROUP=true
-  --interface NAME               register this interface's IPv4 address, e.g. tun0
-  --host-ip IPV4                 register this address (replaces --interface)
-  --vpc-cidr CIDR[,CIDR...]      the target groups' VPC CIDR(s)
-  --availability-zone AZ|all     AvailabilityZone for addresses outside the VPC
-  --on-exit auto|deregister|keep what the agent does with its targets when it stops
-  --drain-timeout DURATION       --reconcile-interval DURATION    e.g. 30s, 2m
-  --log-level error|warn|info|debug   --log-format json|text
-  --mapping-file PATH            absolute path of a mapping file (it must exist)
-  --include-non-ecs              also map containers not started by ECS (--no-include-non-ecs)
-  --metrics-address HOST:PORT    loopback only, e.g. 127.0.0.1:9464
-  --region REGION                -> AWS_REGION (the IAM policy's region with
-                                 --allow-any-target-group; the agent sends each call to its
-                                 target group's own region)
-  (each -> ${PREFIX}<NAME>, e.g. --on-exit -> ${PREFIX}ON_EXIT)
-  --set NAME=VALUE               any other agent option: ${PREFIX}NAME=VALUE (NAME,
-                                 ${PREFIX}NAME or AWS_NAME), e.g. --set FLEET_SIZE=500
-  --unset NAME                   remove NAME from the file (also a mistyped one)
+Configuration: $CONFIG_PATH (0640), written and checked by the agent itself
+(\`$AGENT config set\`): a re-run changes only the keys its flags name and keeps every other
+line; a value the agent refuses stops the run, with its message, before anything is written.
+  --target-groups ARN[,ARN...]  -> ${PREFIX}ALLOWED_TARGET_GROUPS (repeatable; also
+                                --allowed-target-groups)
+  --allow-any-target-group      -> ${PREFIX}ALLOW_ANY_TARGET_GROUP=true (the IAM policy then
+                                covers every target group of --region)
+  --interface NAME, --host-ip IPV4   the address to register (each replaces the other)
+  --vpc-cidr CIDR[,CIDR...], --availability-zone AZ|all, --on-exit auto|deregister|keep,
+  --drain-timeout DURATION, --reconcile-interval DURATION, --log-level LEVEL,
+  --log-format json|text, --mapping-file PATH, --include-non-ecs (--no-include-non-ecs),
+  --metrics-address HOST:PORT   each -> ${PREFIX}<NAME>; \`$AGENT --help\` says what they do
+  --region REGION               -> AWS_REGION (the IAM policy's region with --allow-any-target-group)
+  --set NAME=VALUE              any other option (NAME, ${PREFIX}NAME or AWS_NAME),
+                                e.g. --set FLEET_SIZE=500
+  --unset NAME                  remove NAME from the file (a misspelt one too)
 
 VPN (routed OpenVPN; the load balancer must reach this host's tunnel address):
-  --vpn-config FILE.ovpn   install OpenVPN with the package manager (apt-get, dnf, yum or
-                           zypper), place FILE as $VPN_CONF_PATH (0600),
-                           enable $VPN_UNIT, order the agent after it, and
-                           default --interface to the config's tunnel (dev tun -> tun0). FILE
-                           must be self-contained: inline <ca>, <cert>, <key>, <tls-auth>,
-                           <tls-crypt> blocks instead of file names.
-  --package-manager-cmd CMD run "CMD openvpn" instead of the detected package manager (tests;
-                           also ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD)
+  --vpn-config FILE.ovpn   install openvpn (apt-get, dnf, yum or zypper), place FILE as
+                           $VPN_CONF_PATH (0600), enable $VPN_UNIT,
+                           order the agent after it and register the tunnel (dev tun -> tun0)
+                           unless --interface or --host-ip says otherwise. FILE must inline
+                           <ca>, <cert>, <key>, <tls-auth>, <tls-crypt> instead of naming files.
+  --package-manager-cmd CMD run "CMD openvpn" instead (tests; also
+                           ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD)
 
 Service and IAM:
-  --unit FILE              systemd unit to install with --binary/--tarball/--url (default: from
-                           the tarball, next to this script, or ../systemd/$UNIT_NAME)
+  --unit FILE              the unit for --binary/--tarball/--url (default: from the tarball, next
+                           to this script, or ../systemd/$UNIT_NAME)
   --no-start               enable the services but do not start or restart them
-  --no-systemctl           do not run systemctl at all (implied by --root unless
+  --no-systemctl           run no systemctl at all (implied by --root unless
                            ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL names a stand-in)
   --no-check               do not run "$AGENT check" after installing
-  --iam-role NAME          role in the printed put-role-policy command (default:
-                           ecsAnywhereInstanceRole)
-  --print-iam-policy       print the IAM policy JSON for the target groups (from the flags,
-                           else from the installed configuration) on stdout and the command
-                           to attach it on stderr; changes nothing (needs a binary to ask)
+  --iam-role NAME          role in the printed put-role-policy command (ecsAnywhereInstanceRole)
+  --print-iam-policy       print the IAM policy JSON (stdout) and the command that attaches it
+                           (stderr); changes nothing
 
 Modes and safety:
-  --upgrade                replace binary and unit (or the package; a source is required
-                           unless one sits next to this script); configuration flags are refused
-  --uninstall              stop the agent, run "$AGENT deregister --all" (at once when it
-                           never registered anything), disable and remove everything the
-                           manifest lists (and the package) except agent.env; the openvpn
-                           package stays; refuses when deregistering fails unless --force
-  --purge                  --uninstall, and also remove agent.env, the manifest and
-                           $STATE_DIR
-  --force                  with --uninstall/--purge: continue when deregistering fails
-  --dry-run                show what would change and exit; nothing is changed
-  --validate-only          check the flags (with the agent, and the files they name) and exit
-  --root DIR               install into the tree DIR (every path above prefixed by DIR; not
-                           with --package)
+  --upgrade                replace binary and unit, or the package (no configuration flags)
+  --uninstall              stop the agent, "$AGENT deregister --all" (at once when it never
+                           registered anything), remove what the manifest lists and the package;
+                           agent.env and openvpn stay; refused if deregistering fails, unless --force
+  --purge                  --uninstall, and remove agent.env, the manifest and $STATE_DIR
+  --force                  with --uninstall/--purge: go on when deregistering fails
+  --dry-run                show what would change; change nothing
+  --validate-only          check the flags (with the agent) and the files they name, then exit
+  --root DIR               install into the tree DIR (not with --package)
   -h, --help               this text
 
-After installing, the agent is enabled and (re)started, "$AGENT check --config
-$CONFIG_PATH" runs, and the IAM policy is printed with the command that
-attaches it. Exit status: 0 done; 1 error (host unchanged); 2 bad usage or configuration
-(host unchanged); 3 installed but the check failed (fix the configuration or IAM policy, then
-re-run); 4 installed but systemctl failed.
+After installing: systemctl enable and (re)start, "$AGENT check --config $CONFIG_PATH", and the
+IAM policy with the command that attaches it. Exit status: 0 done; 1 error (host unchanged);
+2 bad usage or configuration (host unchanged); 3 installed, but the check failed (fix, re-run);
+4 installed, but systemctl failed.
 EOF
 }
 
@@ -338,45 +322,6 @@ validate_flags() {
   ((FORCE == 0)) || [[ $MODE == uninstall || $MODE == purge ]] || usage_error "--force goes with --uninstall or --purge"
 }
 
-# ---------------------------------------------------------------- host facts
-resolve_arch() {
-  ARCH_NAME=${OPT_ARCH:-${ECS_ANYWHERE_LB_INSTALL_ARCH:-$(uname -m)}}
-  case $ARCH_NAME in
-    x86_64 | amd64 | x64) ARCH=x64 ;;
-    aarch64 | arm64) ARCH=arm64 ;;
-    *) die "unsupported architecture '$ARCH_NAME': ECS Anywhere, and so this agent, supports only x86_64 and aarch64 (64-bit ARM; on a Raspberry Pi 3/4/5 use a 64-bit OS)" ;;
-  esac
-}
-
-require_root() {
-  [[ -n $R || $EUID -eq 0 ]] || die "run as root (e.g. sudo $0 ...): it installs into /usr, /etc and systemd"
-}
-
-is_installed() { [[ -e $R$MANIFEST_PATH || -e $R$BIN_PATH ]] || installed_package >/dev/null; }
-
-# Prints deb or rpm when the agent's package is installed on this system (never under --root).
-installed_package() {
-  [[ -z $R ]] || return 1
-  if command -v dpkg-query >/dev/null 2>&1 && [[ $(dpkg-query -W -f='${Status}' "$AGENT" 2>/dev/null) == 'install ok installed' ]]; then
-    printf 'deb'
-  elif command -v rpm >/dev/null 2>&1 && rpm -q --quiet "$AGENT" 2>/dev/null; then
-    printf 'rpm'
-  else
-    return 1
-  fi
-}
-
-check_local_files() {
-  local pair flag file
-  [[ -z $R || -d $R ]] || die "--root: $R is not a directory"
-  for pair in "--binary=$SRC_BINARY" "--tarball=$SRC_TARBALL" "--package=$SRC_PACKAGE" "--unit=$OPT_UNIT" "--vpn-config=$OPT_VPN"; do
-    flag=${pair%%=*} file=${pair#*=}
-    [[ -z $file ]] && continue
-    [[ -e $file ]] || die "$flag: $file does not exist"
-    [[ -f $file && -r $file ]] || die "$flag: $file is not a readable file"
-  done
-}
-
 # ---------------------------------------------------------------- the agent as a tool
 # Runs the agent binary of this run without this script's ECS_ANYWHERE_LB_* variables.
 agent() {
@@ -400,226 +345,6 @@ agent_config() {
   ((status == 0)) && return 0
   ((status == AGENT_EXIT_CONFIG)) && exit "$EXIT_USAGE"
   die "'$AGENT $1 $2' failed (exit $status): is $TOOL an $AGENT binary for this host?"
-}
-
-# ---------------------------------------------------------------- staging helpers
-make_stage() {
-  STAGE=$(mktemp -d "${TMPDIR:-/tmp}/ecs-anywhere-lb-agent-install.XXXXXX")
-  mkdir -p "$STAGE/download" "$STAGE/tarball" "$STAGE/package" "$STAGE/backup"
-}
-
-cleanup() { [[ -z $STAGE ]] || rm -rf -- "$STAGE"; }
-
-download() {
-  local url=$1 out=$2
-  if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 3 -o "$out" "$url"
-  elif command -v wget >/dev/null 2>&1; then
-    wget -q -O "$out" "$url"
-  else
-    die "neither curl nor wget is installed: cannot download $url"
-  fi
-}
-
-# Prints the first field of a sha256sum-style file ("HEX  NAME" or just "HEX").
-read_checksum_file() {
-  local file=$1 sum
-  read -r sum _ <"$file" || true
-  [[ $sum =~ ^[0-9a-fA-F]{64}$ ]] || die "$file does not start with a SHA-256 checksum (64 hex digits)"
-  printf '%s' "${sum,,}"
-}
-
-verify_checksum() {
-  local file=$1 expected=${2,,} label=$3 actual
-  actual=$(sha256sum -- "$file") || die "cannot compute the SHA-256 of $label"
-  actual=${actual%% *}
-  [[ $actual == "$expected" ]] || die "checksum mismatch for $label: expected $expected, got $actual (corrupt or tampered download?); nothing was changed"
-  info "  sha256 ok: $label"
-}
-
-# The expected checksum for FILE: --sha256, else FILE.sha256; "" when neither (caller decides).
-expected_checksum_for() {
-  if [[ -n $OPT_SHA256 ]]; then
-    printf '%s' "$OPT_SHA256"
-  elif [[ -f $1.sha256 ]]; then
-    read_checksum_file "$1.sha256"
-  fi
-}
-
-# Checks the staged COPY against EXPECTED; without one, only --insecure-skip-checksum goes on.
-check_or_skip() {
-  local copy=$1 expected=$2 label=$3 hint=$4
-  if [[ -n $expected ]]; then
-    verify_checksum "$copy" "$expected" "$label"
-  elif ((SKIP_CHECKSUM)); then
-    warn "not checking the checksum of $label (--insecure-skip-checksum)"
-  else
-    die "no checksum for $label: $hint (--insecure-skip-checksum skips the check)"
-  fi
-}
-
-# Prints x64, arm64 or other for an ELF executable; nothing for another kind of file.
-elf_arch() {
-  local magic machine
-  magic=$(od -An -N4 -tx1 -- "$1" | tr -d ' \n')
-  [[ $magic == 7f454c46 ]] || return 0
-  machine=$(od -An -j18 -N2 -tx1 -- "$1" | tr -d ' \n')
-  case $machine in
-    3e00) printf 'x64' ;;
-    b700) printf 'arm64' ;;
-    *) printf 'other' ;;
-  esac
-}
-
-check_binary() {
-  local file=$1 label=$2 kind
-  [[ -s $file ]] || die "$label is empty"
-  kind=$(elf_arch "$file")
-  [[ -z $kind || $kind == "$ARCH" ]] ||
-    die "$label is a linux-$kind executable but this host is $ARCH_NAME (linux-$ARCH): use the linux-$ARCH build"
-}
-
-# ---------------------------------------------------------------- staging: binary or package
-# Stages what this run installs and sets TOOL, the agent binary asked about the configuration.
-stage_source() {
-  local expected
-  if [[ -n $SRC_PACKAGE ]]; then
-    expected=$(expected_checksum_for "$SRC_PACKAGE") || exit "$EXIT_ERROR"
-    stage_package "$SRC_PACKAGE" "$expected"
-  elif [[ -n $SRC_BINARY ]]; then
-    expected=$(expected_checksum_for "$SRC_BINARY") || exit "$EXIT_ERROR"
-    stage_binary_file "$SRC_BINARY" "$expected"
-  elif [[ -n $SRC_TARBALL ]]; then
-    expected=$(expected_checksum_for "$SRC_TARBALL") || exit "$EXIT_ERROR"
-    stage_tarball "$SRC_TARBALL" "$expected"
-  elif [[ -n $SRC_URL ]]; then
-    stage_url
-  else
-    stage_default
-  fi
-  check_source_against_installation
-  if [[ -n $BIN_SOURCE ]]; then
-    TOOL=$BIN_SOURCE
-  elif [[ -n $PKG_KIND ]]; then
-    TOOL=$PKG_BIN_PATH
-  else
-    TOOL=$R$BIN_PATH
-  fi
-  [[ -x $TOOL ]] || die "no agent binary to run at $TOOL"
-}
-
-# The staged copy is what gets checked and installed (the source may change meanwhile).
-stage_binary_file() {
-  local file=$1 expected=$2
-  { cp -- "$file" "$STAGE/binary" && chmod 0755 "$STAGE/binary"; } || die "cannot copy $file"
-  check_or_skip "$STAGE/binary" "$expected" "$file" "put its sha256sum output in $file.sha256 or pass --sha256 HEX"
-  check_binary "$STAGE/binary" "$file"
-  BIN_SOURCE=$STAGE/binary
-}
-
-stage_tarball() {
-  local file=$1 expected=$2 name found copy=$STAGE/release.tar.gz
-  cp -- "$file" "$copy" || die "cannot copy $file"
-  [[ -z $expected ]] || verify_checksum "$copy" "$expected" "$file"
-  tar -xzf "$copy" -C "$STAGE/tarball" --no-same-owner --no-same-permissions 2>"$STAGE/tar.err" ||
-    die "cannot extract $file: $(head -n 3 "$STAGE/tar.err")"
-  name=$AGENT-linux-$ARCH
-  found=$(find "$STAGE/tarball" -mindepth 1 -maxdepth 2 -type f -name "$name")
-  [[ -n $found ]] || die "$file has no $name (is it the tarball for another architecture? this host is $ARCH_NAME)"
-  [[ $found != *$'\n'* ]] || die "$file holds more than one $name"
-  TARBALL_DIR=$(dirname -- "$found")
-  expected=""
-  if [[ -f $found.sha256 ]]; then expected=$(read_checksum_file "$found.sha256") || exit "$EXIT_ERROR"; fi
-  cp -- "$found" "$STAGE/binary" && chmod 0755 "$STAGE/binary"
-  check_or_skip "$STAGE/binary" "$expected" "$name from $file" "the tarball has no $name.sha256 next to $name: not a release tarball?"
-  check_binary "$STAGE/binary" "$name from $file"
-  BIN_SOURCE=$STAGE/binary
-}
-
-# A .deb or .rpm: checked, and its binary extracted so that it can judge the configuration
-# before the package manager is called.
-stage_package() {
-  local file=$1 expected=$2 copy inside=.$PKG_BIN_PATH
-  PKG_KIND=${file##*.} copy=$STAGE/package.$PKG_KIND PKG_LABEL=${SRC_PACKAGE:-$SRC_URL}
-  cp -- "$file" "$copy" || die "cannot copy $file"
-  check_or_skip "$copy" "$expected" "$file" "put its sha256sum output in $file.sha256 or pass --sha256 HEX"
-  if [[ $PKG_KIND == deb ]]; then
-    command -v dpkg-deb >/dev/null 2>&1 || die "--package $file: dpkg-deb is missing; is this an apt/dpkg system? (use the .rpm, or --tarball)"
-    dpkg-deb --fsys-tarfile "$copy" | tar -xf - -C "$STAGE/package" "$inside" 2>"$STAGE/tar.err" ||
-      die "cannot read $file as a .deb of $AGENT: $(head -n 3 "$STAGE/tar.err")"
-  else
-    if ! command -v rpm2cpio >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1; then
-      die "--package $file: rpm2cpio or cpio is missing; is this an rpm system? (install cpio, or use --tarball)"
-    fi
-    rpm2cpio "$copy" 2>"$STAGE/tar.err" | (cd "$STAGE/package" && cpio -idm --quiet "$inside") 2>>"$STAGE/tar.err" ||
-      die "cannot read $file as an .rpm of $AGENT: $(head -n 3 "$STAGE/tar.err")"
-  fi
-  [[ -f $STAGE/package/$inside ]] || die "$file holds no $PKG_BIN_PATH: not a package of $AGENT?"
-  chmod 0755 "$STAGE/package/$inside"
-  check_binary "$STAGE/package/$inside" "$PKG_BIN_PATH in $file"
-  BIN_SOURCE=$STAGE/package/$inside
-  PKG_NEW=1
-  if [[ $(installed_package || true) == "$PKG_KIND" && $(package_version "$copy") == $(installed_version) ]]; then PKG_NEW=0; fi
-}
-
-package_version() {
-  if [[ $PKG_KIND == deb ]]; then dpkg-deb -f "$1" Version; else rpm -qp --qf '%{VERSION}-%{RELEASE}' "$1" 2>/dev/null; fi
-}
-
-installed_version() {
-  if [[ $PKG_KIND == deb ]]; then dpkg-query -W -f='${Version}' "$AGENT"; else rpm -q --qf '%{VERSION}-%{RELEASE}' "$AGENT"; fi
-}
-
-stage_url() {
-  local base out expected=$OPT_SHA256
-  base=${SRC_URL%%[?#]*}
-  base=${base##*/}
-  [[ -n $base ]] || base=download
-  out=$STAGE/download/$base
-  info "Downloading $SRC_URL"
-  download "$SRC_URL" "$out" || die "download of $SRC_URL failed; nothing was changed"
-  if [[ -z $expected ]] && ((SKIP_CHECKSUM == 0)); then
-    download "$SRC_URL.sha256" "$out.sha256" 2>/dev/null ||
-      die "no checksum for $SRC_URL: $SRC_URL.sha256 could not be downloaded; pass --sha256 HEX (--insecure-skip-checksum skips the check)"
-    expected=$(read_checksum_file "$out.sha256") || exit "$EXIT_ERROR"
-  fi
-  case $base in
-    *.tar.gz | *.tgz)
-      [[ -n $expected ]] || warn "not checking the checksum of $SRC_URL (--insecure-skip-checksum)"
-      stage_tarball "$out" "$expected" ;;
-    *.deb | *.rpm) [[ -z $R ]] || usage_error "a package cannot be installed under --root"; stage_package "$out" "$expected" ;;
-    *) stage_binary_file "$out" "$expected" ;;
-  esac
-}
-
-# No source named: a re-run keeps what is installed (files or package); a fresh install or
-# --upgrade takes the binary next to this script (extracted tarball) or in ../dist/bin.
-stage_default() {
-  local name=$AGENT-linux-$ARCH candidate expected
-  PKG_KIND=$(installed_package || true)
-  if is_installed && [[ $MODE != upgrade ]]; then return 0; fi
-  [[ -z $PKG_KIND ]] || die "--upgrade of the $PKG_KIND package needs the newer package: --package FILE"
-  for candidate in "$SCRIPT_DIR/$name" "$SCRIPT_DIR/../dist/bin/$name" "$SCRIPT_DIR/../dist/$name"; do
-    if [[ -f $candidate ]]; then
-      expected=$(expected_checksum_for "$candidate") || exit "$EXIT_ERROR"
-      stage_binary_file "$candidate" "$expected"
-      return 0
-    fi
-  done
-  die "no agent binary: pass --package FILE, --binary FILE, --tarball FILE or --url URL (looked for $name in $SCRIPT_DIR, $SCRIPT_DIR/../dist/bin and $SCRIPT_DIR/../dist)"
-}
-
-# Files and a package do not mix: one owner for the binary and the unit.
-check_source_against_installation() {
-  local pkg
-  pkg=$(installed_package || true)
-  if [[ -n $PKG_KIND && -e $R$BIN_PATH ]]; then
-    die "$AGENT is installed from files ($BIN_PATH): remove it with '$PROG --uninstall' (keeps agent.env) before installing the package"
-  fi
-  if [[ -n $pkg && -n $BIN_SOURCE && -z $PKG_KIND ]]; then
-    die "$AGENT is installed as a $pkg package: upgrade it with --package FILE (or remove it with '$PROG --uninstall')"
-  fi
-  [[ $MODE != upgrade ]] || is_installed || die "nothing to upgrade: $AGENT is not installed under ${R:-/} (run without --upgrade)"
 }
 
 # ---------------------------------------------------------------- staging: unit, VPN, config, policy
@@ -747,277 +472,6 @@ stage_policy() {
   mv -- "$STAGE/agent.out" "$STAGE/iam-policy.json"
 }
 
-# ---------------------------------------------------------------- plan
-# Each entry: destination (without --root), staged source, mode, and what applying it does:
-# new | update (content) | attrs (mode or owner only) | same.
-plan_add() {
-  local dest=$1 src=$2 mode=$3 target=$R$1 state=same
-  if [[ ! -e $target && ! -L $target ]]; then
-    state=new
-  elif [[ -L $target || ! -f $target ]] || ! cmp -s -- "$src" "$target"; then
-    state=update
-  else
-    local attrs want="${mode#0} 0:0"
-    attrs=$(stat -c '%a %u:%g' -- "$target")
-    ((EUID == 0)) || want="${mode#0} ${attrs#* }"   # only root can (and must) set the owner
-    [[ $attrs == "$want" ]] || state=attrs
-  fi
-  PLAN_DEST+=("$dest") PLAN_SRC+=("$src") PLAN_MODE+=("$mode") PLAN_STATE+=("$state")
-  plan_parent_dirs "$dest"
-}
-
-plan_parent_dirs() {
-  local dir=${1%/*} d
-  while [[ -n $dir && ! -d $R$dir ]]; do
-    for d in ${PLAN_DIRS[@]+"${PLAN_DIRS[@]}"}; do [[ $d != "$dir" ]] || return 0; done
-    PLAN_DIRS+=("$dir")
-    dir=${dir%/*}
-  done
-}
-
-build_plan() {
-  [[ -z $BIN_SOURCE || -n $PKG_KIND ]] || plan_add "$BIN_PATH" "$BIN_SOURCE" 0755
-  [[ -z $UNIT_SOURCE ]] || plan_add "$UNIT_PATH" "$UNIT_SOURCE" 0644
-  if [[ -n $OPT_VPN ]]; then
-    plan_add "$DROPIN_PATH" "$STAGE/10-vpn.conf" 0644
-    plan_add "$VPN_CONF_PATH" "$STAGE/vpn.conf" 0600
-  fi
-  plan_add "$CONFIG_PATH" "$STAGE/agent.env" 0640
-  plan_add "$POLICY_PATH" "$STAGE/iam-policy.json" 0644
-  # Shallowest first: the order to create them in.
-  if ((${#PLAN_DIRS[@]} > 0)); then
-    mapfile -t PLAN_DIRS < <(printf '%s\n' "${PLAN_DIRS[@]}" | awk '{ print length($0) "\t" $0 }' | sort -n | cut -f2-)
-  fi
-  stage_manifest
-  plan_add "$MANIFEST_PATH" "$STAGE/manifest" 0644
-}
-
-read_manifest() {
-  [[ -f $R$MANIFEST_PATH ]] || return 0
-  grep -v '^#' "$R$MANIFEST_PATH" | sed '/^$/d'
-}
-
-# The manifest remembers everything ever installed (old entries are kept), so --uninstall
-# also removes files from earlier runs. With a package, agent.env is the package's conffile.
-stage_manifest() {
-  local d
-  {
-    printf '# Installed by ecs-anywhere-lb-agent install.sh; --uninstall removes these (directories\n'
-    printf '# only when empty), --purge also %s. Do not edit.\n' "$CONFIG_PATH"
-    {
-      read_manifest
-      printf '%s\n' "${PLAN_DEST[@]}"
-      for d in ${PLAN_DIRS[@]+"${PLAN_DIRS[@]}"}; do printf '%s/\n' "$d"; done
-    } | { if [[ -n $PKG_KIND ]]; then grep -vx -e "$CONFIG_PATH" -e "$CONFIG_DIR/"; else cat; fi; } | LC_ALL=C sort -u
-  } >"$STAGE/manifest"
-}
-
-dry_run_note() { ((DRY_RUN == 0)) || printf ' (dry run: nothing is changed)'; }
-
-print_plan() {
-  local i d verb
-  info "Changes$(dry_run_note):"
-  if [[ -n $PKG_LABEL ]]; then
-    if ((PKG_NEW)); then info "  + package $PKG_LABEL ($PKG_KIND)"; else info "  = package $AGENT $(installed_version) (already installed)"; fi
-  fi
-  for d in ${PLAN_DIRS[@]+"${PLAN_DIRS[@]}"}; do info "  + $d/ (new directory)"; done
-  for i in "${!PLAN_DEST[@]}"; do
-    case ${PLAN_STATE[$i]} in
-      new) verb="+ %s (new, mode ${PLAN_MODE[$i]})" ;;
-      update) verb="~ %s (updated)" ;;
-      attrs) verb="~ %s (mode/owner set to ${PLAN_MODE[$i]} root:root)" ;;
-      same) verb="= %s (unchanged)" ;;
-    esac
-    # shellcheck disable=SC2059 # the format is built above from fixed strings
-    info "  $(printf "$verb" "${PLAN_DEST[$i]}")"
-  done
-}
-
-changed() {
-  local i
-  for i in "${!PLAN_DEST[@]}"; do
-    [[ ${PLAN_DEST[$i]} == "$1" ]] && { [[ ${PLAN_STATE[$i]} != same ]]; return; }
-  done
-  return 1
-}
-
-# ---------------------------------------------------------------- packages (openvpn, the agent's)
-openvpn_present() { command -v openvpn >/dev/null 2>&1 || [[ -x /usr/sbin/openvpn ]]; }
-
-package_install_command() {
-  if [[ -n $PKG_CMD ]]; then
-    printf '%s openvpn' "$PKG_CMD"
-  elif command -v apt-get >/dev/null 2>&1; then
-    printf 'apt-get install -y openvpn'
-  elif command -v dnf >/dev/null 2>&1; then
-    printf 'dnf install -y openvpn'
-  elif command -v yum >/dev/null 2>&1; then
-    printf 'yum install -y openvpn'
-  elif command -v zypper >/dev/null 2>&1; then
-    printf 'zypper --non-interactive install openvpn'
-  fi
-}
-
-install_vpn_package() {
-  [[ -n $OPT_VPN ]] || return 0
-  local cmd status=0
-  local -a argv
-  PKG_CMD=${PKG_CMD:-${ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD:-}}
-  if [[ -z $PKG_CMD ]]; then
-    if [[ -n $R ]]; then
-      info "OpenVPN: not installing the package into --root $R (install it in that system)"
-      return 0
-    fi
-    if openvpn_present; then
-      info "OpenVPN: already installed"
-      return 0
-    fi
-  fi
-  cmd=$(package_install_command)
-  [[ -n $cmd ]] || die "no supported package manager (apt-get, dnf, yum, zypper) found to install openvpn; install it yourself and re-run; nothing was changed"
-  if ((DRY_RUN)); then info "Would run: $cmd"; return 0; fi
-  info "Installing OpenVPN: $cmd"
-  read -ra argv <<<"$cmd"
-  if [[ ${argv[0]} == apt-get && -z $PKG_CMD ]]; then
-    DEBIAN_FRONTEND=noninteractive "${argv[@]}" || { apt-get update && DEBIAN_FRONTEND=noninteractive "${argv[@]}"; } || status=$?
-  else
-    "${argv[@]}" || status=$?
-  fi
-  ((status == 0)) && return 0
-  local hint=""
-  [[ ${argv[0]} != dnf && ${argv[0]} != yum ]] || hint=" On RHEL, CentOS and Amazon Linux, openvpn comes from EPEL: enable it first."
-  die "installing the openvpn package with '$cmd' failed (exit $status); nothing was changed.$hint"
-}
-
-# dpkg keeps an edited agent.env on upgrades (--force-confold); rpm's %config(noreplace) does.
-install_agent_package() {
-  local status=0
-  info "Installing the $PKG_KIND package: $PKG_LABEL"
-  if [[ $PKG_KIND == deb ]]; then
-    DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold "$STAGE/package.deb" || status=$?
-  else
-    rpm -U --replacepkgs "$STAGE/package.rpm" || status=$?
-  fi
-  ((status == 0)) || die "installing $PKG_LABEL failed (exit $status); no other file was changed"
-}
-
-# ---------------------------------------------------------------- apply (with rollback)
-set_owner() { ((EUID != 0)) || chown 0:0 -- "$1"; }
-
-place_file() {
-  local i=$1 target=$R${PLAN_DEST[$1]} tmp
-  tmp=$(dirname -- "$target")/.${target##*/}.install-tmp.$$
-  if [[ ${PLAN_STATE[$i]} == update ]]; then
-    cp -pP -- "$target" "$STAGE/backup/$i" || return 1
-  fi
-  if ! { cp -- "${PLAN_SRC[$i]}" "$tmp" && chmod "${PLAN_MODE[$i]}" "$tmp" && set_owner "$tmp" &&
-    mv -fT -- "$tmp" "$target"; }; then
-    rm -f -- "$tmp"
-    return 1
-  fi
-  if [[ ${PLAN_STATE[$i]} == update ]]; then APPLIED+=("update:$i"); else APPLIED+=("new:$target"); fi
-}
-
-rollback() {
-  local k entry
-  warn "rolling back the files moved so far"
-  for ((k = ${#APPLIED[@]} - 1; k >= 0; k--)); do
-    entry=${APPLIED[$k]}
-    case $entry in
-      dir:*) rmdir -- "${entry#dir:}" 2>/dev/null || true ;;
-      new:*) rm -f -- "${entry#new:}" ;;
-      update:*) mv -fT -- "$STAGE/backup/${entry#update:}" "$R${PLAN_DEST[${entry#update:}]}" || true ;;
-    esac
-  done
-}
-
-# Directories (shallowest first), then files in plan order (the manifest last).
-apply_plan() {
-  local d i
-  for d in ${PLAN_DIRS[@]+"${PLAN_DIRS[@]}"}; do
-    mkdir -m 0755 -- "$R$d" || { rollback; die "cannot create $R$d"; }
-    APPLIED+=("dir:$R$d")
-  done
-  for i in "${!PLAN_DEST[@]}"; do
-    case ${PLAN_STATE[$i]} in
-      new | update) place_file "$i" || { rollback; die "cannot install $R${PLAN_DEST[$i]}"; } ;;
-      attrs) { chmod "${PLAN_MODE[$i]}" -- "$R${PLAN_DEST[$i]}" && set_owner "$R${PLAN_DEST[$i]}"; } ||
-        { rollback; die "cannot set the mode of $R${PLAN_DEST[$i]}"; } ;;
-    esac
-  done
-}
-
-# ---------------------------------------------------------------- systemctl and check
-use_systemctl() {
-  ((NO_SYSTEMCTL == 0)) || return 1
-  [[ -z $R || -n ${ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL:-} ]]
-}
-
-sc() {
-  local -a cmd
-  read -ra cmd <<<"${ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL:-systemctl}"
-  "${cmd[@]}" "$@"
-}
-
-sc_run() {
-  info "Running: systemctl $*"
-  sc "$@" || { warn "systemctl $* failed"; SYSTEMCTL_FAILED=1; }
-}
-
-enable_and_start() {
-  local unit=$1 restart=$2
-  if ((NO_START)); then
-    sc_run enable "$unit"
-    return 0
-  fi
-  if ((restart)) && sc is-active --quiet "$unit"; then
-    sc_run restart "$unit"
-  fi
-  sc_run enable --now "$unit"
-}
-
-systemctl_phase() {
-  use_systemctl || { info "Skipping systemctl (--no-systemctl or --root)"; return 0; }
-  local agent_changed=$PKG_NEW path
-  if changed "$UNIT_PATH" || changed "$DROPIN_PATH"; then sc_run daemon-reload; fi
-  for path in "$BIN_PATH" "$UNIT_PATH" "$DROPIN_PATH" "$CONFIG_PATH"; do
-    changed "$path" && agent_changed=1
-  done
-  if [[ -n $OPT_VPN ]]; then
-    if changed "$VPN_CONF_PATH"; then enable_and_start "$VPN_UNIT" 1; else enable_and_start "$VPN_UNIT" 0; fi
-  fi
-  enable_and_start "$UNIT_NAME" "$agent_changed"
-}
-
-run_agent_check() {
-  ((NO_CHECK == 0)) || return 0
-  local status=0 bin=$R$BIN_PATH
-  [[ -z $PKG_KIND ]] || bin=$PKG_BIN_PATH
-  info "Checking: ${bin#"$R"} check --config $CONFIG_PATH"
-  TOOL=$bin agent check --config "$R$CONFIG_PATH" >"$STAGE/check.out" 2>&1 || status=$?
-  sed 's/^/  | /' "$STAGE/check.out"
-  if ((status != 0)); then
-    CHECK_FAILED=1
-    warn "'$AGENT check' failed (exit $status). The files stay installed: fix the configuration (re-run $PROG with corrected flags, or edit $CONFIG_PATH) or attach the IAM policy below, then re-run $PROG or '$AGENT check --config $CONFIG_PATH'."
-  else
-    info "Check passed."
-  fi
-}
-
-print_policy_instructions() {
-  local file=$1 shown=$2
-  info ""
-  info "IAM policy for the instance role (${shown}):"
-  cat -- "$file"
-  info ""
-  info "Attach it to the role (with IAM administrator credentials, e.g. from your workstation"
-  info "after copying the file there):"
-  info "  aws iam put-role-policy --role-name $IAM_ROLE --policy-name $POLICY_NAME --policy-document file://$shown"
-  if grep -q ':targetgroup/\*"' "$file"; then
-    warn "--allow-any-target-group: the policy lets this host register targets in every target group of the region"
-  fi
-}
-
 # ---------------------------------------------------------------- modes
 # What install, upgrade, --validate-only and --print-iam-policy share: everything staged and
 # judged, nothing changed.
@@ -1079,164 +533,6 @@ do_print_policy() {
     printf '  aws iam put-role-policy --role-name %s --policy-name %s --policy-document file://%s.json\n' \
       "$IAM_ROLE" "$POLICY_NAME" "$POLICY_NAME"
   } >&2
-}
-
-# ---------------------------------------------------------------- uninstall
-FALLBACK_ENTRIES=("$BIN_PATH" "$UNIT_PATH" "$DROPIN_PATH" "${DROPIN_PATH%/*}/" "$VPN_CONF_PATH"
-  "$POLICY_PATH" "$CONFIG_PATH" "$CONFIG_DIR/")
-
-manifest_entries() {
-  if [[ -f $R$MANIFEST_PATH ]]; then
-    read_manifest
-    return 0
-  fi
-  local entry
-  for entry in "${FALLBACK_ENTRIES[@]}"; do
-    [[ -e $R${entry%/} ]] && printf '%s\n' "$entry"
-  done
-  return 0
-}
-
-# What --uninstall removes: everything but the configuration; --purge: everything.
-removable() {
-  [[ $MODE == purge ]] && return 0
-  [[ $1 != "$CONFIG_PATH" ]]
-}
-
-count_removable() {
-  local entry count=0
-  for entry in "$@"; do
-    # Directories go only as a consequence of their files going.
-    [[ $entry != */ ]] && removable "$entry" && [[ -e $R$entry ]] && count=$((count + 1))
-  done
-  [[ -z $PKG_KIND ]] || count=$((count + 1))
-  [[ $MODE != purge || ! -e $R$STATE_DIR ]] || count=$((count + 1))
-  printf '%d' "$count"
-}
-
-do_uninstall() {
-  require_root
-  local -a entries=()
-  PKG_KIND=$(installed_package || true)
-  mapfile -t entries < <(manifest_entries)
-  if (($(count_removable ${entries[@]+"${entries[@]}"}) == 0)); then
-    info "Nothing to remove under ${R:-/}$( [[ $MODE == purge ]] || [[ ! -e $R$CONFIG_PATH ]] || printf ' (configuration kept in %s; --purge removes it)' "$CONFIG_PATH")."
-    return 0
-  fi
-  [[ -f $R$MANIFEST_PATH || -n $PKG_KIND ]] || warn "no manifest at $R$MANIFEST_PATH: removing the well-known paths that exist"
-  set -- ${entries[@]+"${entries[@]}"}
-  print_removal_plan "$@"
-  ((DRY_RUN == 0)) || return 0
-  stop_and_deregister
-  disable_units "$@"
-  remove_entries "$@"
-  remove_agent_package
-  if use_systemctl; then sc_run daemon-reload; fi
-  [[ $MODE != purge ]] || rm -rf -- "$R$STATE_DIR"
-  if [[ $MODE == purge ]]; then
-    info "Done: $AGENT, its configuration and its state are removed."
-  else
-    info "Done: $AGENT is removed (kept $CONFIG_PATH; --purge removes it and $STATE_DIR)."
-  fi
-}
-
-print_removal_plan() {
-  local entry
-  info "Removing$(dry_run_note):"
-  [[ -z $PKG_KIND ]] || info "  - package $AGENT ($PKG_KIND$( [[ $MODE != purge ]] || printf ', purged'))"
-  for entry in "$@"; do
-    if [[ $entry == */ ]]; then
-      info "  - $entry (directory, if left empty)"
-    elif removable "$entry"; then
-      info "  - $entry"
-    else
-      info "  = $entry (kept)"
-    fi
-  done
-  [[ $MODE != purge ]] || info "  - $STATE_DIR/ (agent state)"
-}
-
-# The agent is stopped first so that it cannot re-register what deregister --all removes; if
-# deregistering fails, it is started again and nothing is removed (unless --force). A host
-# where the agent never registered anything deregisters at once, without AWS.
-stop_and_deregister() {
-  local was_active=0 status=0
-  local -a state_dir=()
-  [[ -z $R ]] || state_dir=(--state-dir "$R$STATE_DIR")
-  TOOL=$R$BIN_PATH
-  [[ -z $PKG_KIND ]] || TOOL=$PKG_BIN_PATH
-  if use_systemctl && sc is-active --quiet "$UNIT_NAME"; then
-    was_active=1
-    sc_run stop "$UNIT_NAME"
-  fi
-  if [[ ! -x $TOOL ]]; then
-    info "Not deregistering: ${TOOL#"$R"} is not installed"
-  elif [[ ! -f $R$CONFIG_PATH ]]; then
-    warn "cannot deregister this host's targets: $CONFIG_PATH is missing"
-  else
-    info "Running: ${TOOL#"$R"} deregister --all --config $CONFIG_PATH"
-    agent deregister --all --config "$R$CONFIG_PATH" ${state_dir[@]+"${state_dir[@]}"} || status=$?
-  fi
-  if ((status != 0)); then
-    if ((FORCE)); then
-      warn "'$AGENT deregister --all' failed (exit $status); continuing (--force): this host's targets may stay registered"
-      return 0
-    fi
-    ((was_active == 0)) || sc_run start "$UNIT_NAME"
-    die "'$AGENT deregister --all' failed (exit $status), so this host's targets may still be registered; nothing was removed. Fix credentials/IAM and re-run, or pass --force to remove anyway."
-  fi
-}
-
-disable_units() {
-  use_systemctl || return 0
-  local entry
-  [[ ! -e $R$UNIT_PATH ]] || sc_run disable "$UNIT_NAME"
-  for entry in "$@"; do
-    if [[ $entry == "$VPN_CONF_PATH" ]]; then sc_run disable --now "$VPN_UNIT"; fi
-  done
-}
-
-# Files first, then directories deepest first and only when empty; the manifest is rewritten
-# to list what is left (or removed with the rest).
-remove_entries() {
-  local entry
-  local -a kept=()
-  for entry in "$@"; do
-    [[ $entry == */ ]] && continue
-    if removable "$entry"; then rm -f -- "$R$entry"; else kept+=("$entry"); fi
-  done
-  while IFS= read -r entry; do
-    rmdir -- "$R${entry%/}" 2>/dev/null || kept+=("$entry")
-  done < <(printf '%s\n' "$@" | grep '/$' | LC_ALL=C sort -r)
-  if ((${#kept[@]} == 0)) || [[ $MODE == purge ]]; then
-    rm -f -- "$R$MANIFEST_PATH"
-    [[ -n $PKG_KIND ]] || rmdir -- "$R$CONFIG_DIR" 2>/dev/null || true
-    while IFS= read -r entry; do
-      rmdir -- "$R${entry%/}" 2>/dev/null || true
-    done < <(printf '%s\n' "$@" | grep '/$' | LC_ALL=C sort -r)
-  else
-    {
-      printf '# Installed by ecs-anywhere-lb-agent install.sh; left after --uninstall (--purge removes them).\n'
-      printf '%s\n' "${kept[@]}" | LC_ALL=C sort -u
-    } >"$R$MANIFEST_PATH"
-  fi
-  [[ $MODE != purge || -n $PKG_KIND || ! -d $R$CONFIG_DIR ]] || warn "$R$CONFIG_DIR is not empty (files not installed by $PROG): left in place"
-}
-
-# The package's own scripts stop, deregister (again: nothing left by now) and disable the unit.
-remove_agent_package() {
-  [[ -n $PKG_KIND ]] || return 0
-  local status=0
-  info "Removing the $PKG_KIND package $AGENT"
-  if [[ $PKG_KIND == deb ]]; then
-    if [[ $MODE == purge ]]; then dpkg -P "$AGENT" || status=$?; else dpkg -r "$AGENT" || status=$?; fi
-  else
-    rpm -e "$AGENT" || status=$?
-    [[ $MODE != purge ]] || rm -f -- "$CONFIG_PATH" "$CONFIG_PATH.rpmsave"
-  fi
-  ((status == 0)) || die "removing the $PKG_KIND package $AGENT failed (exit $status)"
-  [[ $MODE != purge ]] || rmdir -- "$CONFIG_DIR" 2>/dev/null || true
-  [[ $MODE != purge || ! -d $CONFIG_DIR ]] || warn "$CONFIG_DIR is not empty (files not installed by $PROG): left in place"
 }
 
 # ---------------------------------------------------------------- main

@@ -6,7 +6,8 @@
  *   dist/bin/ecs-anywhere-lb-agent-linux-{x64,arm64}.sha256     sha256sum format
  *   dist/bin/ecs-anywhere-lb-agent-<version>-linux-<arch>.tar.gz
  *       ecs-anywhere-lb-agent-<version>-linux-<arch>/           binary, .sha256, the systemd unit,
- *                                                             installer files, README.md, NODE-LICENSE
+ *                                                             installer files (install.sh, lib/*.sh, the
+ *                                                             ECS Anywhere wrapper), README.md, NODE-LICENSE
  *   dist/bin/build-info.json                                  {version, commit, node, sizes, ...}
  *
  * Everything comes from the npm registry (no other network): the stock Node binaries are the
@@ -45,6 +46,9 @@ const QEMU = { x64: { qemu: 'qemu-x86_64-static', sysroot: '/usr/x86_64-linux-gn
  */
 const INSTALLER_FILES = [
   ['install.sh', 'install.sh', 0o755, true],
+  ['lib/source.sh', 'lib/source.sh', 0o644, true],
+  ['lib/place.sh', 'lib/place.sh', 0o644, true],
+  ['lib/remove.sh', 'lib/remove.sh', 0o644, true],
   ['ecs-anywhere-install-wrapper.sh', 'ecs-anywhere-install-wrapper.sh', 0o755, false],
 ];
 
@@ -259,6 +263,7 @@ async function main() {
         [extracted.license, 'NODE-LICENSE', 0o644],
       ];
       for (const [source, name, mode] of files) {
+        await mkdir(dirname(join(top, name)), { recursive: true, mode: 0o755 });
         await copyFile(source, join(top, name));
         await chmod(join(top, name), mode);
       }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks what `npm run build:binaries` made in dist/bin, for CI (run it right after the build):
 #  1. checksums: each binary against its .sha256, each tarball's content against its own .sha256;
-#  2. tarballs: one top directory holding the binary, its .sha256, the unit and install.sh;
+#  2. tarballs: one top directory holding the binary, its .sha256, the unit, install.sh and its lib/;
 #  3. both binaries start: --version prints build-info.json's version and commit, --help works,
 #     `check` with a bad option exits 78 (EX_CONFIG) naming it. linux-arm64 runs under Debian's
 #     qemu-user-static (binfmt need not be mounted: qemu is called explicitly);
@@ -84,7 +84,7 @@ for arch in x64 arm64; do
   tar -xzf "$bin_dir/$tarball" -C "$work/$arch"
   mapfile -t tops < <(find "$work/$arch" -mindepth 1 -maxdepth 1 -printf '%f\n')
   [[ ${#tops[@]} -eq 1 && ${tops[0]} == "$top" ]] || fail "$tarball must hold exactly one directory $top/ (found: ${tops[*]})"
-  for file in "$binary" "$binary.sha256" "$NAME.service" install.sh NODE-LICENSE; do
+  for file in "$binary" "$binary.sha256" "$NAME.service" install.sh lib/source.sh lib/place.sh lib/remove.sh NODE-LICENSE; do
     [[ -f $work/$arch/$top/$file ]] || fail "$tarball lacks $top/$file"
   done
   for file in "$binary" install.sh; do
@@ -92,7 +92,7 @@ for arch in x64 arm64; do
   done
   (cd "$work/$arch/$top" && sha256sum --check --strict --quiet "$binary.sha256") || fail "the binary in $tarball does not match its .sha256"
   cmp -s "$work/$arch/$top/$binary" "$bin_dir/$binary" || fail "the binary in $tarball differs from dist/bin/$binary"
-  echo "tarball: $(cd "$work/$arch/$top" && printf '%s ' *)"
+  echo "tarball: $(cd "$work/$arch/$top" && find . -type f | sort | tr '\n' ' ')"
   rm -rf "${work:?}/$arch"
 
   if [[ $arch == arm64 ]]; then

@@ -1108,9 +1108,9 @@ const HAS_SHELLCHECK = shellcheckVersion.error === undefined && shellcheckVersio
 if (!HAS_SHELLCHECK) console.warn('[installer tests] shellcheck is not on PATH: skipping the shellcheck test (CI installs it)');
 
 describe('shell quality', () => {
-  it.skipIf(!HAS_SHELLCHECK)('shellcheck installer/*.sh passes', () => {
+  it.skipIf(!HAS_SHELLCHECK)('shellcheck installer/*.sh passes, following install.sh into lib/', () => {
     const scripts = readdirSync(path.join(REPO, 'installer')).filter((n) => n.endsWith('.sh')).map((n) => path.join(REPO, 'installer', n));
-    const r = spawnSync('shellcheck', scripts, { encoding: 'utf8' });
+    const r = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });
@@ -1127,6 +1127,8 @@ function makeTarball(f: Fixture, arch: 'x64' | 'arm64'): string {
   writeFileSync(path.join(dir, 'ecs-anywhere-lb-agent.service'), UNIT_V2);
   copyFileSync(INSTALL, path.join(dir, 'install.sh'));
   chmodSync(path.join(dir, 'install.sh'), 0o755);
+  mkdirSync(path.join(dir, 'lib'));
+  for (const lib of readdirSync(path.join(REPO, 'installer/lib'))) copyFileSync(path.join(REPO, 'installer/lib', lib), path.join(dir, 'lib', lib));
   const out = path.join(f.dir, `${top}.tar.gz`);
   const r = spawnSync('tar', ['-C', stage, '-czf', out, top], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
