@@ -298,7 +298,12 @@ flag_config() {
 
 # Only what the flags mean to this script; every configuration value is the agent's to judge.
 validate_flags() {
-  local count=0 src
+  local count=0 src name
+  # The unit gives the agent agent.env only: a variable here would look set and be ignored.
+  for name in $(compgen -e); do
+    [[ $name != "$PREFIX"* || $name == "${PREFIX}INSTALL_"* ]] ||
+      usage_error "$name is set in this environment, but the agent takes its settings from $CONFIG_PATH only: unset it and pass the matching flag, or --set ${name#"$PREFIX"}=VALUE"
+  done
   ((${#TG_ARNS[@]} == 0 || ALLOW_ANY == 0)) || usage_error "--target-groups and --allow-any-target-group exclude each other"
   for src in "$SRC_BINARY" "$SRC_TARBALL" "$SRC_URL" "$SRC_PACKAGE"; do [[ -z $src ]] || count=$((count + 1)); done
   ((count <= 1)) || usage_error "give only one of --package, --binary, --tarball and --url"

@@ -839,6 +839,14 @@ const BAD_CASES: BadCase[] = [
     installed: true,
   },
   {
+    name: 'an agent option in the installer\'s environment (it would look set and be ignored)',
+    args: (f) => [...withBinary(f), '--target-groups', ARN],
+    env: { ECS_ANYWHERE_LB_HOST_IP: '10.8.0.10' },
+    status: 2,
+    message: /ECS_ANYWHERE_LB_HOST_IP is set in this environment, but the agent takes its settings from \/etc\/ecs-anywhere-lb-agent\/agent\.env only: unset it and pass the matching flag, or --set HOST_IP=VALUE/,
+    installed: true,
+  },
+  {
     name: 'a package with --root',
     args: (f) => ['--package', f.writeFile('agent.deb', 'x'), '--target-groups', ARN],
     status: 2,
