@@ -234,7 +234,8 @@ enable_and_start() {
 
 systemctl_phase() {
   use_systemctl || { info "Skipping systemctl (--no-systemctl or --root)"; return 0; }
-  local agent_changed=$PKG_NEW path
+  # A new package was (re)started by its own postinst; what changed here decides the rest.
+  local agent_changed=0 path
   if changed "$UNIT_PATH" || changed "$DROPIN_PATH"; then sc_run daemon-reload; fi
   for path in "$BIN_PATH" "$UNIT_PATH" "$DROPIN_PATH" "$CONFIG_PATH"; do
     changed "$path" && agent_changed=1
