@@ -93,7 +93,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
     env = resolved.env;
   } catch (err) {
     process.stderr.write(`ecs-anywhere-lb-agent: ${errorMessage(err)}\n`);
-    return EXIT_CONFIG;
+    // `config set` can also fail to write the file (permissions, a full disk): that is no configuration error.
+    return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
   }
 
   let parts: Parts;

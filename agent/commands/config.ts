@@ -144,7 +144,9 @@ export async function configSet(cli: CommandLine, env: Record<string, string | u
     io.out(`unchanged: ${file}\n`);
     return EXIT_OK;
   }
-  await writeAtomically(file, edit.text);
+  await writeAtomically(file, edit.text).catch((err: unknown) => {
+    throw new Error(`cannot write ${file}: ${errorMessage(err)}`, { cause: err });
+  });
   for (const c of edit.changes) io.out(`${c}\n`);
   io.out(`${existing === undefined ? 'created' : 'updated'} ${file}\n`);
   return EXIT_OK;

@@ -100,6 +100,10 @@ describe('config set', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('names the file it cannot write (not a configuration error)', async () => {
+    await expect(run(['config', 'set', '--config', join(dir, 'no-such-dir', 'agent.env'), `ALLOWED_TARGET_GROUPS=${ARN}`])).rejects.toThrow(/^cannot write .*no-such-dir\/agent\.env: ENOENT/);
+  });
+
   it('removes a typo with --unset', async () => {
     const f = file([`${P}ALLOWED_TARGET_GROUPS=${ARN}`, `${P}RECONCILE_INTERVALL=30s`]);
     expect((await run(['config', 'set', '--config', f, '--unset', 'RECONCILE_INTERVALL', 'RECONCILE_INTERVAL=30s'])).code).toBe(0);
