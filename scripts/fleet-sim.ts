@@ -14,7 +14,7 @@ import { assumptions, table, toJson } from './fleet-sim/report.ts';
 import { MAIN_SCENARIOS, type ScenarioName } from './fleet-sim/scenarios.ts';
 import { DEFAULT_PARAMS, defaultConfig, simulate, type SimResult } from './fleet-sim/simulate.ts';
 
-const ALL_SCENARIOS: readonly ScenarioName[] = [...MAIN_SCENARIOS, 'lone', 'shared-start-stop'];
+const ALL_SCENARIOS: readonly ScenarioName[] = [...MAIN_SCENARIOS, 'deploy-gated', 'lone', 'shared-start-stop'];
 
 const HELP = `usage: npm run fleet-sim -- [options]
   --hosts N                 hosts in the fleet (default 100)
@@ -22,7 +22,9 @@ const HELP = `usage: npm run fleet-sim -- [options]
   --hours H                 length of the steady and restart runs after the rest window (default: 1.2 drift-repair intervals, at least 1 h);
                             the event scenarios run until every host is exact again, at most --max-hours (default 24)
   --seed S                  PRNG seed (default 1)
-  --scenario NAME|all       ${ALL_SCENARIOS.join(', ')} or all (= ${MAIN_SCENARIOS.join(', ')}; default all)
+  --scenario NAME|all       comma-separated: ${ALL_SCENARIOS.join(', ')}, or all (= ${MAIN_SCENARIOS.join(', ')}; default all)
+                            (deploy-gated: the deployment through the readiness gate; slow from 1,000 hosts up while the
+                            agent re-runs passes every 50 ms during a Describe hold)
   --json FILE               write the results (time series included) as JSON
   --policy NAME             pace policy: ${Object.keys(POLICIES).join(', ')} (default current)
   --account-limits L        the account's ELB buckets, CLASS=RATE:BURST,... (default ${'change=4:20,describe=10:40'})
@@ -32,7 +34,7 @@ const HELP = `usage: npm run fleet-sim -- [options]
   --reconcile-interval S    --reconcile-interval of the agents, seconds (default 60)
   --churn-hours H           mean time between task replacements per host, Poisson (default ${DEFAULT_PARAMS.churnHours})
   --background-churn        churn during deploy and vpn too
-  --deploy-per-minute R     ECS task replacements per minute, fleet-wide (default ${DEFAULT_PARAMS.deployPerMinute})
+  --deploy-per-minute R     ECS task replacements per minute, fleet-wide (default ${DEFAULT_PARAMS.deployPerMinute}: ECS's task launch rate per service)
   --vpn-outage-min M        VPN outage length, minutes (default ${DEFAULT_PARAMS.vpnOutageMs / 60_000})
   --vpn-spread S            reconnects spread over this many seconds (default ${DEFAULT_PARAMS.vpnReconnectSpreadMs / 1000}: OpenVPN connect-retry cap)
   --restart-window S        agents restarted over this many seconds (default ${DEFAULT_PARAMS.restartWindowMs / 1000})

@@ -26,7 +26,7 @@ def main() -> None:
     results = [r for name in wanted for r in data["results"] if r["scenario"] == name]
     if not results:
         sys.exit(f"no results for {', '.join(wanted)} in {path}")
-    fig, axes = plt.subplots(len(results), 1, figsize=(11, 3.8 * len(results)), sharex=False, squeeze=False)
+    fig, axes = plt.subplots(len(results), 1, figsize=(14, 3.8 * len(results)), sharex=False, squeeze=False)
     for ax, r in zip(axes[:, 0], results):
         s = r["series"]
         step = s["bucketMs"] / 1000
@@ -45,16 +45,18 @@ def main() -> None:
         if done is not None:
             ax.axvline((r["event"]["fromMs"] + done) / 60000 - t0 / 60, color="black", ls=":", lw=0.9, label="every host exact again")
         throttled = 100 * r["event"]["change"]["throttledFraction"]
+        read_throttled = 100 * r["event"]["describe"]["throttledFraction"]
         ax.set_title(
-            f"{r['scenario']}: {r['hosts']:,} hosts x {r['groups']} groups, policy {r['policy']}, "
-            f"{r['event']['change']['allowed']:,} change calls let through, {throttled:.1f}% throttled",
+            f"{r['scenario']}: {r['hosts']:,} hosts x {r['groups']} groups, policy {r['policy']}: "
+            f"{r['event']['change']['allowed']:,} change calls let through, {throttled:.1f}% of change and {read_throttled:.1f}% of Describe calls throttled",
             fontsize=10,
         )
         ax.set_ylabel(f"calls/s ({step:g} s buckets)")
         ax.set_xlim(min(t), max(t))
-        ax.set_ylim(0, max(max(s["change"]) + max(s["changeThrottled"]), budget["describe"]["perSecond"]) * 1.15)
+        top = max(max(s["change"]), max(s["changeThrottled"]), max(s["describe"]), max(s["describeThrottled"]), budget["describe"]["perSecond"])
+        ax.set_ylim(0, top * 1.1)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7.5, loc="upper right", ncol=2)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     axes[-1, 0].set_xlabel("minutes after ECS started the deployment")
     fig.suptitle(data.get("command", ""), fontsize=8, y=0.995)
     fig.tight_layout()
