@@ -37,6 +37,12 @@ export const DRIFT_REPAIR_BUDGET_SHARE = 0.5;
  */
 export const FLEET_SPREAD_UTILISATION = 0.8;
 
+/**
+ * The share of the account's Describe refill the whole fleet may spend on readiness-gate reads
+ * while a deployment waits for them (drift repair keeps its own half; the rest is headroom).
+ */
+export const GATE_READ_BUDGET_SHARE = 0.4;
+
 /** Which class an ELBv2 action draws from. */
 export function apiClassOf(action: string): ApiClass {
   return /^(Register|Deregister)Targets$/.test(action) ? 'change' : 'describe';
@@ -101,4 +107,12 @@ export function driftRepairIntervalMs(shape: FleetShape, minMs: number): number 
  */
 export function fleetChangeWindowMs(fleetSize: number, calls: number, limits: ApiLimits): number {
   return Math.ceil((1000 * fleetSize * calls) / (limits.change.perSecond * FLEET_SPREAD_UTILISATION));
+}
+
+/**
+ * How often a host re-reads a group in which a gated container waits: every host of the fleet
+ * waiting at once spends at most GATE_READ_BUDGET_SHARE of the Describe refill (one group each).
+ */
+export function gateReadIntervalMs(fleetSize: number, limits: ApiLimits): number {
+  return Math.ceil((1000 * fleetSize) / (limits.describe.perSecond * GATE_READ_BUDGET_SHARE));
 }

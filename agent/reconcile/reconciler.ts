@@ -12,9 +12,9 @@ import type { Cidr } from '../core/ipv4.ts';
 import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
 import { MAX_TARGETS_PER_CALL, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
 import { OperationError } from '../errors.ts';
-import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
+import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, gateReadIntervalMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
-import { ReadSchedule } from '../fleet/read-schedule.ts';
+import { READ_JITTER, ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
 import { computeDesired } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
@@ -319,7 +319,10 @@ export class Reconciler {
       if (this.gateReads.has(arn)) continue;
       const hc = await this.healthCheckOf(arn);
       const firstHealthy = (this.gateRegistered.get(arn) ?? 0) + hc.intervalMs * hc.healthyThreshold;
-      this.gateReads.set(arn, firstHealthy > this.now() ? firstHealthy : this.now() + hc.intervalMs);
+      // No more often than the group's checks can change it, nor than the fleet's share of the Describe budget allows.
+      const every = Math.max(hc.intervalMs, gateReadIntervalMs(this.o.fleet.fleetSize, this.o.fleet.limits));
+      const jittered = Math.round(every * (1 - READ_JITTER + 2 * READ_JITTER * this.random()));
+      this.gateReads.set(arn, firstHealthy > this.now() ? firstHealthy : this.now() + jittered);
     }
   }
 

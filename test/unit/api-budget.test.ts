@@ -3,6 +3,8 @@
 // DRIFT_REPAIR_BUDGET_SHARE of the account's Describe refill.
 import { describe, expect, it } from 'vitest';
 import {
+  GATE_READ_BUDGET_SHARE,
+  gateReadIntervalMs,
   FLEET_SPREAD_UTILISATION,
   fleetChangeWindowMs,
   DEFAULT_ELB_API_LIMITS,
@@ -161,5 +163,19 @@ describe('fleetChangeWindowMs', () => {
   it('spreads a fleet-wide wave at FLEET_SPREAD_UTILISATION of the change refill', () => {
     const calls = 10_000 * 6;
     expect(calls / (fleetChangeWindowMs(10_000, 6, DEFAULT_ELB_API_LIMITS) / 1000)).toBeCloseTo(DEFAULT_ELB_API_LIMITS.change.perSecond * FLEET_SPREAD_UTILISATION, 6);
+  });
+});
+
+describe('gateReadIntervalMs', () => {
+  it.each([
+    // fleet size, interval: every host reading one group at 40% of 10/s
+    [1, 250],
+    [100, 25_000],
+    [1_000, 250_000],
+    [10_000, 2_500_000],
+  ])('fleet %d: %d ms', (fleetSize, ms) => {
+    expect(gateReadIntervalMs(fleetSize, DEFAULT_ELB_API_LIMITS)).toBe(ms);
+    // The whole fleet reading at that interval spends GATE_READ_BUDGET_SHARE of the refill.
+    expect(fleetSize / (ms / 1000)).toBeCloseTo(DEFAULT_ELB_API_LIMITS.describe.perSecond * GATE_READ_BUDGET_SHARE, 6);
   });
 });
