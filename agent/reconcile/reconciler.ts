@@ -201,9 +201,12 @@ export class Reconciler {
     await this.saveState({ ...this.current, addresses, targets });
     const retry = this.groups.retryHint().retryInMs;
     await this.scheduleGateReads(groups);
-    const gateRead = [...this.gateReads].filter(([arn]) => !this.groups.isWaiting(arn)).map(([, at]) => Math.max(0, at - this.now()));
+    // A read that is due but waits for the Describe pace wakes the loop when the pace allows it, not at once.
+    const readFloor = readWait ?? 0;
+    const gateRead = [...this.gateReads].filter(([arn]) => !this.groups.isWaiting(arn)).map(([, at]) => Math.max(readFloor, at - this.now()));
     // A group backing off is woken by its backoff, not by its overdue read.
-    const nextRead = this.reads.nextInMs([...groups, ...watched].filter((g) => !this.groups.isWaiting(g)));
+    const dueIn = this.reads.nextInMs([...groups, ...watched].filter((g) => !this.groups.isWaiting(g)));
+    const nextRead = dueIn !== undefined ? Math.max(readFloor, dueIn) : undefined;
     const next = [...waits, ...gateRead, ...(retry !== undefined ? [retry] : []), ...(nextRead !== undefined ? [nextRead] : [])];
     return {
       registered,

@@ -750,3 +750,20 @@ describe('Reconciler: drain time', () => {
     expect(w.drained).toHaveLength(1);
   });
 });
+
+describe('Reconciler: a due read that waits for the pace', () => {
+  it('asks for the next pass when the Describe pace allows the read, not at once (no 50 ms spin)', async () => {
+    const w = world({ fleetSize: 100, random: () => 0.5 });
+    w.host.start(container('c1', 32768, [WEB]));
+    const agent = w.start();
+    await agent.pass('startup');
+    // Past the first-read window, with the Describe class held after a throttled read.
+    w.advance(10 * MIN_READ_INTERVAL_MS);
+    agent.pace.outcome('describe', 'throttled');
+    const hold = agent.pace.delayMs('describe');
+    expect(hold).toBeGreaterThan(1000);
+    const result = await agent.pass('periodic');
+    expect(w.elb.callsOf('DescribeTargetHealth')).toEqual([]);
+    expect(result.nextPassInMs).toBe(hold);
+  });
+});
