@@ -1,19 +1,18 @@
 /**
- * The pace objects a simulated agent can run with. `current` is the agent's own ApiPace
- * (agent/fleet/api-pace.ts), unchanged; the wrapper only counts a call that PacedRegistry
- * would have had to sleep for (the reconciler asks the pace first, so that must never happen:
- * it would be a real setTimeout outside virtual time). `share-pace` is a prototype of a policy
- * change, injected as a pace object (agent/ is not edited).
+ * The policies a simulated agent can run with. `current` is the agent as main.ts builds it
+ * (agent/reconcile/fleet-member.ts: its ApiPace, PacedRegistry and Reconciler), unchanged.
+ * The others are prototypes of policy changes, injected as a pace object or a registry wrapper
+ * (agent/ is not edited).
  */
 import { API_CLASSES, apiClassOf, type ApiClass, type RateLimit } from '../../agent/fleet/api-budget.ts';
 import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
 import type { TargetRegistry } from '../../agent/core/target-registry.ts';
 import type { PaceFactory } from './sim-host.ts';
 
-/** Calls that went out while the pace said wait (should stay 0). */
+/** Calls a prototype pace let out while it said wait (PacedRegistry would sleep on a real timer; should stay 0). */
 export const paceViolations = { count: 0 };
 
-/** The agent's ApiPace, with the check above. */
+/** ApiPace with the check above, for prototypes built on it. */
 export class CheckedPace extends ApiPace {
   override take(action: string): Promise<void> {
     if (this.delayMs(apiClassOf(action)) > 0) paceViolations.count++;
@@ -134,20 +133,20 @@ export type PolicyName = 'current' | 'share-pace' | 'known-health-check';
 
 export interface Policy {
   readonly description: string;
-  readonly pace: PaceFactory;
+  /** Undefined: the agent's own pace (fleetMember). */
+  readonly pace?: PaceFactory;
   /** Wraps the registry the reconciler is given (the paced one), to prototype a change in what it calls. */
   readonly registry?: (paced: TargetRegistry) => TargetRegistry;
 }
 
 export const POLICIES: Record<PolicyName, Policy> = {
-  current: { description: 'the agent as committed (agent/fleet/api-pace.ts ApiPace)', pace: (o: PaceOptions) => new CheckedPace(o) },
+  current: { description: 'the agent as committed, built by agent/reconcile/fleet-member.ts as main.ts builds it' },
   'share-pace': {
     description: 'prototype: once throttled, one call per share interval (80% of the account rate / fleet size), no burst, until idle for two share intervals',
     pace: (o: PaceOptions) => new SharePace(o),
   },
   'known-health-check': {
     description: 'prototype: the readiness gate knows each group\'s health check settings without DescribeTargetGroups (kept in the state file or configured), otherwise as committed',
-    pace: (o: PaceOptions) => new CheckedPace(o),
     registry: (paced) => ({
       get simulated() {
         return paced.simulated;

@@ -3,16 +3,18 @@
  * survives an agent restart) and, while the agent runs, the agent's real parts wired the way
  * agent/main.ts and agent/commands/run.ts wire them: ApiPace -> PacedRegistry -> Reconciler ->
  * ReconcileLoop (periodic pass, event and address-change triggers), on virtual time and a
- * seeded PRNG. Only the ports are stand-ins: containers, address and state in memory, and the
+ * seeded PRNG; the pace, paced registry and reconciler come from agent/reconcile/fleet-member.ts,
+ * the recipe main.ts uses. Only the ports are stand-ins: containers, address and state in memory, and the
  * registry talks to the ELB model.
  */
 import type { AddressChoice, AddressSource } from '../../agent/core/address.ts';
 import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, type AgentState, type StatePort } from '../../agent/core/state.ts';
 import type { ApiLimits } from '../../agent/fleet/api-budget.ts';
-import type { ApiPace, PaceOptions } from '../../agent/fleet/api-pace.ts';
+import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
 import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { TargetRegistry } from '../../agent/core/target-registry.ts';
+import { fleetMember, RETRY_BASE_MS, type MemberParts, type MemberSettings } from '../../agent/reconcile/fleet-member.ts';
 import type { Log } from '../../agent/log.ts';
 import { READINESS_GATE_LABEL, TARGET_GROUP_ARN_LABEL } from '../../agent/mapping/labels.ts';
 import { ReconcileLoop } from '../../agent/reconcile/loop.ts';
@@ -54,7 +56,8 @@ export interface HostOptions {
   readonly reconcileIntervalMs: number;
   readonly addressCheckIntervalMs: number;
   readonly retryMaxDelayMs: number;
-  readonly pace: PaceFactory;
+  /** A prototype's pace; undefined: the agent's own, built by agent/reconcile/fleet-member.ts as main.ts builds it. */
+  readonly pace?: PaceFactory;
   readonly wrapRegistry?: RegistryWrapper;
   /** Containers are this host's own, or one list shared by every host (one Docker engine). */
   readonly containers: SimContainer[];
@@ -159,15 +162,10 @@ export class SimHost implements Caller {
         return Promise.resolve();
       },
     };
-    // As in agent/main.ts: one pace per process, every call through the paced registry.
-    const pace = o.pace({ limits: o.limits, fleetSize: o.fleetSize, now: o.clock.now, random: o.random });
-    const paced = new PacedRegistry(o.model.registryFor(this), pace);
-    const registry = o.wrapRegistry ? o.wrapRegistry(paced) : paced;
-    const reconciler = new Reconciler({
+    const settings: MemberSettings = { fleetSize: o.fleetSize, limits: o.limits, reconcileIntervalMs: o.reconcileIntervalMs, retryMaxDelayMs: o.retryMaxDelayMs, now: o.clock.now, random: o.random };
+    const parts: MemberParts = {
+      registry: o.model.registryFor(this),
       containers,
-      registry,
-      pace,
-      fleet: { fleetSize: o.fleetSize, limits: o.limits, minReadIntervalMs: o.reconcileIntervalMs },
       addresses,
       store,
       log: SILENT_LOG,
@@ -176,17 +174,15 @@ export class SimHost implements Caller {
       includeNonEcs: false,
       vpcCidrs: [],
       availabilityZone: 'all',
-      permanentRetryMs: o.reconcileIntervalMs,
-      retry: { baseMs: 1000, capMs: o.retryMaxDelayMs },
-      now: o.clock.now,
-      random: o.random,
-    });
+    };
+    // The agent as main.ts builds it, or a prototype wired the same way with its own pace and registry wrapper.
+    const { reconciler, pace } = o.pace || o.wrapRegistry ? prototypeMember(settings, parts, o.pace, o.wrapRegistry) : fleetMember(settings, parts);
     // As in agent/commands/run.ts.
     const loop = new ReconcileLoop({
       pass: (reasons) => reconciler.reconcile(reasons),
       log: SILENT_LOG,
       intervalMs: o.reconcileIntervalMs,
-      retry: { baseMs: 1000, capMs: o.retryMaxDelayMs },
+      retry: { baseMs: RETRY_BASE_MS, capMs: o.retryMaxDelayMs },
       random: o.random,
       timers: o.clock,
       onPass: (result: PassResult | undefined) => {
@@ -216,6 +212,24 @@ export class SimHost implements Caller {
     this.lastChangeRate = agent.pace.rates().change;
     await agent.loop.stop();
   }
+}
+
+/** fleetMember's wiring (agent/reconcile/fleet-member.ts) with a prototype's pace and registry wrapper in place of the agent's. */
+function prototypeMember(settings: MemberSettings, parts: MemberParts, makePace: PaceFactory | undefined, wrap: RegistryWrapper | undefined): { reconciler: Reconciler; pace: ApiPace } {
+  const clock = { ...(settings.now ? { now: settings.now } : {}), ...(settings.random ? { random: settings.random } : {}) };
+  const paceOptions: PaceOptions = { limits: settings.limits, fleetSize: settings.fleetSize, ...clock };
+  const pace = makePace ? makePace(paceOptions) : new ApiPace(paceOptions);
+  const paced = new PacedRegistry(parts.registry, pace);
+  const reconciler = new Reconciler({
+    ...parts,
+    registry: wrap ? wrap(paced) : paced,
+    pace,
+    fleet: { fleetSize: settings.fleetSize, limits: settings.limits, minReadIntervalMs: settings.reconcileIntervalMs },
+    permanentRetryMs: settings.reconcileIntervalMs,
+    retry: { baseMs: RETRY_BASE_MS, capMs: settings.retryMaxDelayMs },
+    ...clock,
+  });
+  return { reconciler, pace };
 }
 
 /** A container of service `groupIndex` (its task definition family `svc<i>`), as the ECS agent labels it. */

@@ -149,6 +149,7 @@ export interface SimResult {
   readonly inexactAtEnd: number;
   readonly passes: number;
   readonly failedPasses: number;
+  /** Real timers set while the run went (a call that had to sleep for its pace) plus a prototype pace's own count: should be 0. */
   readonly paceViolations: number;
   readonly series: { readonly bucketMs: number; readonly describe: number[]; readonly describeThrottled: number[]; readonly change: number[]; readonly changeThrottled: number[] };
   readonly calls?: readonly { time: number; host: number; action: string; targetGroupArn: string; targets: number; throttled: boolean }[];
@@ -190,8 +191,17 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
   const expectedInterval = driftRepairIntervalMs({ fleetSize, groups: config.groups, limits: agentLimits }, config.reconcileIntervalMs);
   const horizonMs = config.hours !== undefined ? config.hours * 3_600_000 : Math.max(3_600_000, 1.2 * expectedInterval);
   const scenario = makeScenario(config.scenario, config.params, config.scenario === 'restart' ? config.params.restartWindowMs + Math.min(horizonMs, 30 * 60_000) : horizonMs, config.groups, config.hosts);
-  const pace = config.pace ?? POLICIES[config.policy].pace;
+  const policy = POLICIES[config.policy];
+  const pace = config.pace ?? policy.pace;
   const violationsBefore = paceViolations.count;
+  // Nothing in a simulated agent may wait on a real timer (PacedRegistry sleeps with setTimeout when
+  // a call goes out before its pace allows it; the reconciler asks the pace first, so it never should).
+  const realSetTimeout = globalThis.setTimeout;
+  let realTimers = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    realTimers++;
+    return realSetTimeout(...args);
+  }) as typeof setTimeout;
   const world = new World({
     hosts: config.hosts,
     groups: config.groups,
@@ -208,8 +218,8 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     sharedContainers: config.sharedContainers,
     eventDelayMs: config.eventDelayMs,
     warm: config.warm,
-    pace,
-    ...(!config.pace && POLICIES[config.policy].registry ? { wrapRegistry: POLICIES[config.policy].registry } : {}),
+    ...(pace ? { pace } : {}),
+    ...(!config.pace && policy.registry ? { wrapRegistry: policy.registry } : {}),
     recordCalls: config.recordCalls,
   });
   const clock = world.clock;
@@ -232,7 +242,11 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     if (doneAt === undefined && scenario.finished() && world.tracker.inexact === 0) doneAt = now;
     return doneAt !== undefined && now >= doneAt + tail;
   };
-  await clock.run(endCap, stop);
+  try {
+    await clock.run(endCap, stop);
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
   const endMs = clock.now();
 
   const lags = world.tracker.lags(scenario.episodes);
@@ -304,7 +318,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     inexactAtEnd: world.tracker.inexact,
     passes: world.hosts.reduce((n, x) => n + x.passes, 0),
     failedPasses: world.hosts.reduce((n, x) => n + x.failedPasses, 0),
-    paceViolations: paceViolations.count - violationsBefore,
+    paceViolations: paceViolations.count - violationsBefore + realTimers,
     series: {
       bucketMs: config.bucketMs,
       describe: perSec(series.map((b) => b.describe)),

@@ -32,7 +32,7 @@ export interface WorldOptions {
   readonly eventDelayMs: readonly [number, number];
   /** Hosts start with one task per group registered and recorded (false: empty groups and state). */
   readonly warm: boolean;
-  readonly pace: PaceFactory;
+  readonly pace?: PaceFactory;
   readonly wrapRegistry?: RegistryWrapper;
   readonly recordCalls: boolean;
 }
@@ -96,7 +96,7 @@ export class World {
           reconcileIntervalMs: o.reconcileIntervalMs,
           addressCheckIntervalMs: o.addressCheckIntervalMs,
           retryMaxDelayMs: o.retryMaxDelayMs,
-          pace: o.pace,
+          ...(o.pace ? { pace: o.pace } : {}),
           ...(o.wrapRegistry ? { wrapRegistry: o.wrapRegistry } : {}),
           containers: o.sharedContainers ? this.shared : [],
         }),
