@@ -14,7 +14,7 @@ import { assumptions, table, toJson } from './fleet-sim/report.ts';
 import { MAIN_SCENARIOS, type ScenarioName } from './fleet-sim/scenarios.ts';
 import { DEFAULT_PARAMS, defaultConfig, simulate, type SimResult } from './fleet-sim/simulate.ts';
 
-const ALL_SCENARIOS: readonly ScenarioName[] = [...MAIN_SCENARIOS, 'deploy-gated', 'lone', 'shared-start-stop'];
+const ALL_SCENARIOS: readonly ScenarioName[] = [...MAIN_SCENARIOS, 'lone', 'shared-start-stop'];
 
 const HELP = `usage: npm run fleet-sim -- [options]
   --hosts N                 hosts in the fleet (default 100)
@@ -23,8 +23,7 @@ const HELP = `usage: npm run fleet-sim -- [options]
                             the event scenarios run until every host is exact again, at most --max-hours (default 24)
   --seed S                  PRNG seed (default 1)
   --scenario NAME|all       comma-separated: ${ALL_SCENARIOS.join(', ')}, or all (= ${MAIN_SCENARIOS.join(', ')}; default all)
-                            (deploy-gated: the deployment through the readiness gate; slow from 1,000 hosts up while the
-                            agent re-runs passes every 50 ms during a Describe hold)
+                            (deploy-gated: the same deployment through the readiness gate, ECS waiting for each new task's gate)
   --json FILE               write the results (time series included) as JSON
   --policy NAME             pace policy: ${Object.keys(POLICIES).join(', ')} (default current)
   --account-limits L        the account's ELB buckets, CLASS=RATE:BURST,... (default ${'change=4:20,describe=10:40'})

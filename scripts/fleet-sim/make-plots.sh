@@ -2,9 +2,7 @@
 # Regenerates the plots in docs/: runs the fleet simulation and draws calls per second over
 # time. Needs Debian's python3-matplotlib (apt-get install python3-matplotlib); not run by CI.
 #   docs/fleet-deployment-10000.png        the rolling deployment at 10,000 hosts x 3 groups (~4 min)
-#   docs/fleet-deployment-gated-1000.png   ungated and gated deployment at 1,000 hosts x 3 groups (~10 min:
-#                                          the gated run is slow because the agent re-runs passes every 50 ms
-#                                          while a due gate read waits for the Describe pace)
+#   docs/fleet-deployment-gated-1000.png   ungated and gated deployment at 1,000 hosts x 3 groups (~15 s)
 set -eu
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
