@@ -92,7 +92,7 @@ export interface FleetShape {
  */
 export function fleetReadWindowMs(shape: FleetShape): number {
   const reads = shape.fleetSize * Math.max(1, shape.groups);
-  return Math.ceil((1000 * reads) / (shape.limits.describe.perSecond * DRIFT_REPAIR_BUDGET_SHARE));
+  return spreadMs(reads, shape.limits.describe, DRIFT_REPAIR_BUDGET_SHARE);
 }
 
 /** How often a host re-reads each of its groups to repair drift: the fleet read window, never more often than `minMs`. */
@@ -106,7 +106,7 @@ export function driftRepairIntervalMs(shape: FleetShape, minMs: number): number 
  * moment in it, so the wave arrives at the account's pace instead of all at once.
  */
 export function fleetChangeWindowMs(fleetSize: number, calls: number, limits: ApiLimits): number {
-  return Math.ceil((1000 * fleetSize * calls) / (limits.change.perSecond * FLEET_SPREAD_UTILISATION));
+  return spreadMs(fleetSize * calls, limits.change, FLEET_SPREAD_UTILISATION);
 }
 
 /**
@@ -114,5 +114,10 @@ export function fleetChangeWindowMs(fleetSize: number, calls: number, limits: Ap
  * waiting at once spends at most GATE_READ_BUDGET_SHARE of the Describe refill (one group each).
  */
 export function gateReadIntervalMs(fleetSize: number, limits: ApiLimits): number {
-  return Math.ceil((1000 * fleetSize) / (limits.describe.perSecond * GATE_READ_BUDGET_SHARE));
+  return spreadMs(fleetSize, limits.describe, GATE_READ_BUDGET_SHARE);
+}
+
+/** How long `calls` take at `share` of a class's refill (ms, rounded up): the one formula behind every window above. */
+function spreadMs(calls: number, limit: RateLimit, share: number): number {
+  return Math.ceil((1000 * calls) / (limit.perSecond * share));
 }
