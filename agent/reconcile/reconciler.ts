@@ -23,6 +23,7 @@ import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import { GroupViews } from './group-view.ts';
 import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, type GroupPlan } from './plan.ts';
+import { StateWriter } from './state-writer.ts';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
 import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from './policy.ts';
@@ -63,6 +64,9 @@ export interface ReconcilerOptions {
   readonly onDrained?: (targetGroupArn: string, ms: number) => void;
 }
 
+/** Passes that look at every container again rather than at what events told (drift repair of the container view). */
+const RELIST_REASONS = new Set(['startup', 'periodic']);
+
 /** Deregistrations whose end is still to be seen, at most: older ones are forgotten (the metric is a sample). */
 const MAX_WATCHED_DRAINS = 10_000;
 
@@ -90,6 +94,7 @@ export class Reconciler {
   private state: AgentState | undefined;
   private readonly groups: GroupBackoff;
   private readonly views = new GroupViews();
+  private readonly writer: StateWriter;
   private readonly reads: ReadSchedule;
   /** Targets the API refused for a reason of their own (InvalidTarget, ...): not sent again before this time. */
   private readonly refused = new Map<string, number>();
@@ -114,6 +119,7 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.now = o.now ?? Date.now;
+    this.writer = new StateWriter(o.store);
     this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now, ...(o.random ? { random: o.random } : {}) });
     this.random = o.random ?? Math.random;
     this.reads = new ReadSchedule({ now: this.now, random: this.random });
@@ -121,7 +127,10 @@ export class Reconciler {
 
   /** The state as last loaded or written (loads it on first use). */
   async currentState(): Promise<AgentState> {
-    this.state ??= await this.o.store.load();
+    if (this.state === undefined) {
+      this.state = await this.o.store.load();
+      this.writer.loaded(this.state);
+    }
     return this.state;
   }
 
@@ -129,19 +138,26 @@ export class Reconciler {
     return this.state as AgentState;
   }
 
+  /** Records `next`, durably before this resolves (what makes a target this host's must be on disk before the call). */
   private async saveState(next: AgentState): Promise<void> {
-    if (JSON.stringify(next) === JSON.stringify(this.state)) return;
-    await this.o.store.save(next);
     this.state = next;
+    await this.writer.save(next);
+  }
+
+  /** Resolves once every record so far is on disk (before the process exits). */
+  async flush(): Promise<void> {
+    await this.writer.flush();
   }
 
   /** Runs one pass. Throws only when the containers can't be listed or state can't be written. */
   async reconcile(reasons: readonly string[]): Promise<PassResult> {
     const state = await this.currentState();
+    // A write behind that failed is tried again first: this pass fails if the state still can't be written.
+    if (this.writer.failed !== undefined) await this.writer.flush();
     const choice = await this.o.addresses.current();
     this.noteAddress(choice.address, choice.interface, choice.problem);
     const address = choice.address;
-    const containers = await this.o.containers.list();
+    const containers = await this.o.containers.list({ fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
     const desired = computeDesired({
       containers,
       rules: this.o.rules,
@@ -198,7 +214,9 @@ export class Reconciler {
     const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
-    await this.saveState({ ...this.current, addresses, targets });
+    // What a pass leaves to write only forgets (or records what is ours by address anyway): written behind.
+    this.state = { ...this.current, addresses, targets };
+    this.writer.saveLater(this.state);
     const retry = this.groups.retryHint().retryInMs;
     await this.scheduleGateReads(groups);
     // A read that is due but waits for the Describe pace wakes the loop when the pace allows it, not at once.
