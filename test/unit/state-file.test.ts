@@ -22,7 +22,7 @@ describe('parseStateText', () => {
   it.each<[string, string, AgentState]>([
     ['a saved state', FILE, STATE],
     ['missing lists', '{"version":1}', { version: 1, addresses: [], targets: [] }],
-    ['fields it does not know, kept', JSON.stringify({ ...STATE, vpn: { registered: true }, targets: [{ ...A, note: 'x' }] }), { ...STATE, vpn: { registered: true }, targets: [{ ...A, note: 'x' }] } as AgentState],
+    ['fields it does not know, kept', JSON.stringify({ ...STATE, vpn: { registered: true }, targets: [{ ...A, note: 'x' }] }), { ...STATE, vpn: { registered: true }, targets: [{ ...A, note: 'x' }] } as unknown as AgentState],
   ])('reads %s', (_case, text, state) => {
     expect(parseStateText(text)).toStrictEqual({ ok: true, state });
   });
