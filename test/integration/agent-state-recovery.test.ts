@@ -14,7 +14,7 @@ import { runAgentCommand, type AgentProcess } from '../support/agent-process.ts'
 import { freeTcpPort, type EcsContainer } from '../support/ecs-container.ts';
 import { createTestClient } from '../support/local-elbv2/test-client.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
-import { sleep, waitFor } from '../support/wait.ts';
+import { sleep } from '../support/wait.ts';
 
 const LIVE = ['initial', 'healthy', 'unhealthy'];
 const FOREIGN = `${FOREIGN_IP}:31000`;
