@@ -34,8 +34,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
-async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, quietLogs: boolean): Promise<Parts> {
-  const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(quietLogs ? { stream: process.stderr } : {}) });
+async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, command: string | undefined): Promise<Parts> {
+  const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(command !== 'run' ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
   const docker = new Dockerode();
   const containers = new DockerContainerSource(docker);
@@ -43,7 +43,8 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
   const elb = new Elbv2Registry({ credentials, observe });
   const addresses = createAddressSource(config);
-  const disk = new StateStore(config.stateDir);
+  // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
+  const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;
   const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
   // The ECS client is loaded only with --read-service-tags.
@@ -67,6 +68,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,
       onDrained: (_arn, ms) => metrics.drained(ms),
+      onStateWrite: (ok) => metrics.stateWrite(ok),
     },
   );
   return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler };
@@ -108,7 +110,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
 
   let parts: Parts;
   try {
-    parts = await buildParts(config, env, cli.command !== 'run');
+    parts = await buildParts(config, env, cli.command);
   } catch (err) {
     process.stderr.write(`ecs-anywhere-lb-agent: ${errorMessage(err)}\n`);
     return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;
