@@ -5,13 +5,16 @@
  * last listing.
  */
 import type Dockerode from 'dockerode';
-import { ECS_METADATA_URI_ENV, type ContainerSnapshot, type HealthStatus, type PortBinding, type Protocol } from '../core/container.ts';
+import { ECS_METADATA_URI_ENV, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type HealthStatus, type PortBinding, type Protocol } from '../core/container.ts';
 
 /** A snapshot before the stop marks are applied (those come from events, not from Docker's description). */
 export type DockerSnapshot = Omit<ContainerSnapshot, 'stopping'>;
 
-/** What only an inspect tells about a host-network container (the listing omits its ports). */
-export interface HostModeDetails {
+/**
+ * What only an inspect tells (the listing omits it): the exposed ports a host-network
+ * container serves, and the metadata id of an ECS task container (its task's tags are read with it).
+ */
+export interface InspectDetails {
   readonly exposedPorts: ContainerSnapshot['exposedPorts'];
   readonly metadataId?: string;
 }
@@ -58,8 +61,8 @@ export function parseDockerTime(text: string | undefined): bigint | undefined {
   return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 
-/** The host-mode details an inspect carries. */
-export function hostModeDetails(inspect: Dockerode.ContainerInspectInfo): HostModeDetails {
+/** The details an inspect carries. */
+export function inspectDetails(inspect: Dockerode.ContainerInspectInfo): InspectDetails {
   const keys = Object.keys(inspect.Config?.ExposedPorts ?? {});
   const exposedPorts = keys.map(parsePortKey).filter((p): p is NonNullable<typeof p> => p !== undefined);
   const metadataId = metadataIdOf(inspect.Config?.Env ?? []);
@@ -71,12 +74,18 @@ function addresses(networks: Record<string, { IPAddress?: string } | undefined> 
   return ipAddresses.length > 0 ? { ipAddresses } : {};
 }
 
-function build(base: Omit<DockerSnapshot, 'exposedPorts' | 'metadataId'>, host: HostModeDetails | undefined): DockerSnapshot {
-  return { ...base, exposedPorts: host?.exposedPorts ?? [], ...(host?.metadataId !== undefined ? { metadataId: host.metadataId } : {}) };
+/** Whether a container's snapshot carries what an inspect tells: host network mode (its ports), an ECS task container (its metadata id). */
+export function needsInspect(networkMode: string, labels: Readonly<Record<string, string>> | undefined): boolean {
+  return networkMode === 'host' || labels?.[ECS_TASK_ARN_LABEL] !== undefined;
 }
 
-/** A listing entry as a snapshot; `host` is what an inspect told about a host-network container. */
-export function snapshotFromList(info: Dockerode.ContainerInfo, host?: HostModeDetails): DockerSnapshot {
+function build(base: Omit<DockerSnapshot, 'exposedPorts' | 'metadataId'>, details: InspectDetails | undefined): DockerSnapshot {
+  const use = needsInspect(base.networkMode, base.labels) ? details : undefined;
+  return { ...base, exposedPorts: base.networkMode === 'host' ? (use?.exposedPorts ?? []) : [], ...(use?.metadataId !== undefined ? { metadataId: use.metadataId } : {}) };
+}
+
+/** A listing entry as a snapshot; `details`: what an inspect of it told, if one did. */
+export function snapshotFromList(info: Dockerode.ContainerInfo, details?: InspectDetails): DockerSnapshot {
   const networkMode = info.HostConfig?.NetworkMode ?? 'default';
   const ports: PortBinding[] = [];
   for (const p of info.Ports ?? []) {
@@ -93,7 +102,7 @@ export function snapshotFromList(info: Dockerode.ContainerInfo, host?: HostModeD
     ports,
     ...addresses(info.NetworkSettings?.Networks),
   };
-  return build(base, networkMode === 'host' ? host : undefined);
+  return build(base, details);
 }
 
 /** An inspect as a snapshot; undefined when the container is not up (created, exited, dead: the listing leaves those out too). */
@@ -120,5 +129,5 @@ export function snapshotFromInspect(inspect: Dockerode.ContainerInspectInfo): Do
     ports,
     ...addresses(inspect.NetworkSettings?.Networks as Record<string, { IPAddress?: string }> | undefined),
   };
-  return build(base, networkMode === 'host' ? hostModeDetails(inspect) : undefined);
+  return build(base, inspectDetails(inspect));
 }

@@ -1,24 +1,26 @@
 /**
  * The container source over the Docker Engine API (dockerode), and the one home of what
  * Docker events mean for it. It keeps a view of the running containers: a full listing at
- * start, on every periodic pass and after the event stream was lost; in between, each event
+ * start, on every periodic pass and after the event stream was lost (with an inspect once per
+ * container life for what the listing omits: host-network ports, an ECS task container's
+ * metadata id); in between, each event
  * updates only its own container (an inspect after `start`, `restart`, `unpause`, `pause`
  * and health changes; nothing at all after `kill`, `die`, `stop` and `destroy`), so a pass
  * after an event costs one inspect at most, whatever else lies around on the host.
  */
 import type Dockerode from 'dockerode';
 import type { ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
-import { hostModeDetails, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type HostModeDetails } from './container-snapshot.ts';
+import { inspectDetails, needsInspect, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type InspectDetails } from './container-snapshot.ts';
 import { isStopSignal, sameSignal } from './stop-signals.ts';
 
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
 
-/** What the view holds per container: its snapshot, and its STOPSIGNAL when an inspect told it. */
+/** What the view holds per container: its snapshot, and what an inspect told (kept for the container's life). */
 interface Entry {
   readonly snapshot: DockerSnapshot;
   readonly stopSignal?: string;
-  readonly host?: HostModeDetails;
+  readonly details?: InspectDetails;
 }
 
 /** Lists running containers through dockerode, marking those a stop signal was sent to. */
@@ -142,7 +144,7 @@ export class DockerContainerSource implements ContainerSource {
       const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
       const snapshot = snapshotFromInspect(inspect);
       const stopSignal = (inspect.Config as { StopSignal?: string } | undefined)?.StopSignal;
-      if (snapshot) entry = { snapshot, ...(stopSignal ? { stopSignal } : {}), ...(snapshot.networkMode === 'host' ? { host: hostModeDetails(inspect) } : {}) };
+      if (snapshot) entry = { snapshot, ...(stopSignal ? { stopSignal } : {}), details: inspectDetails(inspect) };
     } catch {
       // Gone already (removed right after the event): the listing has no entry for it either.
       entry = undefined;
@@ -182,16 +184,19 @@ export class DockerContainerSource implements ContainerSource {
 
   private async fromList(info: Dockerode.ContainerInfo): Promise<Entry> {
     const known = this.entries.get(info.Id);
-    if (info.HostConfig?.NetworkMode !== 'host') return { snapshot: snapshotFromList(info), ...(known?.stopSignal ? { stopSignal: known.stopSignal } : {}) };
-    // Host-network ports and metadata come from an inspect, once per container.
-    let host = known?.host;
+    let details = known?.details;
     let stopSignal = known?.stopSignal;
-    if (!host) {
-      const inspect = await this.docker.getContainer(info.Id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
-      host = hostModeDetails(inspect);
-      stopSignal = (inspect.Config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+    const networkMode = info.HostConfig?.NetworkMode ?? 'default';
+    if (details === undefined && needsInspect(networkMode, info.Labels)) {
+      // Once per container life. Host mode needs the ports (a failed inspect fails the listing); an ECS container's metadata id can wait for the next pass.
+      const inspect = this.docker.getContainer(info.Id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
+      const got = await (networkMode === 'host' ? inspect : inspect.catch(() => undefined));
+      if (got) {
+        details = inspectDetails(got);
+        stopSignal = (got.Config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+      }
     }
-    return { snapshot: snapshotFromList(info, host), host, ...(stopSignal ? { stopSignal } : {}) };
+    return { snapshot: snapshotFromList(info, details), ...(details ? { details } : {}), ...(stopSignal ? { stopSignal } : {}) };
   }
 
   /**

@@ -3,7 +3,7 @@
 // inspect, the others from the last listing).
 import Docker from 'dockerode';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { snapshotFromInspect, snapshotFromList, hostModeDetails } from '../../agent/docker/container-snapshot.ts';
+import { snapshotFromInspect, snapshotFromList, inspectDetails } from '../../agent/docker/container-snapshot.ts';
 import { removeTestContainers, startEcsContainer, type EcsContainer } from '../support/ecs-container.ts';
 
 const docker = new Docker();
@@ -18,7 +18,7 @@ afterAll(async () => {
 async function both(c: EcsContainer) {
   const [info] = await docker.listContainers({ all: false, filters: JSON.stringify({ id: [c.id] }) });
   const inspect = await c.inspect();
-  return { fromList: snapshotFromList(info!, hostModeDetails(inspect)), fromInspect: snapshotFromInspect(inspect) };
+  return { fromList: snapshotFromList(info!, inspectDetails(inspect)), fromInspect: snapshotFromInspect(inspect) };
 }
 
 describe('container snapshots from a listing and from an inspect', () => {
