@@ -27,7 +27,7 @@ import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, provableRecords, 
 import { chunk, plan, type GroupPlan } from './plan.ts';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
-import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from './policy.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, spreads, withoutHeld } from './policy.ts';
 
 /** The fleet this host is part of, which sizes its reads. */
 export interface FleetOptions {
@@ -294,15 +294,15 @@ export class Reconciler {
   }
 
   /**
-   * Changes that are most likely fleet-wide and that nothing waits for at once are spread:
-   * a move to a new address (a VPN server renumbered every client; make-before-break keeps
-   * the old target meanwhile) and the registration of a gated container (ECS waits for its
-   * gate, so the deployment goes at the account's pace instead of into throttling). This
-   * host draws its moment in the window the account needs for every host's share of such
-   * calls and holds them until then. Other new targets and stopped containers go at once.
+   * Changes that are most likely fleet-wide and that nothing waits for at once are spread
+   * (see `spreads` in policy.ts: gated registrations, and moves to a new address while this
+   * host's pace shows throttling). This host draws its moment in the window the account needs
+   * for every host's share of such calls and holds them until then. Other new targets and
+   * stopped containers go at once.
    */
   private spreadWaves(planned: GroupPlan[]): { plans: GroupPlan[]; waveWaitMs?: number } {
-    const spread = (r: GroupPlan['register'][number]) => r.moved === true || r.endpoint.gated === true;
+    const pressed = this.o.pace.rates().change < this.o.fleet.limits.change.perSecond;
+    const spread = (r: GroupPlan['register'][number]) => spreads(r, pressed);
     const waving = planned.filter((p) => p.register.some(spread));
     if (waving.length === 0) {
       this.waveAt = undefined;
