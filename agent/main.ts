@@ -16,6 +16,9 @@ import { fleetMember } from './reconcile/fleet-member.ts';
 import { DryRunRegistry, MemoryStatePort } from './reconcile/dry-run.ts';
 import { createLogger } from './log.ts';
 import { loadMappingFile } from './mapping/mapping-file.ts';
+import { namesTargetGroups } from './mapping/task-tags.ts';
+import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
+import { createServiceTagReader } from './task-metadata/service-tags.ts';
 import { StateStore } from './state/state-store.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
 import { runAgent } from './commands/run.ts';
@@ -44,6 +47,11 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;
   const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
+  // The ECS client is loaded only with --read-service-tags.
+  const serviceTags = config.readServiceTags ? await createServiceTagReader({ credentials: credentials.provider }) : undefined;
+  const taskMetadata = config.taskMetadataEndpoint !== undefined
+    ? new TaskMetadataEndpoint({ baseUrl: config.taskMetadataEndpoint, log: log.child({ component: 'task-metadata' }), mapsTargetGroups: (tags) => namesTargetGroups(tags, true), ...(serviceTags ? { serviceTags } : {}) })
+    : undefined;
   // --dry-run: real reads, pretended changes, state kept in memory; the reconciler is the same.
   const { reconciler, registry, pace } = fleetMember(
     { fleetSize: config.fleetSize, limits: config.elbApiLimits, reconcileIntervalMs: config.reconcileIntervalMs, retryMaxDelayMs: config.retryMaxDelayMs, onThrottled: (cls) => metrics.apiThrottled(cls) },
@@ -56,6 +64,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       rules,
       ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
       includeNonEcs: config.includeNonEcs,
+      ...(taskMetadata ? { taskMetadata } : {}),
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,
       onDrained: (_arn, ms) => metrics.drained(ms),

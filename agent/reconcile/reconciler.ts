@@ -7,7 +7,7 @@
  */
 import type { AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
-import type { ContainerSnapshot, ContainerSource } from '../core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { Cidr } from '../core/ipv4.ts';
 import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
 import { StateKeeper } from './state-keeper.ts';
@@ -17,7 +17,8 @@ import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, gateRead
 import type { ApiPace } from '../fleet/api-pace.ts';
 import { READ_JITTER, ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
-import { computeDesired } from '../mapping/desired.ts';
+import { computeDesired, tasksToAsk } from '../mapping/desired.ts';
+import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
 import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
@@ -49,6 +50,8 @@ export interface ReconcilerOptions {
   /** Undefined: any group (--allow-any-target-group). */
   readonly allowedTargetGroups?: readonly string[];
   readonly includeNonEcs: boolean;
+  /** Tasks' service tags (ecs-a.lbName, ecs-anywhere-lb.*); none: labels and the mapping file only. */
+  readonly taskMetadata?: TaskMetadataSource;
   readonly vpcCidrs: readonly Cidr[];
   readonly availabilityZone: string;
   /** Per-group retry backoff after transient errors. */
@@ -176,8 +179,10 @@ export class Reconciler {
     this.adoptRecovery(address);
     const state = this.current;
     const containers = await this.o.containers.list();
+    const tasks = await this.tasksOf(containers);
     const desired = computeDesired({
       containers,
+      tasks,
       rules: this.o.rules,
       ...(this.o.allowedTargetGroups ? { allowedTargetGroups: new Set(this.o.allowedTargetGroups) } : {}),
       includeNonEcs: this.o.includeNonEcs,
@@ -260,6 +265,21 @@ export class Reconciler {
       ...(next.length > 0 ? { nextPassInMs: Math.min(...next) } : {}),
       driftRepairIntervalMs: intervalMs,
     };
+  }
+
+  /** What the task metadata endpoint tells about the tasks whose tags can matter (once per task: the source keeps it). */
+  private async tasksOf(containers: readonly ContainerSnapshot[]): Promise<Map<string, TaskMetadata>> {
+    const source = this.o.taskMetadata;
+    const out = new Map<string, TaskMetadata>();
+    if (!source) return out;
+    source.retain(new Set(containers.flatMap((c) => (c.labels[ECS_TASK_ARN_LABEL] !== undefined ? [c.labels[ECS_TASK_ARN_LABEL]] : []))));
+    await Promise.all(
+      [...tasksToAsk(containers, this.o.includeNonEcs)].map(async ([taskArn, id]) => {
+        const task = await source.task(taskArn, id);
+        if (task) out.set(taskArn, task);
+      }),
+    );
+    return out;
   }
 
   /**
