@@ -11,6 +11,7 @@ import { unknownWarning, type UnknownName } from '../config-file.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';
 import { AddressWatcher } from '../host/address-watcher.ts';
+import { watchFileChanges } from '../host/file-change.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
 import { startGateServer } from '../readiness/gate-server.ts';
@@ -75,6 +76,10 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   trigger('startup');
   loop.startPeriodic();
 
+  // A changed mapping file is read again (a bad version keeps the last good rules) and reconciled at once.
+  const mapping = parts.mapping;
+  const mappingWatch = mapping ? watchFileChanges(mapping.path, () => void mapping.reload().then((changed) => changed && trigger('mapping-file-changed'))) : undefined;
+
   const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' }), config.healthThresholdMs) : undefined;
   const gate = await startGate(parts);
 
@@ -85,6 +90,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
   watcher.stop();
   address.stop();
+  mappingWatch?.stop();
   await loop.stop();
   let code = await leaveOnExit(parts);
   await reconciler.flush().catch((err: unknown) => {
