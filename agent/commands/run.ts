@@ -9,6 +9,7 @@ import type { ContainerEvent } from '../core/container.ts';
 import { isStopSignal } from '../docker/docker-source.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';
+import { watchFileChanges } from '../host/file-change.ts';
 import { isHostStopping } from '../host/shutdown.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
@@ -26,10 +27,11 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   if (config.allowAnyTargetGroup) log.warn('--allow-any-target-group: any container can put this host into any target group its labels name', { event: 'config-warning' });
 
   try {
+    // A state file that cannot be used is moved aside and the agent starts over (it never exits for it).
     await reconciler.currentState();
   } catch (err) {
-    log.error(`cannot load state: ${errorMessage(err)}`, { event: 'fatal' });
-    return 1;
+    // Only a passing condition gets here (no file descriptors left): the passes load it again, with backoff.
+    log.error(`cannot load state yet: ${errorMessage(err)}; the reconcile passes try again`, { event: 'state-load-failed', error: errorMessage(err) });
   }
 
   let firstPass = true;
@@ -49,6 +51,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
       metrics.registrations += result.registered;
       metrics.deregistrations += result.deregistered;
       metrics.ownedTargets = result.ownedTargets;
+      metrics.registrationsHeld = result.heldForState ?? 0;
       metrics.address = result.address;
       metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
       if (result.settled) metrics.lastSuccessfulReconcile = Date.now();
@@ -115,6 +118,10 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     );
   }, config.addressCheckIntervalMs);
 
+  // A changed mapping file is read again (a bad version keeps the last good rules) and reconciled at once.
+  const mapping = parts.mapping;
+  const mappingWatch = mapping ? watchFileChanges(mapping.path, () => void mapping.reload().then((changed) => changed && loop.trigger('mapping-file-changed'))) : undefined;
+
   const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' }), config.healthThresholdMs) : undefined;
   const gate = await startGate(parts);
 
@@ -125,6 +132,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
   watcher.stop();
   clearInterval(addressTimer);
+  mappingWatch?.stop();
   await loop.stop();
 
   let deregister = config.onExit === 'deregister';
