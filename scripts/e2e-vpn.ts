@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { connectDocker, startDockerEngine, type DockerEngine } from '../test/support/docker-engine.ts';
 import { Teardown } from './e2e-deploy/teardown.ts';
+import { describeFootprint, removeRunFootprint } from './e2e-vpn/footprint.ts';
 import { formatReport } from './e2e-vpn/report.ts';
 import { E2E_VPN_DEFAULTS, e2eVpnUnavailableReason, runE2eVpn, type E2eVpnOptions } from './e2e-vpn/run.ts';
 
@@ -77,7 +78,13 @@ async function main(argv: string[]): Promise<number> {
     abort.abort();
     void (async () => {
       for (const problem of await teardown.run()) log(`cleanup: ${problem}`);
-      await starting.then((engine) => engine.stop()).catch((error: unknown) => log(`cleanup: engine: ${String(error)}`));
+      const engine = await starting.catch(() => undefined);
+      if (engine) {
+        const after = await removeRunFootprint(connectDocker(engine.dockerHost), process.pid).catch((error: unknown) => ({ left: [], problems: [String(error)] }));
+        log(after.left.length === 0 ? 'cleanup: nothing of this run is left' : `cleanup: removed what was left:\n${describeFootprint(after.left)}`);
+        for (const problem of after.problems) log(`cleanup: ${problem}`);
+      }
+      await starting.then((e) => e.stop()).catch((error: unknown) => log(`cleanup: engine: ${String(error)}`));
       process.exit(128 + (os.constants.signals[signal] ?? 1));
     })();
   };

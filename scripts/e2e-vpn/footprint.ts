@@ -1,11 +1,11 @@
 /**
  * What e2e:vpn leaves on the machine, read where `ip netns`, `ip link`, `ps` and `docker ps -a`
  * read it: namespaces, root-side links, processes (by the run directory in their command
- * line or environment, or by living in one of the run's namespaces), containers (by run
+ * line, environment or working directory, or by living in one of the run's namespaces), containers (by run
  * label) and run directories. Every name carries the pid of the run that made it, so a run
  * can check that it left nothing, and remove what runs whose process is gone left behind.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -40,6 +40,14 @@ function readProc(pid: string, file: string): string {
   }
 }
 
+function processCwd(pid: string): string {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return '';
+  }
+}
+
 const RUN_DIR_PATTERN = new RegExp(`${RUN_DIR_BASE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${E2E_VPN_PREFIX}-(\\d+)-`);
 
 /** Everything of e2e:vpn on this machine now (of every run, live or not). */
@@ -65,7 +73,7 @@ export async function footprint(docker: Docker): Promise<FootprintItem[]> {
   }
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p) && !seen.has(p) && Number(p) !== process.pid)) {
     const cmdline = readProc(pid, 'cmdline');
-    const m = RUN_DIR_PATTERN.exec(cmdline) ?? RUN_DIR_PATTERN.exec(readProc(pid, 'environ'));
+    const m = RUN_DIR_PATTERN.exec(cmdline) ?? RUN_DIR_PATTERN.exec(readProc(pid, 'environ')) ?? RUN_DIR_PATTERN.exec(`${processCwd(pid)}/`);
     if (m) items.push({ kind: 'process', name: `${pid} ${cmdline.split('\0').join(' ').trim()}`, runPid: Number(m[1]) });
   }
   const containers = await docker.listContainers({ all: true, filters: { label: [TEST_RUN_LABEL] } });
@@ -124,4 +132,10 @@ export async function removeLeftovers(docker: Docker): Promise<{ removed: Footpr
   const items = (await footprint(docker)).filter((i) => !alive(i.runPid));
   const problems = items.length > 0 ? await removeItems(docker, items) : [];
   return { removed: items, problems };
+}
+
+/** Removes whatever of run `pid` is still there (after its own cleanup); returns what was found. */
+export async function removeRunFootprint(docker: Docker, pid: number): Promise<{ left: FootprintItem[]; problems: string[] }> {
+  const left = (await footprint(docker)).filter((i) => i.runPid === pid);
+  return { left, problems: left.length > 0 ? await removeItems(docker, left) : [] };
 }

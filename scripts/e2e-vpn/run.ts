@@ -34,7 +34,7 @@ import { countFailures, type FailureCounts } from '../e2e-deploy/run.ts';
 import { Teardown } from '../e2e-deploy/teardown.ts';
 import { makeCertificates, clientCredentials } from './certificates.ts';
 import { command, inNetns, ip, startChild } from './command.ts';
-import { describeFootprint, footprint, removeItems, removeLeftovers, RUN_DIR_BASE, type FootprintItem } from './footprint.ts';
+import { describeFootprint, footprint, removeLeftovers, removeRunFootprint, RUN_DIR_BASE, type FootprintItem } from './footprint.ts';
 import { networkPlan, pickFreeBlock, runNames, type NetworkPlan, type RunNames } from './network-plan.ts';
 import { clientConfig, clientConfigDirEntry, serverConfig } from './openvpn-config.ts';
 import { targetKey, TargetWatch } from './target-watch.ts';
@@ -399,11 +399,10 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
   // ---- nothing of this run is left (and the machine's routes no longer mention its block)
   let leftAfter: FootprintItem[] = [];
   try {
-    leftAfter = (await footprint(docker)).filter((i) => i.runPid === process.pid);
-    if (leftAfter.length > 0) {
-      log(`left after cleanup, removing:\n${describeFootprint(leftAfter)}`);
-      await removeItems(docker, leftAfter);
-    }
+    const after = await removeRunFootprint(docker, process.pid);
+    leftAfter = after.left;
+    if (leftAfter.length > 0) log(`left after cleanup, removed now:\n${describeFootprint(leftAfter)}`);
+    for (const p of after.problems) log(`cleanup: ${p}`);
     const routes = plan ? (await ip(undefined, '-4', 'route', 'show', 'table', 'all')).split('\n').filter((l) => l.includes(`${plan?.block.split('.').slice(0, 2).join('.')}.`)) : [];
     check('cleanup: no namespace, link, process, container or directory of this run is left (ip netns, ip link, /proc, docker ps -a)', leftAfter.length === 0, describeFootprint(leftAfter));
     check('cleanup: no route of the run\'s block is left', routes.length === 0, routes.join('; ') || 'none');
