@@ -40,6 +40,9 @@ export interface AgentConfig {
   /** Where the readiness gate listens: found from the Docker engine (auto), nowhere (off), or this address. */
   readonly readinessAddress: 'auto' | 'off' | { host: string; port: number };
   readonly elbApiLimits: ApiLimits;
+  /** Base URL of the ECS task metadata endpoint; undefined: off (labels and the mapping file only). */
+  readonly taskMetadataEndpoint?: string;
+  readonly readServiceTags: boolean;
   readonly dryRun: boolean;
 }
 
@@ -155,6 +158,23 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     throw new ConfigError(flag('health-threshold'), `${value('health-threshold')} is shorter than twice --reconcile-interval (${value('reconcile-interval')}); /healthz would report 503 between quiet periodic runs`);
   }
 
+  const tmdsText = (value('task-metadata-endpoint') as string).trim();
+  let taskMetadataEndpoint: string | undefined;
+  if (tmdsText !== 'off') {
+    let url: URL | undefined;
+    try {
+      url = new URL(tmdsText);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+      throw new ConfigError(flag('task-metadata-endpoint'), `"${tmdsText}" is neither off nor an http:// URL such as http://169.254.170.2`);
+    }
+    taskMetadataEndpoint = tmdsText.replace(/\/+$/, '');
+  }
+  const readServiceTags = bool('read-service-tags');
+  if (readServiceTags && taskMetadataEndpoint === undefined) throw new ConfigError(flag('read-service-tags'), 'needs the task metadata endpoint (it names each task\'s service): --task-metadata-endpoint is off');
+
   return {
     ...(hostIp !== undefined ? { hostIp } : {}),
     ...(iface !== undefined ? { interface: iface } : {}),
@@ -179,6 +199,8 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     fleetSize,
     elbApiLimits,
     readinessAddress: parseReadinessAddress(value('readiness-address') as string, flag('readiness-address')),
+    ...(taskMetadataEndpoint !== undefined ? { taskMetadataEndpoint } : {}),
+    readServiceTags,
   };
 }
 

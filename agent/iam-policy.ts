@@ -15,6 +15,8 @@ export interface PolicyScope {
   readonly allowAnyTargetGroup: boolean;
   /** Needed only with allowAnyTargetGroup and no list: the region whose every group the policy then covers. */
   readonly region?: string;
+  /** --read-service-tags: the agent reads services' own tags (ecs:ListTagsForResource). */
+  readonly readServiceTags?: boolean;
 }
 
 /** The partition of a region, for ARNs that cover a whole region. */
@@ -43,6 +45,17 @@ export function policyResources(scope: PolicyScope): string[] {
   return [`arn:${partitionOf(scope.region)}:elasticloadbalancing:${scope.region}:*:targetgroup/*`];
 }
 
+/**
+ * The services whose tags --read-service-tags reads: every service of the accounts and regions
+ * of the groups (a task's service and its target groups live in one region), or of --region.
+ */
+export function serviceResources(scope: PolicyScope): string[] {
+  const places = scope.allowedTargetGroups.length > 0
+    ? scope.allowedTargetGroups.map((arn) => arn.split(':')).map(([, partition, , region, account]) => `arn:${partition}:ecs:${region}:${account}`)
+    : policyResources(scope).map((arn) => arn.split(':')).map(([, partition, , region]) => `arn:${partition}:ecs:${region}:*`);
+  return [...new Set(places)].map((p) => `${p}:service/*`);
+}
+
 /** The policy document. */
 export function iamPolicy(scope: PolicyScope): unknown {
   return {
@@ -61,9 +74,14 @@ export function iamPolicy(scope: PolicyScope): unknown {
           'elasticloadbalancing:DescribeTargetHealth',
           'elasticloadbalancing:DescribeTargetGroups',
           'elasticloadbalancing:DescribeTargetGroupAttributes',
+          // A group with cross-zone load balancing off takes no AvailabilityZone=all: its load balancers' zones are where a target can go.
+          'elasticloadbalancing:DescribeLoadBalancers',
         ],
         Resource: '*',
       },
+      ...(scope.readServiceTags === true
+        ? [{ Sid: 'ReadServiceTags', Effect: 'Allow', Action: ['ecs:ListTagsForResource'], Resource: serviceResources(scope) }]
+        : []),
     ],
   };
 }

@@ -16,6 +16,9 @@ import { fleetMember } from './reconcile/fleet-member.ts';
 import { DryRunRegistry, MemoryStatePort } from './reconcile/dry-run.ts';
 import { createLogger } from './log.ts';
 import { loadMappingFile } from './mapping/mapping-file.ts';
+import { namesTargetGroups } from './mapping/task-tags.ts';
+import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
+import { createServiceTagReader } from './task-metadata/service-tags.ts';
 import { StateStore } from './state/state-store.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
 import { runAgent } from './commands/run.ts';
@@ -31,8 +34,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
-async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, quietLogs: boolean): Promise<Parts> {
-  const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(quietLogs ? { stream: process.stderr } : {}) });
+async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, command: string | undefined): Promise<Parts> {
+  const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(command !== 'run' ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
   const docker = new Dockerode();
   const containers = new DockerContainerSource(docker);
@@ -40,9 +43,15 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
   const elb = new Elbv2Registry({ credentials, observe });
   const addresses = createAddressSource(config);
-  const disk = new StateStore(config.stateDir);
+  // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
+  const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;
   const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
+  // The ECS client is loaded only with --read-service-tags.
+  const serviceTags = config.readServiceTags ? await createServiceTagReader({ credentials: credentials.provider }) : undefined;
+  const taskMetadata = config.taskMetadataEndpoint !== undefined
+    ? new TaskMetadataEndpoint({ baseUrl: config.taskMetadataEndpoint, log: log.child({ component: 'task-metadata' }), mapsTargetGroups: (tags) => namesTargetGroups(tags, true), ...(serviceTags ? { serviceTags } : {}) })
+    : undefined;
   // --dry-run: real reads, pretended changes, state kept in memory; the reconciler is the same.
   const { reconciler, registry, pace } = fleetMember(
     { fleetSize: config.fleetSize, limits: config.elbApiLimits, reconcileIntervalMs: config.reconcileIntervalMs, retryMaxDelayMs: config.retryMaxDelayMs, onThrottled: (cls) => metrics.apiThrottled(cls) },
@@ -55,9 +64,11 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       rules,
       ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
       includeNonEcs: config.includeNonEcs,
+      ...(taskMetadata ? { taskMetadata } : {}),
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,
       onDrained: (_arn, ms) => metrics.drained(ms),
+      onStateWrite: (ok) => metrics.stateWrite(ok),
     },
   );
   return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler };
@@ -99,7 +110,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
 
   let parts: Parts;
   try {
-    parts = await buildParts(config, env, cli.command !== 'run');
+    parts = await buildParts(config, env, cli.command);
   } catch (err) {
     process.stderr.write(`ecs-anywhere-lb-agent: ${errorMessage(err)}\n`);
     return err instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILURE;

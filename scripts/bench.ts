@@ -1,140 +1,148 @@
-// `npm run bench`: measures the agent against a real Docker engine and the local ELBv2
-// endpoint, and prints figures plus one JSON line:
-//  - latency from Docker's `start` event to the RegisterTargets request, and from `kill` to
-//    DeregisterTargets, for containers started and stopped one at a time (p50/p90/p99/max);
-//  - API calls spent on a burst of containers started at once (events coalesce into passes);
-//  - the agent's resident memory idle with the containers running.
-// Options: --containers N (default 20), --burst N (default 20).
-import { readFileSync } from 'node:fs';
-import type Docker from 'dockerode';
-import { connectDocker, startDockerEngine } from '../test/support/docker-engine.ts';
-import { ensureTestImage } from '../test/support/test-image.ts';
-import { removeTestContainers, startEcsContainer, testRunId, type EcsContainer } from '../test/support/ecs-container.ts';
-import { startLocalElbv2 } from '../test/support/local-elbv2/index.ts';
-import { AgentProcess, tempDir } from '../test/support/agent-process.ts';
+// `npm run bench -- [--quick] [--json FILE] [--plot FILE|--no-plot] [--executable PATH|bundle]`:
+// measures the agent (the built x64 single executable when there is one, else the bundle)
+// against a real Docker engine and the local ELBv2 endpoint, side by side with a naive probe
+// (scripts/bench/probe.ts: one event, one inspect, one SDK call) on the same events:
+//  - Docker `start` event -> RegisterTargets and `kill` -> DeregisterTargets, one at a time,
+//    p50/p90/p99 for agent and probe and their ratios, with 0 and more stopped containers around;
+//  - a burst across 3 groups started and stopped together, against Docker's own time;
+//  - start-up to first reconcile with none and with many containers; idle CPU seconds per hour;
+//  - resident memory idle, after the burst, and before/after a churn of containers (growth);
+//  - the executables' and the bundle's sizes.
+// Prints the figures, writes them as JSON (--json), draws the latency plot (scripts/bench/plot.py;
+// full runs write docs/bench-latency.png). Exits non-zero only on errors (a target never
+// registered, Docker failing): goals missed are reported, never fatal.
+import { writeFileSync } from 'node:fs';
+import type { EcsContainer } from '../test/support/ecs-container.ts';
+import type { AgentProcess } from '../test/support/agent-process.ts';
 import { sleep, waitFor } from '../test/support/wait.ts';
+import { agentUnderTest, artifactSizes } from './bench/agent-under-test.ts';
+import { createBenchWorld, stateDir, HOST_IP, type BenchWorld } from './bench/bench-world.ts';
+import { burst } from './bench/burst.ts';
+import { addStoppedContainers, churn } from './bench/churn.ts';
+import { loneChanges, type LoneChangeSamples } from './bench/one-at-a-time.ts';
+import { parseBenchOptions } from './bench/options.ts';
+import { cpuSeconds, peakRssMiB, rssMiB } from './bench/proc.ts';
+import { drawPlot, printReport, withGoals, type BenchResult, type LevelResult } from './bench/report.ts';
+import { round1, summary } from './bench/stats.ts';
 
-const HOST_IP = '10.8.0.10';
+const SETTLE_MS = 3_000;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+/** Starts an agent with a fresh state directory and waits for its first reconcile; resolves with the agent and its uptime then. */
+async function startAgent(world: BenchWorld, start: (env: Record<string, string>) => AgentProcess): Promise<{ agent: AgentProcess; readyMs: number; remove(): void }> {
+  const dir = stateDir();
+  const agent = start(world.agentEnv(dir.path));
+  try {
+    const ready = await agent.ready(60_000);
+    return { agent, readyMs: Number(ready.uptimeMs), remove: dir.remove };
+  } catch (err) {
+    await agent.stop('SIGKILL');
+    dir.remove();
+    throw err;
+  }
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-function summary(values: number[]): Record<string, number> {
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return { n: values.length, p50: r(percentile(values, 50)), p90: r(percentile(values, 90)), p99: r(percentile(values, 99)), max: r(Math.max(...values)) };
-}
-
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
-  return Math.round((Number(line.replace(/\D+/g, '')) / 1024) * 10) / 10;
-}
-
-/** Docker event times (ms, from timeNano) per container id and action. */
-async function recordEvents(docker: Docker): Promise<{ times: Map<string, number>; stop(): void }> {
-  const times = new Map<string, number>();
-  const stream = (await docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['start', 'kill'] }) } as Docker.GetEventsOptions)) as NodeJS.ReadableStream & { destroy(): void };
-  let buffer = '';
-  stream.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const e = JSON.parse(buffer.slice(0, nl)) as { Action: string; Actor: { ID: string }; timeNano: number };
-      buffer = buffer.slice(nl + 1);
-      const key = `${e.Action}|${e.Actor.ID}`;
-      if (!times.has(key)) times.set(key, Number(BigInt(e.timeNano) / 1000n) / 1000);
-    }
-  });
-  return { times, stop: () => stream.destroy() };
+function level(stopped: number, containersOnEngine: number, s: LoneChangeSamples): LevelResult {
+  return { stopped, containersOnEngine, start: { agent: summary(s.agentStart), probe: summary(s.probeStart) }, kill: { agent: summary(s.agentKill), probe: summary(s.probeKill) } };
 }
 
 async function main(): Promise<void> {
-  const count = arg('containers', 20);
-  const burst = arg('burst', 20);
-  const runId = testRunId();
-  const engine = await startDockerEngine();
-  process.env.DOCKER_HOST = engine.dockerHost;
-  const docker = connectDocker(engine.dockerHost);
-  const state = tempDir('ecslb-bench-');
-  const elb = await startLocalElbv2({ deregistrationDelaySeconds: 0 });
-  const containers: EcsContainer[] = [];
-  let agent: AgentProcess | undefined;
-  const events = await recordEvents(docker);
+  const options = parseBenchOptions(process.argv.slice(2));
+  const sizes = options.sizes;
+  const under = agentUnderTest(options.executable, options.nodeFlags);
+  if (under.warning) console.error(`bench: warning: ${under.warning}`);
+  console.error(`bench: measuring the ${under.kind} ${under.path}${under.nodeFlags.length ? ` with ${under.nodeFlags.join(' ')}` : ''}${options.quick ? ' (quick)' : ''}`);
+  const began = Date.now();
+  const phaseSeconds: Record<string, number> = {};
+  let current = { name: 'setup', since: began };
+  /** Starts the next measurement: says so, and records how long the previous one took. */
+  const phase = (name: string, text: string) => {
+    phaseSeconds[current.name] = Math.round((Date.now() - current.since) / 100) / 10;
+    current = { name, since: Date.now() };
+    if (text) console.error(`bench: ${text}`);
+  };
+  const world = await createBenchWorld(sizes.groups);
+  const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    await ensureTestImage(docker);
-    const arn = await elb.createTargetGroup({ name: 'bench', port: 80 });
-    agent = new AgentProcess({
-      env: {
-        AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elb.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench',
-        ECS_ANYWHERE_LB_HOST_IP: HOST_IP, ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: arn, ECS_ANYWHERE_LB_STATE_DIR: state.path,
-        ECS_ANYWHERE_LB_ON_EXIT: 'keep', ECS_ANYWHERE_LB_LOG_LEVEL: 'info',
-      },
+    const main = await startAgent(world, under.start);
+    cleanups.push(() => main.agent.stop('SIGKILL').then(() => undefined), main.remove);
+    const pid = main.agent.pid!;
+    const mem: Record<string, number> = {};
+    let idleCpu = { agentSecondsPerHour: NaN, probeSecondsPerHour: NaN, windowSeconds: sizes.idleSeconds };
+
+    phase('lone', `${sizes.events} lone starts and kills, ${sizes.running} running at most; idle ${sizes.idleSeconds} s with ${sizes.running} up`);
+    const base = await loneChanges(world, sizes.events, sizes.running, async () => {
+      await sleep(SETTLE_MS);
+      mem.idleAfterSettle = rssMiB(pid);
+      const [a0, p0] = [cpuSeconds(pid), cpuSeconds(world.probePid)];
+      await sleep(sizes.idleSeconds * 1000);
+      const perHour = (s: number) => round1((s * 3600) / sizes.idleSeconds);
+      idleCpu = { agentSecondsPerHour: perHour(cpuSeconds(pid) - a0), probeSecondsPerHour: perHour(cpuSeconds(world.probePid) - p0), windowSeconds: sizes.idleSeconds };
+      mem.idleWithRunning = rssMiB(pid);
     });
-    const ready = await agent.ready();
-    const labels = { 'ecs-anywhere-lb.target-group-arn': arn };
-    const registeredAt = (port: number, action: string) =>
-      elb.requestLog.find((e) => e.action === action && e.status === 200 && (e.targets ?? []).some((t) => t.id === HOST_IP && t.port === port))?.time;
+    const levels: LevelResult[] = [level(0, await world.containerCount(), base)];
 
-    // One at a time: each start and each kill is a lone change.
-    const startLatency: number[] = [];
-    const killLatency: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const c = await startEcsContainer(docker, { runId, family: 'bench', dockerLabels: labels, waitUntilServing: false });
-      containers.push(c);
-      const port = c.hostPort();
-      const at = await waitFor(() => registeredAt(port, 'RegisterTargets'), { description: `registration of ${port}`, timeoutMs: 10_000, intervalMs: 5 });
-      startLatency.push(at - (events.times.get(`start|${c.id}`) ?? NaN));
+    phase('burst', `burst of ${sizes.burst} across ${sizes.groups} groups; start-up with ${sizes.startupContainers} containers`);
+    let startupWithMany = NaN;
+    const bursts = await burst(world, sizes.burst, async (up) => {
+      mem.afterBurst = rssMiB(pid);
+      const extra: EcsContainer[] = [];
+      try {
+        const more = await Promise.all(Array.from({ length: Math.max(0, sizes.startupContainers - up.length) }, (_, i) => world.startContainer(world.groups.burst[i % sizes.groups] as string)));
+        extra.push(...more);
+        const all = [...up, ...extra];
+        await waitFor(() => world.groups.burst.reduce((n, g) => n + world.elb.targets(g).filter((t) => t.id === HOST_IP).length, 0) >= all.length, { description: 'start-up containers registered', timeoutMs: 60_000 });
+        const second = await startAgent(world, under.start);
+        startupWithMany = second.readyMs;
+        await second.agent.stop('SIGKILL');
+        second.remove();
+      } finally {
+        await Promise.all(extra.map((c) => c.remove()));
+      }
+      await waitFor(() => world.groups.burst.reduce((n, g) => n + world.elb.targets(g).filter((t) => t.id === HOST_IP).length, 0) === up.length, { description: 'extra start-up containers deregistered', timeoutMs: 60_000 });
+    });
+
+    phase('churn', `churn of ${sizes.churn} container starts and stops`);
+    await sleep(SETTLE_MS);
+    mem.beforeChurn = rssMiB(pid);
+    const churned = await churn(world, sizes.churn, sizes.churnParallel);
+    await sleep(SETTLE_MS);
+    mem.afterChurn = rssMiB(pid);
+
+    let stoppedNow = 0;
+    for (const stopped of sizes.stoppedLevels.filter((n) => n > 0)) {
+      phase(`stopped-${stopped}`, `${sizes.eventsPerStoppedLevel} lone starts and kills with ${stopped} stopped containers lying around`);
+      await addStoppedContainers(world, stopped - stoppedNow);
+      stoppedNow = stopped;
+      levels.push(level(stopped, await world.containerCount(), await loneChanges(world, sizes.eventsPerStoppedLevel, sizes.running)));
     }
-    await sleep(3000);
-    const idleRss = rssMiB(agent.pid!);
-    for (const c of containers.splice(0, count)) {
-      const port = c.hostPort();
-      await c.stop(1);
-      const at = await waitFor(() => registeredAt(port, 'DeregisterTargets'), { description: `deregistration of ${port}`, timeoutMs: 10_000, intervalMs: 5 });
-      killLatency.push(at - (events.times.get(`kill|${c.id}`) ?? NaN));
-      await c.remove();
-    }
+    phase('end', '');
+    mem.atEnd = rssMiB(pid);
+    mem.peak = peakRssMiB(pid);
 
-    // A burst: many containers started at once.
-    elb.clearRequestLog();
-    const burstStarted = Date.now();
-    const batch = await Promise.all(Array.from({ length: burst }, () => startEcsContainer(docker, { runId, family: 'burst', dockerLabels: labels, waitUntilServing: false })));
-    containers.push(...batch);
-    await waitFor(() => elb.targets(arn).filter((t) => t.id === HOST_IP).length === burst, { description: 'burst registered', timeoutMs: 60_000, intervalMs: 20 });
-    const burstMs = Date.now() - burstStarted;
-    const calls = (action: string) => elb.requestLog.filter((e) => e.action === action).length;
-    const burstCalls = { RegisterTargets: calls('RegisterTargets'), DescribeTargetHealth: calls('DescribeTargetHealth') };
-    const burstRss = rssMiB(agent.pid!);
-
-    const result = {
-      benchmark: 'agent',
-      containers: count,
-      startupToFirstReconcileMs: ready.uptimeMs,
-      startEventToRegisterMs: summary(startLatency),
-      killEventToDeregisterMs: summary(killLatency),
-      burst: { containers: burst, allRegisteredMs: burstMs, calls: burstCalls, registerCallsPerContainer: Math.round((burstCalls.RegisterTargets / burst) * 100) / 100 },
-      rssMiB: { idleWith: count, value: idleRss, afterBurst: burstRss },
+    const result: BenchResult = withGoals({
+      benchmark: 'agent-vs-probe',
+      quick: options.quick,
+      agent: { kind: under.kind, path: under.path, ...(under.commit ? { commit: under.commit } : {}), nodeFlags: under.nodeFlags },
       node: process.versions.node,
-    };
-    console.log(`start event -> RegisterTargets (ms):   ${JSON.stringify(result.startEventToRegisterMs)}`);
-    console.log(`kill event  -> DeregisterTargets (ms): ${JSON.stringify(result.killEventToDeregisterMs)}`);
-    console.log(`burst of ${burst}: all registered in ${burstMs} ms with ${burstCalls.RegisterTargets} RegisterTargets and ${burstCalls.DescribeTargetHealth} DescribeTargetHealth calls`);
-    console.log(`agent RSS: ${idleRss} MiB idle with ${count} containers, ${burstRss} MiB after the burst; first reconcile ${String(ready.uptimeMs)} ms after start`);
-    console.log(JSON.stringify(result));
+      sizes,
+      samples: { start: { agent: base.agentStart, probe: base.probeStart }, kill: { agent: base.agentKill, probe: base.probeKill } },
+      levels,
+      burst: bursts,
+      startupToFirstReconcileMs: { none: main.readyMs, many: startupWithMany, manyContainers: sizes.startupContainers },
+      idleCpu,
+      rssMiB: { ...mem, churnGrowth: round1((mem.afterChurn ?? NaN) - (mem.beforeChurn ?? NaN)), running: sizes.running },
+      churn: churned,
+      artifacts: artifactSizes(),
+      seconds: Math.round((Date.now() - began) / 1000),
+      phaseSeconds,
+      measuredAt: new Date().toISOString(),
+    });
+    printReport(result);
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
+    if (options.plot) drawPlot(result, options.plot);
   } finally {
-    events.stop();
-    await agent?.stop('SIGKILL');
-    await Promise.all(containers.map((c) => c.remove().catch(() => undefined)));
-    await removeTestContainers(docker, { runId }).catch(() => undefined);
-    await elb.close();
-    state.remove();
-    await engine.stop();
+    for (const c of cleanups.reverse()) await c();
+    await world.close();
   }
 }
 

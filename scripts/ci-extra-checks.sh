@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI steps after `npm ci && npm test` (called by .ci/run): build the single executables,
 # check the systemd unit offline, and run the executables' own checks (the x64 binary
-# registers and deregisters a real container; the arm64 one runs under qemu-user-static);
+# registers and deregisters a real container; the arm64 one runs under qemu-user-static), the
+# quick bench against the x64 executable;
 # then build the .deb and .rpm packages of both and check them (lintian, rpm -qp, and dpkg -i /
 # upgrade / dpkg -P on this machine, install.sh --package through the ECS Anywhere wrapper).
 set -euo pipefail
@@ -13,6 +14,10 @@ echo "--- npm run check:systemd"
 npm run check:systemd
 echo "--- npm run check:binaries"
 npm run check:binaries
+# The quick bench (about a minute): fails on errors (a target never registered or left behind,
+# Docker failing), never on timings, which are noisy on shared machines.
+echo "--- npm run bench -- --quick"
+npm run bench -- --quick --json dist/bench-quick.json
 echo "--- npm run package"
 npm run package
 echo "--- npm run test:packaging"

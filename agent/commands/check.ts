@@ -8,6 +8,7 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import { shortTargetGroup } from '../core/arn.ts';
 import { errorMessage } from '../errors.ts';
 import { describeHost, hostFacts } from '../host/host-facts.ts';
+import { probeWrite } from '../state/state-store.ts';
 import type { Parts } from './parts.ts';
 
 export interface CheckResult {
@@ -66,7 +67,11 @@ export async function collectChecks(parts: Parts): Promise<CheckResult[]> {
       await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
       await access(config.stateDir, constants.W_OK);
       const state = await parts.store.load();
-      return `${parts.store.path} readable, ${state.targets.length} owned target(s)`;
+      const recovery = parts.store.recovery;
+      if (recovery !== undefined) throw new Error(`${recovery.problem}; \`run\` moves it aside and starts over from the targets on the current address`);
+      const writeProblem = await probeWrite(config.stateDir);
+      if (writeProblem !== undefined) throw new Error(`cannot write to ${config.stateDir}: ${writeProblem}`);
+      return `${parts.store.path} readable and writable, ${state.targets.length} owned target(s)`;
     }),
   );
   return results;

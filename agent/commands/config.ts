@@ -174,7 +174,8 @@ export function printIamPolicy(cli: CommandLine, env: Record<string, string | un
   }
   const allowAny = parseBoolean(spec('allow-any-target-group'), resolved.options['allow-any-target-group'] ?? 'false');
   const region = cli.region ?? resolved.env.AWS_REGION;
-  const policy = iamPolicy({ allowedTargetGroups: allowed, allowAnyTargetGroup: allowAny, ...(region !== undefined ? { region } : {}) });
+  const readServiceTags = parseBoolean(spec('read-service-tags'), resolved.options['read-service-tags'] ?? 'false');
+  const policy = iamPolicy({ allowedTargetGroups: allowed, allowAnyTargetGroup: allowAny, ...(region !== undefined ? { region } : {}), readServiceTags });
   io.out(`${JSON.stringify(policy, null, 2)}\n`);
   return EXIT_OK;
 }

@@ -26,10 +26,11 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   if (config.allowAnyTargetGroup) log.warn('--allow-any-target-group: any container can put this host into any target group its labels name', { event: 'config-warning' });
 
   try {
+    // A state file that cannot be used is moved aside and the agent starts over (it never exits for it).
     await reconciler.currentState();
   } catch (err) {
-    log.error(`cannot load state: ${errorMessage(err)}`, { event: 'fatal' });
-    return 1;
+    // Only a passing condition gets here (no file descriptors left): the passes load it again, with backoff.
+    log.error(`cannot load state yet: ${errorMessage(err)}; the reconcile passes try again`, { event: 'state-load-failed', error: errorMessage(err) });
   }
 
   let firstPass = true;
@@ -49,6 +50,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
       metrics.registrations += result.registered;
       metrics.deregistrations += result.deregistered;
       metrics.ownedTargets = result.ownedTargets;
+      metrics.registrationsHeld = result.heldForState ?? 0;
       metrics.address = result.address;
       metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
       if (result.settled) metrics.lastSuccessfulReconcile = Date.now();

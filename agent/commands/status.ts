@@ -3,6 +3,7 @@ import { shortTargetGroup } from '../core/arn.ts';
 import { errorMessage } from '../errors.ts';
 import { isOwned } from '../reconcile/plan.ts';
 import { targetKey } from '../core/target-registry.ts';
+import { asideFiles, probeWrite } from '../state/state-store.ts';
 import type { Parts } from './parts.ts';
 
 export interface StatusTarget {
@@ -18,6 +19,8 @@ export interface StatusReport {
   address?: string;
   addressProblem?: string;
   ownedAddresses: string[];
+  /** The state file: what is wrong with it, whether it can be written now (a full disk), and the damaged files kept aside. */
+  state: { path: string; problem?: string; writeProblem?: string; aside: string[] };
   groups: { targetGroupArn: string; error?: string; targets: StatusTarget[] }[];
 }
 
@@ -33,6 +36,7 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
     ...(choice.address !== undefined ? { address: choice.address } : {}),
     ...(choice.problem !== undefined ? { addressProblem: choice.problem } : {}),
     ownedAddresses: [...owned],
+    state: await stateReport(parts),
     groups: [],
   };
   for (const arn of groups) {
@@ -54,12 +58,27 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
   return report;
 }
 
+async function stateReport(parts: Parts): Promise<StatusReport['state']> {
+  const writeProblem = await probeWrite(parts.config.stateDir);
+  const recovery = parts.store.recovery;
+  return {
+    path: parts.store.path,
+    ...(recovery !== undefined ? { problem: `${recovery.problem}; the agent moves it aside and starts over` } : {}),
+    ...(writeProblem !== undefined ? { writeProblem: `cannot write to ${parts.config.stateDir}: ${writeProblem}; the agent registers nothing new until it can` } : {}),
+    aside: await asideFiles(parts.config.stateDir),
+  };
+}
+
 export async function printStatus(parts: Parts, json: boolean): Promise<number> {
   const report = await gatherStatus(parts);
   if (json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const lines = [`address: ${report.address ?? `none (${report.addressProblem ?? 'unknown'})`}`];
+    const st = report.state;
+    lines.push(`state: ${st.path}${st.problem === undefined && st.writeProblem === undefined ? ' ok' : ''}`);
+    for (const p of [st.problem, st.writeProblem]) if (p !== undefined) lines.push(`  problem: ${p}`);
+    for (const a of st.aside) lines.push(`  kept aside: ${a}`);
     if (report.groups.length === 0) lines.push('no target groups in play');
     for (const g of report.groups) {
       lines.push(`${shortTargetGroup(g.targetGroupArn)} ${g.targetGroupArn}`);

@@ -29,8 +29,9 @@ export interface ContainerSnapshot {
   /** The container's addresses on its Docker networks: how the readiness gate knows a caller. */
   readonly ipAddresses?: readonly string[];
   /**
-   * The last path segment of ECS_CONTAINER_METADATA_URI_V4 in its environment (host network
-   * mode only): what a container sharing the host's addresses shows the readiness gate.
+   * The last path segment of ECS_CONTAINER_METADATA_URI_V4 in its environment (ECS task
+   * containers and host network mode): what the task metadata endpoint knows the container's
+   * task by, and what a container sharing the host's addresses shows the readiness gate.
    */
   readonly metadataId?: string;
 }

@@ -1,10 +1,11 @@
 /**
  * The container source over the Docker Engine API (dockerode). One `list` call per
- * reconcile; `inspect` only for host-network containers, whose ports the list omits.
+ * reconcile; `inspect` once per container life, only for what the list omits: host-network
+ * containers' ports, and ECS task containers' metadata id (their task's tags are read with it).
  */
 import { constants } from 'node:os';
 import type Dockerode from 'dockerode';
-import { ECS_METADATA_URI_ENV, type ContainerSnapshot, type ContainerSource, type HealthStatus, type PortBinding, type Protocol } from '../core/container.ts';
+import { ECS_METADATA_URI_ENV, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource, type HealthStatus, type PortBinding, type Protocol } from '../core/container.ts';
 
 /** Signals after which a container is on its way out (Docker's `kill` event carries the number). */
 const STOP_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);
@@ -156,7 +157,9 @@ export class DockerContainerSource implements ContainerSource {
       if (p.PublicPort === undefined || p.PublicPort === 0) continue;
       ports.push({ containerPort: p.PrivatePort, protocol: protocolOf(p.Type), hostIp: p.IP ?? '', hostPort: p.PublicPort });
     }
-    const host = networkMode === 'host' ? await this.hostMode(info.Id) : undefined;
+    const ecs = info.Labels?.[ECS_TASK_ARN_LABEL] !== undefined;
+    // Host mode needs the ports (a failed inspect fails the listing); an ECS container's metadata id can wait for the next pass.
+    const host = networkMode === 'host' ? await this.hostMode(info.Id) : ecs ? await this.hostMode(info.Id).catch(() => undefined) : undefined;
     const ipAddresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
     return {
       id: info.Id,
@@ -167,13 +170,13 @@ export class DockerContainerSource implements ContainerSource {
       health: healthFromStatus(info.Status),
       networkMode,
       ports,
-      exposedPorts: host?.exposedPorts ?? [],
+      exposedPorts: networkMode === 'host' ? (host?.exposedPorts ?? []) : [],
       ...(ipAddresses.length > 0 ? { ipAddresses } : {}),
       ...(host?.metadataId !== undefined ? { metadataId: host.metadataId } : {}),
     };
   }
 
-  /** What only inspect tells about a host-network container (the list omits it); cached for the container's life. */
+  /** What only inspect tells (the list omits it): exposed ports (host network mode) and the metadata id; cached for the container's life. */
   private async hostMode(id: string): Promise<HostModeDetails> {
     const cached = this.hostModeCache.get(id);
     if (cached) return cached;

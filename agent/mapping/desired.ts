@@ -10,8 +10,10 @@ import {
   type ContainerSnapshot,
   type PortBinding,
 } from '../core/container.ts';
+import type { TaskMetadata } from '../core/task-metadata.ts';
 import { parseReadinessGate, parseTargetLabels, type MappingProblem, type TargetRequest } from './labels.ts';
 import { requestsFromRules, type MappingRule } from './mapping-file.ts';
+import { lbNameRequest, namesTargetGroups, ownTagRequests } from './task-tags.ts';
 
 /** A port on this host that should be a target of a group. */
 export interface DesiredEndpoint {
@@ -38,6 +40,8 @@ export interface DesiredInput {
   readonly includeNonEcs: boolean;
   /** The address being registered; a port bound to one host IP only counts when it is this one. */
   readonly hostAddress?: string;
+  /** What the task metadata endpoint told about the tasks, by task ARN (tags that map whole services). */
+  readonly tasks?: ReadonlyMap<string, TaskMetadata>;
 }
 
 export interface DesiredResult {
@@ -96,7 +100,8 @@ function resolveHostPort(
     entry = published.find((p) => p.containerPort === request.containerPort);
     if (!entry) return { problem: `container port ${request.containerPort}/tcp is not published (published: ${published.map((p) => p.containerPort).join(', ') || 'none'})` };
   } else if (published.length !== 1) {
-    return { problem: `publishes ${published.length} TCP ports (${published.map((p) => p.containerPort).join(', ') || 'none'}): set ecs-anywhere-lb.container-port or use ecs-anywhere-lb.targets=ARN@PORT` };
+    const hint = request.source.includes(' tag ') ? 'tag the service with ecs-anywhere-lb.targets=ARN@PORT instead, or label the container' : 'set ecs-anywhere-lb.container-port or use ecs-anywhere-lb.targets=ARN@PORT';
+    return { problem: `publishes ${published.length} TCP ports (${published.map((p) => p.containerPort).join(', ') || 'none'}): ${hint}` };
   }
   const usable = (entry as { hostPorts: PortBinding[] }).hostPorts.filter((b) => ANY_HOST_IP.has(b.hostIp) || b.hostIp === hostAddress);
   const binding = usable[0];
@@ -107,11 +112,70 @@ function resolveHostPort(
   return { port: binding.hostPort };
 }
 
+/** Whether a task-wide request is one for this container: it publishes the port asked for, or any TCP port when none is named. */
+function fits(c: ContainerSnapshot, request: TargetRequest, byId: ReadonlyMap<string, ContainerSnapshot>): boolean {
+  const published = publishedTcp(c, byId);
+  const ports = published === 'host' ? c.exposedPorts.filter((p) => p.protocol === 'tcp').map((p) => p.containerPort) : published.map((p) => p.containerPort);
+  return request.containerPort === undefined ? ports.length > 0 : ports.includes(request.containerPort);
+}
+
+const requestKey = (r: TargetRequest) => `${r.targetGroupArn}@${r.containerPort ?? ''}`;
+
+/** A task's tags, read once per pass: their own-key requests, and which of them some container took. */
+interface TaskTagUse {
+  readonly task: TaskMetadata;
+  readonly own: { requests: TargetRequest[]; problems: MappingProblem[] };
+  readonly taken: Set<string>;
+  /** The first container the tags were looked at for: task-wide problems are reported on it. */
+  readonly first: { containerId: string; containerName: string };
+}
+
+/**
+ * What a container asks for, from the first source that names a group for it: its labels,
+ * else its task's tags, else the mapping file (labels > tags > mapping file).
+ */
+function requestsOf(c: ContainerSnapshot, input: DesiredInput, byId: ReadonlyMap<string, ContainerSnapshot>, uses: Map<string, TaskTagUse>): { requests: TargetRequest[]; problems: MappingProblem[] } {
+  if (namesTargetGroups(c.labels)) return parseTargetLabels(c.labels);
+  const taskArn = c.labels[ECS_TASK_ARN_LABEL];
+  const task = taskArn !== undefined ? input.tasks?.get(taskArn) : undefined;
+  if (task && taskArn !== undefined && namesTargetGroups(task.tags, true)) {
+    let use = uses.get(taskArn);
+    if (!use) {
+      use = { task, own: ownTagRequests(task), taken: new Set(), first: { containerId: c.id, containerName: c.name } };
+      uses.set(taskArn, use);
+    }
+    const lbName = lbNameRequest(task, c.labels[ECS_CONTAINER_NAME_LABEL]);
+    const own = use.own.requests.filter((r) => fits(c, r, byId));
+    own.forEach((r) => use.taken.add(requestKey(r)));
+    const requests = [...(lbName.request ? [lbName.request] : []), ...own];
+    const problems = lbName.problem ? [lbName.problem] : [];
+    if (requests.length > 0 || problems.length > 0) return { requests, problems };
+  }
+  return { requests: requestsFromRules(input.rules, c.labels[ECS_FAMILY_LABEL], c.labels[ECS_CONTAINER_NAME_LABEL]), problems: [] };
+}
+
+/**
+ * The tasks whose tags can matter, each with one container's metadata id to ask by: tasks
+ * with a candidate container that no label maps (a task whose every container is labelled
+ * costs no request).
+ */
+export function tasksToAsk(containers: readonly ContainerSnapshot[], includeNonEcs: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of containers) {
+    const taskArn = c.labels[ECS_TASK_ARN_LABEL];
+    if (taskArn === undefined || c.metadataId === undefined || out.has(taskArn)) continue;
+    if (!isCandidate(c, includeNonEcs) || !c.running || namesTargetGroups(c.labels)) continue;
+    out.set(taskArn, c.metadataId);
+  }
+  return out;
+}
+
 /** Computes the endpoints every serving candidate container asks for. */
 export function computeDesired(input: DesiredInput): DesiredResult {
   const byId = new Map(input.containers.map((c) => [c.id, c]));
   const endpoints = new Map<string, DesiredEndpoint>();
   const problems: ContainerProblem[] = [];
+  const uses = new Map<string, TaskTagUse>();
   for (const c of input.containers) {
     if (!isCandidate(c, input.includeNonEcs)) continue;
     const gate = parseReadinessGate(c.labels);
@@ -120,8 +184,8 @@ export function computeDesired(input: DesiredInput): DesiredResult {
       continue;
     }
     if (!isServing(c, gate.gated)) continue;
-    const parsed = parseTargetLabels(c.labels);
-    const requests = [...parsed.requests, ...requestsFromRules(input.rules, c.labels[ECS_FAMILY_LABEL], c.labels[ECS_CONTAINER_NAME_LABEL])];
+    const parsed = requestsOf(c, input, byId, uses);
+    const requests = parsed.requests;
     const who = { containerId: c.id, containerName: c.name };
     problems.push(...parsed.problems.map((p) => ({ ...p, ...who })));
     for (const request of requests) {
@@ -139,6 +203,15 @@ export function computeDesired(input: DesiredInput): DesiredResult {
         const taskArn = c.labels[ECS_TASK_ARN_LABEL];
         endpoints.set(key, { targetGroupArn: request.targetGroupArn, port: resolved.port, ...who, ...(taskArn !== undefined ? { taskArn } : {}), ...(gate.gated ? { gated: true as const } : {}) });
       }
+    }
+  }
+  // Task-wide problems once per task, on the first of its containers the tags were read for.
+  for (const use of uses.values()) {
+    problems.push(...use.own.problems.map((p) => ({ ...p, ...use.first })));
+    for (const r of use.own.requests) {
+      if (use.taken.has(requestKey(r))) continue;
+      const what = r.containerPort !== undefined ? `container port ${r.containerPort}/tcp` : 'a TCP port';
+      problems.push({ ...use.first, source: r.source, message: `no serving container of the task publishes ${what} for ${r.targetGroupArn}` });
     }
   }
   return { endpoints: [...endpoints.values()], problems };

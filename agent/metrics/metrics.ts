@@ -31,6 +31,10 @@ export class Metrics {
   private drainSecondsSum = 0;
   private drainCount = 0;
   private drainSecondsMax = 0;
+  private stateWriteFailures = 0;
+  private stateWriteFailing = false;
+  /** Registrations the last pass held back because their records could not be written first. */
+  registrationsHeld = 0;
 
   /**
    * Records one ELBv2 API request. `reachable` says whether the API gave a usable answer
@@ -57,6 +61,12 @@ export class Metrics {
     this.drainSecondsSum += ms / 1000;
     this.drainCount++;
     this.drainSecondsMax = Math.max(this.drainSecondsMax, ms / 1000);
+  }
+
+  /** One attempt to write the state file, and whether it worked. */
+  stateWrite(ok: boolean): void {
+    if (!ok) this.stateWriteFailures++;
+    this.stateWriteFailing = !ok;
   }
 
   /** The pace this host allows itself per API class (calls/s), and how often it re-reads each group. */
@@ -97,6 +107,9 @@ export class Metrics {
     metric('ecs_anywhere_lb_reconcile_duration_seconds', 'summary', 'Duration of reconcile passes.', []);
     lines.push(`ecs_anywhere_lb_reconcile_duration_seconds_sum ${this.reconcileSecondsSum}`, `ecs_anywhere_lb_reconcile_duration_seconds_count ${this.reconcileCount}`);
     metric('ecs_anywhere_lb_reconcile_failures_total', 'counter', 'Reconcile passes that failed as a whole.', [[{}, this.reconcileFailures]]);
+    metric('ecs_anywhere_lb_state_write_failures_total', 'counter', 'Failed attempts to write the state file (a full disk, a read-only directory); retried with backoff.', [[{}, this.stateWriteFailures]]);
+    metric('ecs_anywhere_lb_state_write_failing', 'gauge', '1 while the last attempt to write the state file failed: no new target is registered until one succeeds.', [[{}, this.stateWriteFailing ? 1 : 0]]);
+    metric('ecs_anywhere_lb_registrations_held', 'gauge', 'Registrations the last pass held back because their records could not be written first.', [[{}, this.registrationsHeld]]);
     metric('ecs_anywhere_lb_owned_targets', 'gauge', 'Targets this host owns across all target groups.', [[{}, this.ownedTargets]]);
     metric('ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds', 'gauge', 'Unix time of the last reconcile pass that completed.', [[{}, this.lastSuccessfulReconcile / 1000]]);
     metric('ecs_anywhere_lb_host_address_info', 'gauge', 'The address this host registers (1 while one is usable).', this.address !== undefined ? [[{ address: this.address }, 1]] : []);

@@ -3,7 +3,7 @@
  * only pretends to change, and a state port that keeps what a pass would record in memory.
  * The reconciler runs unchanged; its log lines say "would register".
  */
-import type { AgentState, StatePort } from '../core/state.ts';
+import type { AgentState, StatePort, StateRecovery } from '../core/state.ts';
 import type { ActualTarget, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
 
 export class DryRunRegistry implements TargetRegistry {
@@ -36,6 +36,10 @@ export class MemoryStatePort implements StatePort {
 
   get path(): string {
     return this.inner.path;
+  }
+
+  get recovery(): StateRecovery | undefined {
+    return this.inner.recovery;
   }
 
   async load(): Promise<AgentState> {

@@ -75,3 +75,12 @@ export function keptAddresses(recorded: readonly string[], address: string | und
   const all = [...new Set([...recorded, ...(address !== undefined ? [address] : [])])];
   return all.filter((a) => a === address || targets.some((t) => t.id === a));
 }
+
+/**
+ * Of the records read back from a damaged state file, those this host can still prove are
+ * its own: the ones on its current address (everything there is). A record on another
+ * address may be garbage, or that address may be another host's by now.
+ */
+export function provableRecords(salvaged: readonly OwnedTarget[], address: string | undefined): OwnedTarget[] {
+  return address === undefined ? [] : salvaged.filter((t) => t.id === address);
+}

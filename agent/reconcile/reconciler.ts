@@ -7,21 +7,23 @@
  */
 import type { AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
-import type { ContainerSnapshot, ContainerSource } from '../core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { Cidr } from '../core/ipv4.ts';
 import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
+import { StateKeeper } from './state-keeper.ts';
 import { MAX_TARGETS_PER_CALL, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
 import { OperationError } from '../errors.ts';
 import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, gateReadIntervalMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
 import { READ_JITTER, ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
-import { computeDesired } from '../mapping/desired.ts';
+import { computeDesired, tasksToAsk } from '../mapping/desired.ts';
+import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
 import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import { GroupViews } from './group-view.ts';
-import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, recordedKeys, type AppliedChanges } from './owned-targets.ts';
+import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, provableRecords, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, type GroupPlan } from './plan.ts';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
@@ -48,6 +50,8 @@ export interface ReconcilerOptions {
   /** Undefined: any group (--allow-any-target-group). */
   readonly allowedTargetGroups?: readonly string[];
   readonly includeNonEcs: boolean;
+  /** Tasks' service tags (ecs-a.lbName, ecs-anywhere-lb.*); none: labels and the mapping file only. */
+  readonly taskMetadata?: TaskMetadataSource;
   readonly vpcCidrs: readonly Cidr[];
   readonly availabilityZone: string;
   /** Per-group retry backoff after transient errors. */
@@ -61,6 +65,8 @@ export interface ReconcilerOptions {
    * DeregisterTargets call (an upper bound: the read came at most one read interval late).
    */
   readonly onDrained?: (targetGroupArn: string, ms: number) => void;
+  /** Each attempt to write the state, and whether it worked (a full disk, a read-only directory). */
+  readonly onStateWrite?: (ok: boolean) => void;
 }
 
 /** Deregistrations whose end is still to be seen, at most: older ones are forgotten (the metric is a sample). */
@@ -75,6 +81,8 @@ export interface PassResult {
   readonly address?: string;
   /** Groups whose changes wait for a backoff or the pace: the pass is not complete. */
   readonly deferred?: number;
+  /** Registrations not sent because their records could not be written first (a full disk): sent once the state can be written. */
+  readonly heldForState?: number;
   /** Every change went through and no group is backing off. */
   readonly settled: boolean;
   /** Run again after this many ms: a backoff ends, the pace allows a deferred change, or a drift-repair read is due. */
@@ -87,7 +95,11 @@ const show = (t: TargetRef) => `${t.id}:${t.port}`;
 
 /** Reconciles this host's containers into their target groups. */
 export class Reconciler {
-  private state: AgentState | undefined;
+  private readonly keeper: StateKeeper;
+  /** Whether a recovered state's provable records were adopted (on the first pass). */
+  private recoveryDone = false;
+  /** Registrations held back while the state cannot be written (targetKey), each logged once. */
+  private readonly heldForState = new Set<string>();
   private readonly groups: GroupBackoff;
   private readonly views = new GroupViews();
   private readonly reads: ReadSchedule;
@@ -117,33 +129,60 @@ export class Reconciler {
     this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now, ...(o.random ? { random: o.random } : {}) });
     this.random = o.random ?? Math.random;
     this.reads = new ReadSchedule({ now: this.now, random: this.random });
+    this.keeper = new StateKeeper({
+      store: o.store, log: o.log, retry: o.retry ?? { baseMs: 1000, capMs: 30_000 }, now: this.now, random: this.random, ...(o.onStateWrite ? { onWrite: o.onStateWrite } : {}),
+    });
   }
 
   /** The state as last loaded or written (loads it on first use). */
   async currentState(): Promise<AgentState> {
-    this.state ??= await this.o.store.load();
-    return this.state;
+    return this.keeper.load();
+  }
+
+  /** The state write being retried (a full disk, a read-only directory), if any. */
+  get stateWriteFailure(): { since: number; attempts: number; error: string } | undefined {
+    return this.keeper.failing;
   }
 
   private get current(): AgentState {
-    return this.state as AgentState;
+    return this.keeper.current;
   }
 
-  private async saveState(next: AgentState): Promise<void> {
-    if (JSON.stringify(next) === JSON.stringify(this.state)) return;
-    await this.o.store.save(next);
-    this.state = next;
+  /**
+   * After a saved state that could not be used: keeps the records still readable from it that
+   * are on the current address (ours anyway; they name the groups and containers), drops the
+   * rest, and says so once, as an error naming what was lost.
+   */
+  private adoptRecovery(address: string | undefined): void {
+    if (this.recoveryDone) return;
+    this.recoveryDone = true;
+    const r = this.o.store.recovery;
+    if (r === undefined) return;
+    const kept = provableRecords(r.salvaged, address);
+    const lost = r.salvaged.filter((t) => !kept.includes(t));
+    this.keeper.adopt(kept);
+    const where = r.movedTo !== undefined ? `moved to ${r.movedTo}` : `left in place${r.moveProblem !== undefined ? ` (cannot move it aside: ${r.moveProblem})` : ''}`;
+    const owned = address !== undefined ? `every target on its current address ${address}` : 'nothing until it has an address';
+    const read = r.salvaged.length === 0 ? 'no target record could be read from it' : `${r.salvaged.length} target record(s) could be read from it: ${kept.length} on the current address kept`;
+    const lostText = lost.length === 0 ? '' : `, ${lost.length} on other addresses no longer owned (${lost.slice(0, 10).map((t) => `${shortTargetGroup(t.targetGroupArn)} ${show(t)}`).join(', ')}${lost.length > 10 ? ', ...' : ''}): deregister those by hand if they are this host's`;
+    this.o.log.error(`${r.problem}: ${where}; starting over with what this host can prove is its own, ${owned}; ${read}${lostText}`, {
+      event: 'state-recovered', problem: r.problem, ...(r.movedTo !== undefined ? { movedTo: r.movedTo } : {}), salvaged: r.salvaged.length, kept: kept.length, lost: lost.length,
+    });
   }
 
   /** Runs one pass. Throws only when the containers can't be listed or state can't be written. */
   async reconcile(reasons: readonly string[]): Promise<PassResult> {
-    const state = await this.currentState();
+    await this.currentState();
     const choice = await this.o.addresses.current();
     this.noteAddress(choice.address, choice.interface, choice.problem);
     const address = choice.address;
+    this.adoptRecovery(address);
+    const state = this.current;
     const containers = await this.o.containers.list();
+    const tasks = await this.tasksOf(containers);
     const desired = computeDesired({
       containers,
+      tasks,
       rules: this.o.rules,
       ...(this.o.allowedTargetGroups ? { allowedTargetGroups: new Set(this.o.allowedTargetGroups) } : {}),
       includeNonEcs: this.o.includeNonEcs,
@@ -154,7 +193,8 @@ export class Reconciler {
     for (const id of this.latched) if (!containers.some((c) => c.id === id && c.running && !c.stopping)) this.latched.delete(id);
 
     // Own the address before registering anything on it: a lost response can't leak a target.
-    if (address !== undefined && !state.addresses.includes(address)) await this.saveState({ ...state, addresses: [...state.addresses, address] });
+    // (A failed write is no reason to stop: a registration records its address again, first.)
+    if (address !== undefined && !state.addresses.includes(address)) await this.keeper.update({ ...state, addresses: [...state.addresses, address] });
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
 
@@ -181,12 +221,14 @@ export class Reconciler {
     let failed = 0;
     const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(waveWaitMs !== undefined ? [waveWaitMs] : [])];
     let deferred = 0;
+    let heldForState = 0;
     const applied = new Map<string, AppliedChanges>();
     for (const p of plans) {
       const outcome = await this.apply(p, containers, reasons);
       registered += outcome.added.length;
       deregistered += outcome.removed.size;
       failed += outcome.failed;
+      heldForState += outcome.heldForState;
       if (outcome.waitMs !== undefined) {
         waits.push(outcome.waitMs);
         deferred++;
@@ -198,7 +240,10 @@ export class Reconciler {
     const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
-    await this.saveState({ ...this.current, addresses, targets });
+    await this.keeper.update({ ...this.current, addresses, targets });
+    if (heldForState === 0) this.heldForState.clear();
+    const stateRetry = this.keeper.retryInMs();
+    if (stateRetry !== undefined) waits.push(stateRetry);
     const retry = this.groups.retryHint().retryInMs;
     await this.scheduleGateReads(groups);
     // A read that is due but waits for the Describe pace wakes the loop when the pace allows it, not at once.
@@ -215,10 +260,26 @@ export class Reconciler {
       ownedTargets: targets.length,
       ...(address !== undefined ? { address } : {}),
       ...(deferred > 0 ? { deferred } : {}),
-      settled: failed === 0 && deferred === 0 && retry === undefined,
+      ...(heldForState > 0 ? { heldForState } : {}),
+      settled: failed === 0 && deferred === 0 && heldForState === 0 && stateRetry === undefined && retry === undefined,
       ...(next.length > 0 ? { nextPassInMs: Math.min(...next) } : {}),
       driftRepairIntervalMs: intervalMs,
     };
+  }
+
+  /** What the task metadata endpoint tells about the tasks whose tags can matter (once per task: the source keeps it). */
+  private async tasksOf(containers: readonly ContainerSnapshot[]): Promise<Map<string, TaskMetadata>> {
+    const source = this.o.taskMetadata;
+    const out = new Map<string, TaskMetadata>();
+    if (!source) return out;
+    source.retain(new Set(containers.flatMap((c) => (c.labels[ECS_TASK_ARN_LABEL] !== undefined ? [c.labels[ECS_TASK_ARN_LABEL]] : []))));
+    await Promise.all(
+      [...tasksToAsk(containers, this.o.includeNonEcs)].map(async ([taskArn, id]) => {
+        const task = await source.task(taskArn, id);
+        if (task) out.set(taskArn, task);
+      }),
+    );
+    return out;
   }
 
   /**
@@ -291,7 +352,7 @@ export class Reconciler {
     const answer = gateVerdict({
       container,
       endpoints: container ? this.seen.endpoints.filter((e) => e.containerId === container.id) : [],
-      view: (arn) => this.views.view(arn, this.current?.targets ?? []),
+      view: (arn) => this.views.view(arn, this.current.targets),
       address: this.seen.address,
       latched: container !== undefined && this.latched.has(container.id),
     });
@@ -393,7 +454,7 @@ export class Reconciler {
       }
     }
     const targets = ownedAfter(state.targets, actual, applied, owned, []);
-    await this.saveState({ ...this.current, targets });
+    await this.keeper.update({ ...this.current, targets });
     return { deregistered, failed };
   }
 
@@ -432,7 +493,7 @@ export class Reconciler {
     if (!regardless) {
       // Deferred before anything is recorded: a pass that sends nothing writes nothing.
       const wait = this.groups.waitMs(arn) ?? (this.o.pace.delayMs('change') || undefined);
-      if (wait !== undefined) return { added: [], removed: new Set<string>(), failed: 0, waitMs: wait };
+      if (wait !== undefined) return { added: [], removed: new Set<string>(), failed: 0, heldForState: 0, waitMs: wait };
     }
     const p = withoutHeld(planned, (t) => (this.refused.get(targetKey(arn, t.id, t.port)) ?? 0) > this.now());
     const tg = shortTargetGroup(arn);
@@ -440,6 +501,7 @@ export class Reconciler {
     const added: OwnedTarget[] = [];
     const removed = new Set<string>();
     let failed = 0;
+    let heldForState = 0;
     let waitMs: number | undefined;
     const byId = new Map(containers.map((c) => [c.id, c]));
     const previous = new Map(this.current.targets.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
@@ -449,10 +511,21 @@ export class Reconciler {
       return out;
     };
 
-    if (p.register.length > 0) {
-      const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
-      // Record before calling: if the process dies mid-call, the next run still knows these are ours.
-      await this.saveState({ ...this.current, targets: mergeTargets(this.current.targets, records) });
+    const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
+    const addresses = [...new Set([...this.current.addresses, ...records.map((r) => r.id)])];
+    // Record before calling: if the process dies mid-call, the next run still knows these are ours.
+    // A record that cannot be written (a full disk) is not registered: the next pass after the write's backoff tries again.
+    if (records.length > 0 && !(await this.keeper.recordFirst({ ...this.current, addresses, targets: mergeTargets(this.current.targets, records) }))) {
+      heldForState = records.length;
+      for (const r of records) {
+        const k = targetKey(arn, r.id, r.port);
+        if (this.heldForState.has(k)) continue;
+        this.heldForState.add(k);
+        this.o.log.warn(`not registering ${tg} ${show(r)} yet: its record cannot be written to ${this.o.store.path} (${this.keeper.failing?.error ?? 'write failed'})`, {
+          event: 'registration-held', targetGroupArn: arn, target: show(r), container: r.containerName, reason: 'state-write-failed',
+        });
+      }
+    } else if (p.register.length > 0) {
       const { ok, unknown } = await send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
       // No usable answer: the target may be in the group, so its record stays and a later pass decides.
       this.views.outcomeUnknown(arn, unknown);
@@ -499,7 +572,7 @@ export class Reconciler {
       this.views.deregistered(arn, deregister.filter((d) => ok.has(targetKey(arn, d.target.id, d.target.port))).map((d) => d.target));
     }
     if (failed === 0 && waitMs === undefined) this.groups.recovered(arn);
-    return { added, removed, failed, ...(waitMs !== undefined ? { waitMs } : {}) };
+    return { added, removed, failed, heldForState, ...(waitMs !== undefined ? { waitMs } : {}) };
   }
 
   /**

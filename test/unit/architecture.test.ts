@@ -13,7 +13,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const AGENT = join(ROOT, 'agent');
 
 const CORE_DIRS = ['core', 'reconcile', 'mapping', 'fleet'];
-const ADAPTER_DIRS = ['docker', 'elb', 'host', 'state', 'readiness'];
+const ADAPTER_DIRS = ['docker', 'elb', 'host', 'state', 'readiness', 'task-metadata'];
 /** What the core may not import from. */
 const NOT_FOR_THE_CORE = [...ADAPTER_DIRS, 'metrics', 'commands'];
 

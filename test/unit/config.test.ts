@@ -66,6 +66,8 @@ describe('buildConfig defaults', () => {
       fleetSize: 100,
       elbApiLimits: DEFAULT_ELB_API_LIMITS,
       readinessAddress: 'auto',
+      taskMetadataEndpoint: 'http://169.254.170.2',
+      readServiceTags: false,
     });
   });
 
@@ -100,6 +102,8 @@ describe('buildConfig defaults', () => {
       'fleet-size': '10000',
       'elb-api-limits': 'change=20:100',
       'readiness-address': '172.17.0.1',
+      'task-metadata-endpoint': 'http://127.0.0.1:51679/',
+      'read-service-tags': 'true',
     });
     expect(config).toStrictEqual({
       hostIp: '10.8.0.10',
@@ -127,6 +131,8 @@ describe('buildConfig defaults', () => {
       fleetSize: 10_000,
       elbApiLimits: { change: { perSecond: 20, burst: 100 }, describe: DEFAULT_ELB_API_LIMITS.describe },
       readinessAddress: { host: '172.17.0.1', port: 9465 },
+      taskMetadataEndpoint: 'http://127.0.0.1:51679',
+      readServiceTags: true,
     });
     expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40' });
   });
@@ -151,6 +157,21 @@ describe('buildConfig defaults', () => {
     ['a host-ip inside --vpc-cidr', minimal({ 'host-ip': '54.10.0.5', 'vpc-cidr': '54.10.0.0/16' })],
   ])('accepts %s', (_case, raw) => {
     expect(buildConfig(raw).hostIp).toBe(raw['host-ip']);
+  });
+
+  it.each<[string, RawOptions, string | undefined]>([
+    ['off turns service-level mapping off', { 'task-metadata-endpoint': 'off' }, undefined],
+    ['a URL is kept without its trailing slash', { 'task-metadata-endpoint': 'http://10.0.0.1:8080/' }, 'http://10.0.0.1:8080'],
+  ])('--task-metadata-endpoint: %s', (_case, options, expected) => {
+    expect(buildConfig(minimal(options)).taskMetadataEndpoint).toBe(expected);
+  });
+
+  it.each<[string, RawOptions, string]>([
+    ['not a URL', { 'task-metadata-endpoint': '169.254.170.2' }, '--task-metadata-endpoint (ECS_ANYWHERE_LB_TASK_METADATA_ENDPOINT)'],
+    ['another scheme', { 'task-metadata-endpoint': 'ftp://169.254.170.2' }, 'neither off nor an http:// URL'],
+    ['service tags without the endpoint', { 'task-metadata-endpoint': 'off', 'read-service-tags': 'true' }, '--read-service-tags (ECS_ANYWHERE_LB_READ_SERVICE_TAGS)'],
+  ])('refuses %s', (_case, options, fragment) => {
+    expect(configErrorOf(() => buildConfig(minimal(options))).message).toContain(fragment);
   });
 
   it('takes --interface instead of --host-ip', () => {

@@ -39,10 +39,21 @@ describe('iamPolicy', () => {
         {
           Sid: 'DescribeTargetGroupsAndHealth',
           Effect: 'Allow',
-          Action: ['elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes'],
+          Action: ['elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeLoadBalancers'],
           Resource: '*',
         },
       ],
     });
+  });
+
+  it.each<[string, PolicyScope, string[] | undefined]>([
+    ['not without --read-service-tags', { allowedTargetGroups: [A], allowAnyTargetGroup: false }, undefined],
+    ['the services of the groups\' accounts and regions', { allowedTargetGroups: [A, B, A], allowAnyTargetGroup: false, readServiceTags: true }, ['arn:aws:ecs:eu-west-1:123456789012:service/*', 'arn:aws-us-gov:ecs:us-gov-west-1:123456789012:service/*']],
+    ['every service of the region with any group', { allowedTargetGroups: [], allowAnyTargetGroup: true, region: 'eu-west-1', readServiceTags: true }, ['arn:aws:ecs:eu-west-1:*:service/*']],
+  ])('grants ecs:ListTagsForResource %s', (_case, scope, resources) => {
+    const statements = (iamPolicy(scope) as { Statement: { Sid: string; Action: string[]; Resource: unknown }[] }).Statement;
+    const tags = statements.find((s) => s.Sid === 'ReadServiceTags');
+    expect(tags?.Resource).toEqual(resources);
+    if (resources) expect(tags?.Action).toEqual(['ecs:ListTagsForResource']);
   });
 });

@@ -93,6 +93,9 @@ describe('Metrics.render', () => {
       ecs_anywhere_lb_drain_seconds_max: 'gauge',
       ecs_anywhere_lb_reconcile_duration_seconds: 'summary',
       ecs_anywhere_lb_reconcile_failures_total: 'counter',
+      ecs_anywhere_lb_state_write_failures_total: 'counter',
+      ecs_anywhere_lb_state_write_failing: 'gauge',
+      ecs_anywhere_lb_registrations_held: 'gauge',
       ecs_anywhere_lb_owned_targets: 'gauge',
       ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds: 'gauge',
       ecs_anywhere_lb_host_address_info: 'gauge',
@@ -102,6 +105,20 @@ describe('Metrics.render', () => {
     expect(valueOf(families, 'ecs_anywhere_lb_reconcile_duration_seconds_count')).toBe(0);
     expect(families.get('ecs_anywhere_lb_api_calls_total')?.samples).toEqual([]);
     expect(families.get('ecs_anywhere_lb_host_address_info')?.samples).toEqual([]);
+  });
+
+  it('counts failed state writes and shows whether the last one failed', () => {
+    const m = new Metrics();
+    const read = () => {
+      const f = parseExposition(m.render());
+      return [valueOf(f, 'ecs_anywhere_lb_state_write_failures_total'), valueOf(f, 'ecs_anywhere_lb_state_write_failing')];
+    };
+    expect(read()).toEqual([0, 0]);
+    m.stateWrite(false);
+    m.stateWrite(false);
+    expect(read()).toEqual([2, 1]);
+    m.stateWrite(true);
+    expect(read()).toEqual([2, 0]);
   });
 
   it('reports the plain counters and gauges it is given', () => {

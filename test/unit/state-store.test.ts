@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { STATE_FILE, StateStore } from '../../agent/state/state-store.ts';
+import { STATE_FILE, StateStore, asideFiles, probeWrite } from '../../agent/state/state-store.ts';
 import { EMPTY_STATE, type AgentState } from '../../agent/core/state.ts';
 
 const ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
@@ -85,46 +85,89 @@ describe('StateStore', () => {
     expect(await new StateStore(dir).load()).toStrictEqual(EMPTY_STATE);
   });
 
-  it.each([
-    ['an empty file', ''],
-    ['a truncated file', JSON.stringify(STATE).slice(0, 30)],
-    ['not JSON', 'version=1'],
-    ['JSON null', 'null'],
-    ['a JSON array', '[]'],
-    ['a JSON number', '1'],
-    ['a JSON string', '"state"'],
-  ])('refuses %s with an error naming the path', async (_case, text) => {
+  it('keeps fields it does not know (another version\'s or another part\'s), in the state and through a save', async () => {
     const store = new StateStore(dir);
+    await writeFile(store.path, JSON.stringify({ ...STATE, futureField: { a: 1 } }));
+    const loaded = await store.load();
+    expect(loaded).toStrictEqual({ ...STATE, futureField: { a: 1 } });
+    await store.save(loaded);
+    expect(JSON.parse(await readFile(store.path, 'utf8'))).toStrictEqual({ ...STATE, futureField: { a: 1 } });
+  });
+
+  it.each([
+    ['an empty file', '', 'is empty', 0],
+    // Cut inside the second record: the first one is whole.
+    ['a truncated file', JSON.stringify(STATE, null, 2).slice(0, JSON.stringify(STATE, null, 2).indexOf('}') + 40), 'is cut short', 1],
+    ['not JSON', 'version=1', 'is not valid JSON', 0],
+    ['JSON null', 'null', 'is not a JSON object', 0],
+    ['a JSON array', '[]', 'is not a JSON object', 0],
+    ['a newer version', JSON.stringify({ ...STATE, version: 2 }), 'has version 2, this agent reads 1', 2],
+  ])('moves %s aside under a name with the time, and starts from the empty state', async (_case, text, problem, salvaged) => {
+    const at = new Date('2026-12-02T01:02:03.456Z');
+    const store = new StateStore(dir, { now: () => at });
     await writeFile(store.path, text);
-    const err = await store.load().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toContain(store.path);
+    expect(await store.load()).toStrictEqual(EMPTY_STATE);
+    const aside = join(dir, 'state.json.corrupt-2026-12-02T01-02-03Z');
+    expect(store.recovery?.problem.startsWith(`state ${store.path} ${problem}`)).toBe(true);
+    expect(store.recovery?.movedTo).toBe(aside);
+    expect(store.recovery?.salvaged).toHaveLength(salvaged);
+    expect(await readFile(aside, 'utf8')).toBe(text);
+    expect(await readdir(dir)).toEqual(['state.json.corrupt-2026-12-02T01-02-03Z']);
+    expect(await asideFiles(dir)).toEqual([aside]);
   });
 
-  it('says how to recover from a corrupt file', async () => {
-    const store = new StateStore(dir);
+  it('keeps every damaged file: a second one in the same second gets its own name', async () => {
+    const at = new Date('2026-12-02T01:02:03Z');
+    for (const text of ['{"version":', 'garbage']) {
+      await writeFile(join(dir, STATE_FILE), text);
+      await new StateStore(dir, { now: () => at }).load();
+    }
+    expect((await readdir(dir)).sort()).toEqual(['state.json.corrupt-2026-12-02T01-02-03Z', 'state.json.corrupt-2026-12-02T01-02-03Z.1']);
+    expect(await readFile(join(dir, 'state.json.corrupt-2026-12-02T01-02-03Z.1'), 'utf8')).toBe('garbage');
+  });
+
+  it('leaves a damaged file in place when told to (read-only commands), and says so', async () => {
+    const store = new StateStore(dir, { moveAside: false });
     await writeFile(store.path, '{"version":1,');
-    await expect(store.load()).rejects.toThrow(`state ${store.path} is not valid JSON`);
-    await expect(store.load()).rejects.toThrow('move it aside');
+    expect(await store.load()).toStrictEqual(EMPTY_STATE);
+    expect(store.recovery?.movedTo).toBeUndefined();
+    expect(await readdir(dir)).toEqual([STATE_FILE]);
   });
 
-  it.each([
-    ['a newer version', { version: 2, addresses: [], targets: [] }, 'version 2'],
-    ['version as text', { version: '1', addresses: [], targets: [] }, 'version 1'],
-    ['no version', { addresses: ['10.0.0.1'], targets: [] }, 'version undefined'],
-  ])('refuses %s, naming the path and the version', async (_case, json, fragment) => {
-    const store = new StateStore(dir);
-    await writeFile(store.path, JSON.stringify(json));
-    await expect(store.load()).rejects.toThrow(`state ${store.path} has ${fragment}, this agent reads 1`);
+  it('moves aside what it cannot read (a directory where the file should be)', async () => {
+    const store = new StateStore(dir, { now: () => new Date('2026-12-02T01:02:03Z') });
+    await mkdir(store.path);
+    expect(await store.load()).toStrictEqual(EMPTY_STATE);
+    expect(store.recovery?.problem).toMatch(new RegExp(`^state ${store.path} cannot be read \\(EISDIR`));
+    expect(store.recovery?.movedTo).toBe(`${store.path}.corrupt-2026-12-02T01-02-03Z`);
+    await store.save(STATE);
+    expect(await new StateStore(dir).load()).toStrictEqual(STATE);
   });
 
-  it('names the path when the file cannot be read', async () => {
+  it('inspects without changing anything', async () => {
     const store = new StateStore(dir);
-    await mkdir(store.path); // a directory where the file should be
-    await expect(store.load()).rejects.toThrow(`reading state ${store.path}`);
+    expect(await store.inspect()).toEqual({ kind: 'missing' });
+    await writeFile(store.path, 'garbage');
+    expect(await store.inspect()).toEqual({ kind: 'unusable', problem: expect.stringContaining('is not valid JSON') as string, salvaged: [] });
+    expect(await readdir(dir)).toEqual([STATE_FILE]);
+  });
+
+  it('removes the temp files of a writer that died mid-write, and no live writer\'s', async () => {
+    const dead = join(dir, 'state.json.999999999.3.tmp');
+    const live = join(dir, `state.json.${process.ppid}.1.tmp`);
+    await writeFile(dead, '{"vers');
+    await writeFile(live, '{"vers');
+    await new StateStore(dir).load();
+    expect((await readdir(dir)).sort()).toEqual([`state.json.${process.ppid}.1.tmp`]);
+  });
+
+  it('leaves nothing of a failed write behind and keeps the previous file (a directory where the temp file goes)', async () => {
+    const store = new StateStore(dir);
+    await store.save(STATE);
+    // The next temp name is taken by a directory: open() fails as it would on a full or read-only disk.
+    await mkdir(`${store.path}.${process.pid}.2.tmp`);
+    await expect(store.save(stateWith(3))).rejects.toThrow();
+    expect(await store.load()).toStrictEqual(STATE);
   });
 
   it('ends with one complete state after concurrent saves', async () => {
@@ -143,5 +186,18 @@ describe('StateStore', () => {
       fileHoldsOneOfTheStates: states.some((s) => JSON.stringify(s) === JSON.stringify(saved)),
       files: await readdir(dir),
     }).toEqual({ failedSaves: [], fileHoldsOneOfTheStates: true, files: [STATE_FILE] });
+  });
+});
+
+describe('probeWrite', () => {
+  it('says nothing when a state file could be written, and leaves nothing behind', async () => {
+    expect(await probeWrite(dir)).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('names the error when the directory cannot be written', async () => {
+    const file = join(dir, 'not-a-dir');
+    await writeFile(file, '');
+    expect(await probeWrite(file)).toMatch(/EEXIST|ENOTDIR/);
   });
 });

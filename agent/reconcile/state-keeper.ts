@@ -1,0 +1,122 @@
+/**
+ * The state as this process knows it, and every write of it. Two kinds of write keep the
+ * agent serving when the disk cannot take one (full, read-only, failing):
+ * - `recordFirst`: records that must be on disk before a call (a target before its
+ *   RegisterTargets, the address it is on). Kept only once written; when the write fails
+ *   the caller does not make the call.
+ * - `update`: bookkeeping after calls. Kept in memory at once and written now or, after a
+ *   failure, again once its backoff has passed (what is on disk then still claims at least
+ *   what this host registered: never less).
+ * Writes after a failure wait out a jittered exponential backoff, so a full disk is not
+ * hammered by every pass.
+ */
+import { backoffDelay } from '../core/backoff.ts';
+import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort } from '../core/state.ts';
+import { errorMessage } from '../errors.ts';
+import type { Log } from '../log.ts';
+
+export interface StateKeeperOptions {
+  readonly store: StatePort;
+  readonly log: Log;
+  readonly retry: { readonly baseMs: number; readonly capMs: number };
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Each write attempt's outcome (the metrics count the failures). */
+  readonly onWrite?: (ok: boolean) => void;
+}
+
+/** A write that failed and is waiting to be tried again. */
+export interface WriteFailure {
+  readonly since: number;
+  readonly attempts: number;
+  readonly error: string;
+  readonly retryAt: number;
+}
+
+/** Holds the state and writes it through the port. */
+export class StateKeeper {
+  private state: AgentState | undefined;
+  /** What the file holds, as last written or loaded (undefined: not known to hold this process's view). */
+  private written: string | undefined;
+  private failure: WriteFailure | undefined;
+
+  constructor(private readonly o: StateKeeperOptions) {}
+
+  /** The state, loaded on first use. */
+  async load(): Promise<AgentState> {
+    if (this.state === undefined) {
+      const loaded = await this.o.store.load();
+      this.state = loaded;
+      if (this.o.store.recovery === undefined) this.written = JSON.stringify(loaded);
+    }
+    return this.state;
+  }
+
+  /** The state (empty before the first load). */
+  get current(): AgentState {
+    return this.state ?? EMPTY_STATE;
+  }
+
+  /** The write failure being retried, if any. */
+  get failing(): WriteFailure | undefined {
+    return this.failure;
+  }
+
+  /** How long until a failed write is tried again (undefined: nothing waits). */
+  retryInMs(): number | undefined {
+    return this.failure !== undefined ? Math.max(0, this.failure.retryAt - this.o.now()) : undefined;
+  }
+
+  /** Writes `next` and adopts it only once it is on disk; false when it is not (the caller must not rely on it). */
+  async recordFirst(next: AgentState): Promise<boolean> {
+    if (!(await this.write(next))) return false;
+    this.state = next;
+    return true;
+  }
+
+  /** Adopts `next` and writes it, now or after the backoff of an earlier failure. */
+  async update(next: AgentState): Promise<void> {
+    this.state = next;
+    await this.write(next);
+  }
+
+  /** Adopts the records a recovery could still prove, as if loaded (written with the next write). */
+  adopt(targets: readonly OwnedTarget[]): void {
+    this.state = { ...this.current, targets };
+  }
+
+  private async write(next: AgentState): Promise<boolean> {
+    const text = JSON.stringify(next);
+    if (text === this.written) return true;
+    if (this.failure !== undefined && this.o.now() < this.failure.retryAt) return false;
+    try {
+      await this.o.store.save(next);
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
+    this.written = text;
+    this.o.onWrite?.(true);
+    if (this.failure !== undefined) {
+      const f = this.failure;
+      this.failure = undefined;
+      this.o.log.info(`state ${this.o.store.path} written again after ${f.attempts} failed attempt(s) over ${Math.round((this.o.now() - f.since) / 1000)} s; held registrations proceed`, {
+        event: 'state-write-recovered', path: this.o.store.path, attempts: f.attempts, failingMs: this.o.now() - f.since,
+      });
+    }
+    return true;
+  }
+
+  private failed(err: unknown): void {
+    const now = this.o.now();
+    const attempts = (this.failure?.attempts ?? 0) + 1;
+    const retryAt = now + backoffDelay(attempts - 1, this.o.retry.baseMs, this.o.retry.capMs, this.o.random);
+    this.failure = { since: this.failure?.since ?? now, attempts, error: errorMessage(err), retryAt };
+    this.o.onWrite?.(false);
+    const fields = { event: 'state-write-failed', path: this.o.store.path, error: errorMessage(err), attempt: attempts, retryInMs: retryAt - now };
+    const message = `cannot write state ${this.o.store.path}: ${errorMessage(err)}; registering nothing new until it can be written (registered targets stay, stopped containers are still deregistered); retrying in ${retryAt - now} ms (attempt ${attempts})`;
+    // The first failure and every 10th are errors; the ones between would only repeat it.
+    if (attempts === 1 || attempts % 10 === 0) this.o.log.error(message, fields);
+    else this.o.log.debug(message, fields);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What every measurement of the bench shares: the Docker engine, the local ELBv2 endpoint and
+ * its target groups, Docker's event times, the index of change calls, the naive probe process,
+ * and helpers to start the containers each measurement needs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { REPO_ROOT, tempDir } from '../../test/support/agent-process.ts';
+import { connectDocker, startDockerEngine, type DockerEngine } from '../../test/support/docker-engine.ts';
+import { removeTestContainers, startEcsContainer, testRunId, type EcsContainer } from '../../test/support/ecs-container.ts';
+import { startLocalElbv2, type LocalElbv2 } from '../../test/support/local-elbv2/index.ts';
+import { ensureTestImage } from '../../test/support/test-image.ts';
+import { waitFor } from '../../test/support/wait.ts';
+import { indexChangeCalls, type CallIndex, type ChangeAction } from './call-index.ts';
+import { recordDockerEvents, type DockerEventTimes } from './docker-events.ts';
+
+export const HOST_IP = '10.8.0.10';
+/** Containers with this label are the probe's too (the one-at-a-time rounds); burst and churn are the agent's alone. */
+export const PROBE_LABEL = 'ecs-anywhere-lb-bench.probe';
+const ACCESS_KEY_ID = 'AKIDBENCH';
+
+export interface BenchWorld {
+  readonly docker: Docker;
+  readonly elb: LocalElbv2;
+  readonly events: DockerEventTimes;
+  readonly calls: CallIndex;
+  /** The agent's one-at-a-time group, the probe's group, and the burst's groups. */
+  readonly groups: { readonly agent: string; readonly probe: string; readonly burst: readonly string[] };
+  readonly probePid: number;
+  /** Environment that points an agent at this world, with its own state directory. */
+  agentEnv(stateDir: string): Record<string, string>;
+  /** Starts a task container in `group` (the probe's too when `probe`); not waiting for it to serve. */
+  startContainer(group: string, probe?: boolean): Promise<EcsContainer>;
+  /** Waits for the first successful `action` naming the container's port in `group` after `since`; throws when it never comes. */
+  waitForCall(action: ChangeAction, group: string, c: EcsContainer, since: number, timeoutMs?: number): Promise<number>;
+  /** Docker's time of `action` for container `id`, waiting for the event stream to catch up. */
+  dockerTime(action: string, id: string): Promise<number>;
+  /** Containers on the engine (any state, anyone's: the engine is shared). */
+  containerCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Starts the probe as its own process and waits until its event stream is open. */
+async function startProbe(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'bench', 'probe.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`the probe exited (${child.exitCode}): ${err.trim()}`);
+    return out.includes('probe ready');
+  }, { description: `the probe's event stream\n${err}`, timeoutMs: 15_000, intervalMs: 20 });
+  return child;
+}
+
+export async function createBenchWorld(groupCount: number): Promise<BenchWorld> {
+  const engine: DockerEngine = await startDockerEngine();
+  process.env.DOCKER_HOST = engine.dockerHost;
+  const docker = connectDocker(engine.dockerHost);
+  const runId = testRunId();
+  await ensureTestImage(docker);
+  const elb = await startLocalElbv2({ deregistrationDelaySeconds: 0 });
+  const calls = indexChangeCalls(elb);
+  const events = await recordDockerEvents(docker);
+  const agent = await elb.createTargetGroup({ name: 'bench-agent', port: 80 });
+  const probe = await elb.createTargetGroup({ name: 'bench-probe', port: 80 });
+  const burst: string[] = [];
+  for (let i = 0; i < groupCount; i++) burst.push(await elb.createTargetGroup({ name: `bench-burst-${i + 1}`, port: 80 }));
+  const aws = { AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: elb.url, AWS_REGION: elb.region, AWS_ACCESS_KEY_ID: ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: 'bench' };
+  const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DOCKER_HOST: engine.dockerHost };
+  const probeProcess = await startProbe({ ...base, ...aws, PROBE_TARGET_GROUP_ARN: probe, PROBE_HOST_IP: HOST_IP, PROBE_LABEL: `${PROBE_LABEL}=1` });
+
+  const world: BenchWorld = {
+    docker, elb, events, calls,
+    groups: { agent, probe, burst },
+    probePid: probeProcess.pid!,
+    agentEnv: (stateDir) => ({
+      ...aws,
+      ECS_ANYWHERE_LB_HOST_IP: HOST_IP,
+      ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: [agent, ...burst].join(','),
+      ECS_ANYWHERE_LB_STATE_DIR: stateDir,
+      ECS_ANYWHERE_LB_ON_EXIT: 'keep',
+      ECS_ANYWHERE_LB_LOG_LEVEL: 'info',
+      // The engine is shared with other test runs: the gate's fixed port could clash.
+      ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
+    }),
+    startContainer: (group, withProbe = false) =>
+      startEcsContainer(docker, { runId, family: 'bench', dockerLabels: { 'ecs-anywhere-lb.target-group-arn': group, ...(withProbe ? { [PROBE_LABEL]: '1' } : {}) }, waitUntilServing: false }),
+    waitForCall: (action, group, c, since, timeoutMs = 15_000) => {
+      const port = c.hostPort();
+      return waitFor(() => calls.firstAfter(action, group, HOST_IP, port, since), {
+        description: `${action} of ${HOST_IP}:${port} (${c.name}) in ${group.split('/')[1] ?? group}: the target was never ${action === 'RegisterTargets' ? 'registered' : 'deregistered'}`,
+        timeoutMs,
+        intervalMs: 5,
+      });
+    },
+    dockerTime: (action, id) => waitFor(() => events.at(action, id), { description: `Docker's ${action} event of ${id.slice(0, 12)}`, timeoutMs: 10_000, intervalMs: 5 }),
+    containerCount: async () => (await docker.listContainers({ all: true })).length,
+    close: async () => {
+      events.stop();
+      probeProcess.kill('SIGKILL');
+      await removeTestContainers(docker, { runId }).catch(() => undefined);
+      await elb.close();
+      await engine.stop();
+    },
+  };
+  return world;
+}
+
+/** A fresh state directory for an agent, removed at the end. */
+export function stateDir(): { path: string; remove(): void } {
+  return tempDir('ecslb-bench-');
+}

@@ -1,0 +1,197 @@
+// The Reconciler when the state cannot be written (a full disk, a read-only directory) and
+// after a state file that could not be used: it keeps serving, never registers a target it
+// could not record first, retries the write with backoff, and after a recovery owns only
+// what is on its current address. Against an in-memory ELBv2, wired as main.ts wires it.
+import { describe, expect, it } from 'vitest';
+import type { AddressSource } from '../../agent/core/address.ts';
+import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
+import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort, type StateRecovery } from '../../agent/core/state.ts';
+import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
+import type { Log } from '../../agent/log.ts';
+import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
+import { MemoryRegistry } from '../support/memory-registry.ts';
+
+const WEB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
+const HOST = '10.8.0.10';
+const OLD = '10.8.0.6';
+const OTHER_HOST = '10.8.0.11';
+
+function container(id: string, hostPort: number): ContainerSnapshot {
+  return {
+    id: `${id}${'0'.repeat(64 - id.length)}`,
+    name: `ecs-web-${id}`,
+    labels: { [ECS_TASK_ARN_LABEL]: `arn:aws:ecs:us-east-1:123456789012:task/default/${id}`, [ECS_CONTAINER_NAME_LABEL]: 'web', [ECS_FAMILY_LABEL]: 'web', 'ecs-anywhere-lb.target-group-arn': WEB },
+    running: true,
+    stopping: false,
+    health: 'none',
+    networkMode: 'bridge',
+    ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort }],
+    exposedPorts: [{ containerPort: 80, protocol: 'tcp' }],
+  };
+}
+
+/** A disk that can fill up: while `full`, every save fails as writeFile does with ENOSPC. */
+class Disk implements StatePort {
+  readonly path = '/var/lib/ecs-anywhere-lb-agent/state.json';
+  full = false;
+  attempts = 0;
+  constructor(
+    public saved: AgentState = EMPTY_STATE,
+    readonly recovery?: StateRecovery,
+  ) {}
+  load(): Promise<AgentState> {
+    return Promise.resolve(this.saved);
+  }
+  save(state: AgentState): Promise<void> {
+    this.attempts++;
+    if (this.full) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    this.saved = structuredClone(state);
+    return Promise.resolve();
+  }
+}
+
+function world(disk = new Disk()) {
+  let t = 1_700_000_000_000;
+  const running = new Map<string, ContainerSnapshot>();
+  const containers: ContainerSource = { list: () => Promise.resolve([...running.values()]) };
+  const addresses: AddressSource = { current: () => Promise.resolve({ address: HOST }) };
+  const elb = new MemoryRegistry();
+  const logs: { level: string; message: string; fields?: object }[] = [];
+  const log: Log = {
+    error: (message, fields) => logs.push({ level: 'error', message, ...(fields ? { fields } : {}) }),
+    warn: (message, fields) => logs.push({ level: 'warn', message, ...(fields ? { fields } : {}) }),
+    info: () => {},
+    debug: () => {},
+    child: () => log,
+  };
+  const writes: boolean[] = [];
+  const { reconciler } = fleetMember(
+    { fleetSize: 1, limits: DEFAULT_ELB_API_LIMITS, reconcileIntervalMs: 60_000, retryMaxDelayMs: 30_000, now: () => t, random: () => 0 },
+    { registry: elb, containers, addresses, store: disk, log, rules: [], allowedTargetGroups: [WEB], includeNonEcs: false, vpcCidrs: [], availabilityZone: 'all', onStateWrite: (ok) => writes.push(ok) },
+  );
+  const recorded = () => disk.saved.targets.map((r) => `${r.id}:${r.port}`).sort();
+  return {
+    disk, elb, logs, writes, reconciler, recorded,
+    start: (c: ContainerSnapshot) => running.set(c.id, c),
+    stop: (c: ContainerSnapshot) => running.delete(c.id),
+    pass: (reason = 'test') => reconciler.reconcile([reason]),
+    advance: (ms: number) => (t += ms),
+  };
+}
+
+describe('Reconciler: a state that cannot be written', () => {
+  it('registers nothing it could not record, keeps what is registered, still deregisters, and catches up when the disk frees', async () => {
+    const w = world();
+    const a = container('a', 32768);
+    const b = container('b', 32769);
+    const c = container('c', 32770);
+    w.start(a);
+    w.start(b);
+    await w.pass('startup');
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
+
+    w.disk.full = true;
+    w.start(c);
+    w.stop(b);
+    const held = await w.pass('event:start');
+    // c is not registered (its record could not be written); b's deregistration goes out; a stays.
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32769`].filter((x) => x !== `${HOST}:32769`));
+    expect(w.elb.changeCalls().filter((x) => x.action === 'RegisterTargets' && x.targets.includes(`${HOST}:32770`))).toEqual([]);
+    expect(held).toMatchObject({ heldForState: 1, settled: false, deregistered: 1 });
+    // The pass asks to come back when the write's backoff ends (dice 0: half the 1 s base).
+    expect(held.nextPassInMs).toBe(500);
+    // What is on disk still claims every target this host registered.
+    expect(w.recorded()).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
+    expect(w.logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+      'cannot write state /var/lib/ecs-anywhere-lb-agent/state.json: ENOSPC: no space left on device, write; registering nothing new until it can be written (registered targets stay, stopped containers are still deregistered); retrying in 500 ms (attempt 1)',
+    ]);
+    expect(w.logs.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      `not registering tg/web ${HOST}:32770 yet: its record cannot be written to /var/lib/ecs-anywhere-lb-agent/state.json (ENOSPC: no space left on device, write)`,
+    ]);
+
+    // Passes within the backoff do not touch the disk at all.
+    const attempts = w.disk.attempts;
+    w.advance(100);
+    await w.pass('event:start');
+    expect(w.disk.attempts).toBe(attempts);
+
+    // Still full at the retry: the backoff grows, the target still waits, nothing new is logged as an error.
+    w.advance(1000);
+    const again = await w.pass('retry');
+    expect(again).toMatchObject({ heldForState: 1, settled: false });
+    expect(w.disk.attempts).toBeGreaterThan(attempts);
+    expect(w.logs.filter((l) => l.level === 'error')).toHaveLength(1);
+
+    w.disk.full = false;
+    w.advance(again.nextPassInMs ?? 0);
+    const caught = await w.pass('retry');
+    expect(caught).toMatchObject({ registered: 1, settled: true });
+    expect(caught.heldForState).toBeUndefined();
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32770`]);
+    expect(w.recorded()).toEqual([`${HOST}:32768`, `${HOST}:32770`]);
+    expect(w.writes.filter((ok) => !ok).length).toBeGreaterThanOrEqual(2);
+    expect(w.writes.at(-1)).toBe(true);
+    expect(w.reconciler.stateWriteFailure).toBeUndefined();
+  });
+
+  it('records the target before RegisterTargets, in the same write as its address', async () => {
+    const w = world();
+    const seen: AgentState[] = [];
+    w.elb.beforeChange = () => seen.push(structuredClone(w.disk.saved));
+    w.start(container('a', 32768));
+    await w.pass('startup');
+    expect(seen[0]?.addresses).toEqual([HOST]);
+    expect(seen[0]?.targets.map((t) => `${t.id}:${t.port}`)).toEqual([`${HOST}:32768`]);
+  });
+
+  it('a full disk at start: the agent registers nothing, then everything once it can write', async () => {
+    const w = world();
+    w.disk.full = true;
+    w.start(container('a', 32768));
+    const first = await w.pass('startup');
+    expect(first).toMatchObject({ registered: 0, heldForState: 1, settled: false });
+    expect(w.elb.holds(WEB)).toEqual([]);
+    w.disk.full = false;
+    w.advance(first.nextPassInMs ?? 0);
+    await w.pass('retry');
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
+    expect(w.disk.saved.addresses).toEqual([HOST]);
+  });
+});
+
+describe('Reconciler: after a state file that could not be used', () => {
+  const record = (id: string, port: number): OwnedTarget => ({ targetGroupArn: WEB, id, port });
+
+  it('owns what is on its current address (read from its groups), and nothing a salvaged record names elsewhere', async () => {
+    const recovery: StateRecovery = {
+      problem: 'state /var/lib/ecs-anywhere-lb-agent/state.json is cut short (812 bytes, as after a power loss mid-write)',
+      movedTo: '/var/lib/ecs-anywhere-lb-agent/state.json.corrupt-2026-12-02T01-02-03Z',
+      salvaged: [record(HOST, 32768), record(OLD, 31000)],
+    };
+    const w = world(new Disk(EMPTY_STATE, recovery));
+    // In the group: a stale target of this host (its container is gone), a live one, one the salvage names on an old address, another host's.
+    w.elb.put(WEB, `${HOST}:32768`, `${HOST}:32771`, `${OLD}:31000`, `${OTHER_HOST}:32768`);
+    const live = container('live', 32771);
+    w.start(live);
+    const fresh = container('new', 32772);
+    w.start(fresh);
+    await w.pass('startup');
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32771`, `${HOST}:32772`, `${OTHER_HOST}:32768`, `${OLD}:31000`]);
+    expect(w.elb.changeCalls().flatMap((c) => c.targets).filter((t) => t.startsWith(OLD) || t.startsWith(OTHER_HOST))).toEqual([]);
+    expect(w.recorded()).toEqual([`${HOST}:32771`, `${HOST}:32772`]);
+    const errors = w.logs.filter((l) => l.level === 'error');
+    expect(errors.map((l) => l.message)).toEqual([
+      `${recovery.problem}: moved to ${recovery.movedTo}; starting over with what this host can prove is its own, every target on its current address ${HOST}; ` +
+        `2 target record(s) could be read from it: 1 on the current address kept, 1 on other addresses no longer owned (tg/web ${OLD}:31000): deregister those by hand if they are this host's`,
+    ]);
+    expect(errors[0]?.fields).toMatchObject({ event: 'state-recovered', salvaged: 2, kept: 1, lost: 1 });
+  });
+
+  it('says when nothing could be read from it', async () => {
+    const w = world(new Disk(EMPTY_STATE, { problem: 'state /s/state.json is not valid JSON (x)', movedTo: '/s/state.json.corrupt-1', salvaged: [] }));
+    await w.pass('startup');
+    expect(w.logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+      `state /s/state.json is not valid JSON (x): moved to /s/state.json.corrupt-1; starting over with what this host can prove is its own, every target on its current address ${HOST}; no target record could be read from it`,
+    ]);
+  });
+});

@@ -1,0 +1,168 @@
+// The task metadata adapter over real HTTP: against the stand-in of the ECS agent's endpoint
+// (test/support/task-metadata-stand-in.ts, the ECS agent's response shapes), and the service
+// tag reader with the real ECS client against a small ListTagsForResource stand-in.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskMetadataEndpoint } from '../../agent/task-metadata/task-metadata-endpoint.ts';
+import { createServiceTagReader } from '../../agent/task-metadata/service-tags.ts';
+import { serviceArnOf } from '../../agent/task-metadata/tmds-response.ts';
+import { namesTargetGroups } from '../../agent/mapping/task-tags.ts';
+import { startTaskMetadataStandIn, type TaskMetadataStandIn } from '../support/task-metadata-stand-in.ts';
+import type { Log } from '../../agent/log.ts';
+
+const TASK = 'arn:aws:ecs:us-east-1:123456789012:task/default/0123456789abcdef0123456789abcdef';
+const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
+
+function memoryLog(): Log & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const log = {
+    lines,
+    error: (message: string, fields?: object) => void lines.push({ level: 'error', message, fields: fields as Record<string, unknown> }),
+    warn: (message: string, fields?: object) => void lines.push({ level: 'warn', message, fields: fields as Record<string, unknown> }),
+    info: (message: string, fields?: object) => void lines.push({ level: 'info', message, fields: fields as Record<string, unknown> }),
+    debug: () => undefined,
+    child: () => log,
+  };
+  return log;
+}
+
+const maps = (tags: Readonly<Record<string, string>>) => namesTargetGroups(tags, true);
+let tmds: TaskMetadataStandIn;
+
+beforeAll(async () => {
+  tmds = await startTaskMetadataStandIn();
+});
+afterAll(async () => {
+  await tmds.close();
+});
+
+describe('TaskMetadataEndpoint', () => {
+  it('reads the service, the tags and the task definition\'s container names, once per task', async () => {
+    const id = tmds.newId();
+    tmds.setTask(id, {
+      taskArn: TASK, serviceName: 'svc', tags: { 'ecs-a.lbName': TG },
+      containers: [{ dockerId: 'a'.repeat(64), name: 'web' }, { dockerId: 'b'.repeat(64), name: '~internal~ecs~pause', type: 'CNI_PAUSE' }, { dockerId: 'c'.repeat(64), name: 'api' }],
+    });
+    const source = new TaskMetadataEndpoint({ baseUrl: tmds.url, log: memoryLog(), mapsTargetGroups: maps });
+    const before = tmds.requests.length;
+    const first = await source.task(TASK, id);
+    expect(first).toEqual({ taskArn: TASK, serviceName: 'svc', tags: { 'ecs-a.lbName': TG }, tagsFrom: 'task', containerNames: ['web', 'api'] });
+    expect(await source.task(TASK, id)).toBe(first);
+    expect(tmds.requests.slice(before)).toEqual([`/v4/${id}/taskWithTags`]);
+    source.retain(new Set());
+    await source.task(TASK, id);
+    expect(tmds.requests.length - before).toBe(2);
+  });
+
+  it('logs an unreachable endpoint once, and asks again only after the retry time', async () => {
+    const closed = await startTaskMetadataStandIn();
+    await closed.close();
+    let now = 1_000_000;
+    const log = memoryLog();
+    const source = new TaskMetadataEndpoint({ baseUrl: closed.url, log, mapsTargetGroups: maps, now: () => now, retryMs: 60_000 });
+    expect(await source.task(TASK, 'id-00000001')).toBeUndefined();
+    expect(await source.task(`${TASK}0`, 'id-00000002')).toBeUndefined();
+    const warnings = log.lines.filter((l) => l.fields?.event === 'task-metadata-unavailable');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toContain(`task metadata endpoint ${closed.url} is unreachable`);
+    expect(warnings[0]?.message).toContain('labels and the mapping file still apply');
+    now += 61_000;
+    // Still down: asked again, but the same cause is not logged again.
+    expect(await source.task(TASK, 'id-00000001')).toBeUndefined();
+    expect(log.lines.filter((l) => l.fields?.event === 'task-metadata-unavailable')).toHaveLength(1);
+  });
+
+  it('says so when the ECS agent has no taskWithTags (an older agent)', async () => {
+    const old = await startTaskMetadataStandIn({ withTags: false });
+    try {
+      const id = old.newId();
+      old.setTask(id, { taskArn: TASK, containers: [] });
+      const log = memoryLog();
+      const source = new TaskMetadataEndpoint({ baseUrl: old.url, log, mapsTargetGroups: maps });
+      expect(await source.task(TASK, id)).toBeUndefined();
+      const line = log.lines.find((l) => l.fields?.event === 'task-metadata-unavailable');
+      expect(line?.message).toContain(`${old.url}/v4/${id}/taskWithTags answered HTTP 404 (404 page not found)`);
+      expect(line?.message).toContain(`tags of task ${TASK} are not read`);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('warns when the ECS agent could not read the task\'s tags, and maps nothing from them', async () => {
+    const id = tmds.newId();
+    tmds.setTask(id, { taskArn: TASK, serviceName: 'svc', tagsError: { code: 'AccessDeniedException', message: 'not authorized to perform ecs:ListTagsForResource' }, containers: [{ dockerId: 'a'.repeat(64), name: 'web' }] });
+    const log = memoryLog();
+    const task = await new TaskMetadataEndpoint({ baseUrl: tmds.url, log, mapsTargetGroups: maps }).task(TASK, id);
+    expect(task).toMatchObject({ tags: {}, tagsFrom: 'none', containerNames: ['web'] });
+    expect(log.lines.find((l) => l.fields?.event === 'task-tags-unavailable')?.message).toContain('AccessDeniedException');
+  });
+
+  it.each<[string, Record<string, string>, Record<string, string> | Error, { tags: Record<string, string>; tagsFrom: string; asked: boolean }]>([
+    ['task tags that map: the service is not asked', { 'ecs-a.lbName': TG }, { 'ecs-a.lbName': 'other' }, { tags: { 'ecs-a.lbName': TG }, tagsFrom: 'task', asked: false }],
+    ['no mapping tag on the task: the service\'s own tags', { team: 'x' }, { 'ecs-anywhere-lb.target-group-arn': TG }, { tags: { 'ecs-anywhere-lb.target-group-arn': TG }, tagsFrom: 'service', asked: true }],
+    ['the service has none either: the task\'s', { team: 'x' }, { owner: 'y' }, { tags: { team: 'x' }, tagsFrom: 'task', asked: true }],
+    ['the service\'s tags cannot be read: the task\'s, and a warning', {}, new Error('ecs:ListTagsForResource failed (AccessDeniedException: no)'), { tags: {}, tagsFrom: 'none', asked: true }],
+  ])('service tags (--read-service-tags): %s', async (_case, taskTags, serviceTags, expected) => {
+    const id = tmds.newId();
+    tmds.setTask(id, { taskArn: TASK, serviceName: 'svc', tags: taskTags, containers: [] });
+    const asked: string[] = [];
+    const log = memoryLog();
+    const source = new TaskMetadataEndpoint({
+      baseUrl: tmds.url, log, mapsTargetGroups: maps,
+      serviceTags: async (arn) => {
+        asked.push(arn);
+        if (serviceTags instanceof Error) throw serviceTags;
+        return serviceTags;
+      },
+    });
+    expect(await source.task(TASK, id)).toMatchObject({ tags: expected.tags, tagsFrom: expected.tagsFrom });
+    expect(asked).toEqual(expected.asked ? ['arn:aws:ecs:us-east-1:123456789012:service/default/svc'] : []);
+    if (serviceTags instanceof Error) expect(log.lines.find((l) => l.fields?.event === 'service-tags-unavailable')?.message).toContain('grant ecs:ListTagsForResource');
+  });
+});
+
+describe('serviceArnOf', () => {
+  it.each<[string, { TaskARN: string; Cluster?: string; ServiceName?: string }, string | undefined]>([
+    ['cluster ARN', { TaskARN: TASK, Cluster: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod', ServiceName: 'web' }, 'arn:aws:ecs:us-east-1:123456789012:service/prod/web'],
+    ['cluster name', { TaskARN: TASK, Cluster: 'prod', ServiceName: 'web' }, 'arn:aws:ecs:us-east-1:123456789012:service/prod/web'],
+    ['cluster from the task ARN', { TaskARN: TASK, ServiceName: 'web' }, 'arn:aws:ecs:us-east-1:123456789012:service/default/web'],
+    ['GovCloud', { TaskARN: 'arn:aws-us-gov:ecs:us-gov-west-1:123456789012:task/c/abc', Cluster: 'c', ServiceName: 's' }, 'arn:aws-us-gov:ecs:us-gov-west-1:123456789012:service/c/s'],
+    ['a task started outside a service', { TaskARN: TASK, Cluster: 'prod' }, undefined],
+  ])('%s', (_case, task, expected) => {
+    expect(serviceArnOf(task)).toBe(expected);
+  });
+});
+
+describe('createServiceTagReader (real ECS client)', () => {
+  it('calls ListTagsForResource once per service within the cache time, and names the error', async () => {
+    const calls: { target: string; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        calls.push({ target: String(req.headers['x-amz-target']), body });
+        const { resourceArn } = JSON.parse(body) as { resourceArn: string };
+        if (resourceArn.endsWith('/denied')) {
+          res.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'User is not authorized to perform: ecs:ListTagsForResource' }));
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ tags: [{ key: 'ecs-a.lbName', value: TG }] }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const read = await createServiceTagReader({
+        credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      });
+      const svc = 'arn:aws:ecs:us-east-1:123456789012:service/default/web';
+      expect(await read(svc)).toEqual({ 'ecs-a.lbName': TG });
+      expect(await read(svc)).toEqual({ 'ecs-a.lbName': TG });
+      expect(calls).toEqual([{ target: 'AmazonEC2ContainerServiceV20141113.ListTagsForResource', body: JSON.stringify({ resourceArn: svc }) }]);
+      await expect(read('arn:aws:ecs:us-east-1:123456789012:service/default/denied')).rejects.toThrow(/AccessDeniedException: User is not authorized/);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
