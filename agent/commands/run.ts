@@ -71,8 +71,9 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     watcher.retryLater(err instanceof Error ? err : new Error(String(err)));
   });
   // Its first look comes before the first pass, so a change between that pass and the next look still triggers one.
-  const address = new AddressWatcher({ addresses: parts.addresses, pollIntervalMs: config.addressCheckIntervalMs, log, onChange: () => trigger('address-change') });
-  await address.start();
+  // A fixed --host-ip never changes: nothing to watch.
+  const address = config.hostIp === undefined ? new AddressWatcher({ addresses: parts.addresses, pollIntervalMs: config.addressCheckIntervalMs, log, onChange: () => trigger('address-change') }) : undefined;
+  await address?.start();
   trigger('startup');
   loop.startPeriodic();
 
@@ -89,7 +90,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   });
   log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
   watcher.stop();
-  address.stop();
+  address?.stop();
   mappingWatch?.stop();
   await loop.stop();
   let code = await leaveOnExit(parts);
