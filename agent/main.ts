@@ -10,6 +10,7 @@ import { configGet, configSet, configValidate, printIamPolicy } from './commands
 import { ConfigError, errorMessage } from './errors.ts';
 import { DockerContainerSource } from './docker/docker-source.ts';
 import { createAddressSource } from './host/address-source.ts';
+import { readHostId } from './host/host-id.ts';
 import { createRotatingCredentials, logCredentialsEvents } from './elb/credentials.ts';
 import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
 import { fleetMember } from './reconcile/fleet-member.ts';
@@ -67,6 +68,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       ...(taskMetadata ? { taskMetadata } : {}),
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,
+      hostId: await readHostId(),
       onDrained: (_arn, ms) => metrics.drained(ms),
       onStateWrite: (ok) => metrics.stateWrite(ok),
     },
