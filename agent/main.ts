@@ -16,7 +16,7 @@ import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
 import { fleetMember } from './reconcile/fleet-member.ts';
 import { DryRunRegistry, MemoryStatePort } from './reconcile/dry-run.ts';
 import { createLogger } from './log.ts';
-import { loadMappingFile } from './mapping/mapping-file.ts';
+import { MappingFileRules, loadMappingFile } from './mapping/mapping-file.ts';
 import { namesTargetGroups } from './mapping/task-tags.ts';
 import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
 import { createServiceTagReader } from './task-metadata/service-tags.ts';
@@ -47,7 +47,8 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
   const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;
-  const rules = config.mappingFile !== undefined ? await loadMappingFile(config.mappingFile) : [];
+  // A bad mapping file at start is a configuration error (exit 78); later, a bad edit keeps the last good rules.
+  const mapping = config.mappingFile !== undefined ? new MappingFileRules(config.mappingFile, await loadMappingFile(config.mappingFile), log.child({ component: 'mapping' })) : undefined;
   // The ECS client is loaded only with --read-service-tags.
   const serviceTags = config.readServiceTags ? await createServiceTagReader({ credentials: credentials.provider }) : undefined;
   const taskMetadata = config.taskMetadataEndpoint !== undefined
@@ -62,7 +63,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       addresses,
       store,
       log: log.child({ component: 'reconciler' }),
-      rules,
+      rules: mapping ?? [],
       ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
       includeNonEcs: config.includeNonEcs,
       ...(taskMetadata ? { taskMetadata } : {}),
@@ -73,7 +74,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       onStateWrite: (ok) => metrics.stateWrite(ok),
     },
   );
-  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler };
+  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler, ...(mapping ? { mapping } : {}) };
 }
 
 /** Runs the command line; resolves to the process exit code. */

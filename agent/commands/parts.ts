@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
 import type { StatePort } from '../core/state.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
+import type { MappingFileRules } from '../mapping/mapping-file.ts';
 
 export interface Parts {
   readonly config: AgentConfig;
@@ -23,4 +24,6 @@ export interface Parts {
   readonly addresses: AddressSource;
   readonly store: StatePort;
   readonly reconciler: Reconciler;
+  /** The --mapping-file's rules, reloaded by `run` when the file changes. */
+  readonly mapping?: MappingFileRules;
 }

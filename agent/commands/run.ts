@@ -9,6 +9,7 @@ import type { ContainerEvent } from '../core/container.ts';
 import { isStopSignal } from '../docker/docker-source.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';
+import { watchFileChanges } from '../host/file-change.ts';
 import { isHostStopping } from '../host/shutdown.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
@@ -117,6 +118,10 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     );
   }, config.addressCheckIntervalMs);
 
+  // A changed mapping file is read again (a bad version keeps the last good rules) and reconciled at once.
+  const mapping = parts.mapping;
+  const mappingWatch = mapping ? watchFileChanges(mapping.path, () => void mapping.reload().then((changed) => changed && loop.trigger('mapping-file-changed'))) : undefined;
+
   const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' }), config.healthThresholdMs) : undefined;
   const gate = await startGate(parts);
 
@@ -127,6 +132,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
   watcher.stop();
   clearInterval(addressTimer);
+  mappingWatch?.stop();
   await loop.stop();
 
   let deregister = config.onExit === 'deregister';

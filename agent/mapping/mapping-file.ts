@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError, errorMessage } from '../errors.ts';
+import type { Log } from '../log.ts';
 import { isTargetGroupArn } from '../core/arn.ts';
 import type { TargetRequest } from './labels.ts';
 
@@ -61,6 +62,45 @@ export async function loadMappingFile(path: string): Promise<MappingRule[]> {
     throw new ConfigError(OPTION, `${path} is not valid JSON: ${errorMessage(err)}`);
   }
   return parseMappingRules(json, path);
+}
+
+/**
+ * The rules of a mapping file as last read successfully. The file is read again when it
+ * changes; a version that cannot be used (garbage, a half-saved edit, a bad entry, gone)
+ * keeps the last good rules, so the containers mapped through it stay registered.
+ */
+export class MappingFileRules {
+  private rules: readonly MappingRule[];
+
+  constructor(
+    readonly path: string,
+    initial: readonly MappingRule[],
+    private readonly log: Log,
+  ) {
+    this.rules = initial;
+  }
+
+  /** The rules in force. */
+  current(): readonly MappingRule[] {
+    return this.rules;
+  }
+
+  /** Reads the file again; true when the rules in force changed. */
+  async reload(): Promise<boolean> {
+    let next: MappingRule[];
+    try {
+      next = await loadMappingFile(this.path);
+    } catch (err) {
+      this.log.error(`cannot reload the mapping file ${this.path}: ${errorMessage(err)}; keeping the last good mapping (${this.rules.length} rule(s))`, {
+        event: 'mapping-reload-failed', path: this.path, error: errorMessage(err), rules: this.rules.length,
+      });
+      return false;
+    }
+    if (JSON.stringify(next) === JSON.stringify(this.rules)) return false;
+    this.log.info(`mapping file ${this.path} reloaded: ${next.length} rule(s)`, { event: 'mapping-reloaded', path: this.path, rules: next.length });
+    this.rules = next;
+    return true;
+  }
 }
 
 /** The requests the rules make for a container of this family and name. */

@@ -55,7 +55,8 @@ export interface ReconcilerOptions {
   readonly addresses: AddressSource;
   readonly store: StatePort;
   readonly log: Log;
-  readonly rules: readonly MappingRule[];
+  /** The mapping file's rules: fixed, or those in force now (a file reloaded when it changes). */
+  readonly rules: readonly MappingRule[] | { current(): readonly MappingRule[] };
   /** Undefined: any group (--allow-any-target-group). */
   readonly allowedTargetGroups?: readonly string[];
   readonly includeNonEcs: boolean;
@@ -194,7 +195,7 @@ export class Reconciler {
     const desired = computeDesired({
       containers,
       tasks,
-      rules: this.o.rules,
+      rules: 'current' in this.o.rules ? this.o.rules.current() : this.o.rules,
       ...(this.o.allowedTargetGroups ? { allowedTargetGroups: new Set(this.o.allowedTargetGroups) } : {}),
       includeNonEcs: this.o.includeNonEcs,
       ...(address !== undefined ? { hostAddress: address } : {}),

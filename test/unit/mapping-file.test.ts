@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../agent/errors.ts';
-import { loadMappingFile, parseMappingRules, requestsFromRules, type MappingRule } from '../../agent/mapping/mapping-file.ts';
+import { MappingFileRules, loadMappingFile, parseMappingRules, requestsFromRules, type MappingRule } from '../../agent/mapping/mapping-file.ts';
+import type { Log } from '../../agent/log.ts';
 
 const ARN_WEB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const ARN_ADMIN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/admin/00000000000000aa';
@@ -129,6 +130,57 @@ describe('loadMappingFile', () => {
     const path = join(dir, 'entry.json');
     await writeFile(path, JSON.stringify({ mappings: [valid, { ...valid, targetGroupArn: 'tg-web' }] }));
     await expect(loadMappingFile(path)).rejects.toThrow(`${path}: mappings[1].targetGroupArn: "tg-web" is not a target group ARN`);
+  });
+});
+
+describe('MappingFileRules', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lb-agent-mapping-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const logger = () => {
+    const lines: { level: string; message: string }[] = [];
+    const log: Log = {
+      error: (message) => lines.push({ level: 'error', message }),
+      warn: (message) => lines.push({ level: 'warn', message }),
+      info: (message) => lines.push({ level: 'info', message }),
+      debug: () => {},
+      child: () => log,
+    };
+    return { log, lines };
+  };
+
+  it('takes a good new version, and says nothing changed when the rules are the same', async () => {
+    const path = join(dir, 'mapping.json');
+    const { log, lines } = logger();
+    const rules = new MappingFileRules(path, [valid], log);
+    await writeFile(path, JSON.stringify({ mappings: [valid] }));
+    expect(await rules.reload()).toBe(false);
+    await writeFile(path, JSON.stringify({ mappings: [valid, { ...valid, containerName: 'other' }] }));
+    expect(await rules.reload()).toBe(true);
+    expect(rules.current()).toStrictEqual([valid, { ...valid, containerName: 'other' }]);
+    expect(lines).toEqual([{ level: 'info', message: `mapping file ${path} reloaded: 2 rule(s)` }]);
+  });
+
+  it.each([
+    ['garbage', 'x\u0000{', 'is not valid JSON'],
+    ['a half-saved edit', '{"mappings": [{"family": "web",', 'is not valid JSON'],
+    ['a bad entry', JSON.stringify({ mappings: [{ ...valid, targetGroupArn: 'tg-web' }] }), 'mappings[0].targetGroupArn: "tg-web" is not a target group ARN'],
+    ['no file', undefined, 'cannot read'],
+  ])('keeps the last good rules on %s, logging the file and the error', async (_case, text, error) => {
+    const path = join(dir, 'mapping.json');
+    if (text !== undefined) await writeFile(path, text);
+    const { log, lines } = logger();
+    const rules = new MappingFileRules(path, [valid], log);
+    expect(await rules.reload()).toBe(false);
+    expect(rules.current()).toStrictEqual([valid]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.level).toBe('error');
+    expect(lines[0]?.message).toMatch(new RegExp(`^cannot reload the mapping file ${path}: .*${error.replace(/[[\].]/g, '\\$&')}.*; keeping the last good mapping \\(1 rule\\(s\\)\\)$`));
   });
 });
 
