@@ -19,6 +19,9 @@ set -euo pipefail
 #   run the arm64 executable on this x64 machine
 # - rpm: rpmbuild makes the .rpm packages (npm run package) and rpm -qp inspects them
 # - lintian: checks the .deb packages (the packaging test requires no error)
+# - openvpn, openssl: e2e:vpn (test/integration/e2e-vpn.test.ts) runs a real OpenVPN server and
+#   clients between network namespaces (iproute2) with certificates made offline by openssl;
+#   iptables forwards the second host's tunnel to Docker's published ports
 CI_APT_PACKAGES=(
   docker.io
   busybox-static
@@ -34,6 +37,8 @@ CI_APT_PACKAGES=(
   libgcc-s1-arm64-cross
   rpm
   lintian
+  openvpn
+  openssl
 )
 # CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
 if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then

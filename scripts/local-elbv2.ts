@@ -26,6 +26,7 @@ const USAGE = `Usage: npm run local-elbv2 -- [options]
   --propagation-delay MS          time from Register/DeregisterTargets to the listeners' routing change
                                   (default ${LISTENER_DEFAULTS.propagationDelayMs}; AWS takes seconds)
   --forward-address IP            listeners connect to IP with the target's port (default: --health-check-address)
+  --source-address IP             health checks and listeners connect from IP (the load balancer's VPC address)
   --health-check-interval-ms N    health check interval for every group, in ms
   --deregistration-delay S        deregistration delay of new groups, in s (default ${LOCAL_ELBV2_DEFAULTS.deregistrationDelaySeconds})
   --max-targets N                 targets per group (default ${LOCAL_ELBV2_DEFAULTS.maxTargetsPerGroup})
@@ -67,6 +68,7 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
         listener: { type: 'string', multiple: true },
         'propagation-delay': { type: 'string' },
         'forward-address': { type: 'string' },
+        'source-address': { type: 'string' },
         'health-check-interval-ms': { type: 'string' },
         'deregistration-delay': { type: 'string' },
         'max-targets': { type: 'string' },
@@ -128,6 +130,7 @@ function parseCli(argv: readonly string[]): CliConfig | 'help' {
     ...(v['account-id'] !== undefined ? { accountId: v['account-id'] } : {}),
     ...(v['vpc-cidr'] !== undefined ? { vpcCidr: v['vpc-cidr'] } : {}),
     ...(v['health-check-address'] !== undefined ? { healthCheckAddress: v['health-check-address'] } : {}),
+    ...(v['source-address'] !== undefined ? { sourceAddress: v['source-address'] } : {}),
     ...(interval !== undefined ? { healthCheckIntervalMs: interval } : {}),
     ...(delay !== undefined ? { deregistrationDelaySeconds: delay } : {}),
     ...(maxTargets !== undefined ? { maxTargetsPerGroup: maxTargets } : {}),

@@ -15,6 +15,8 @@ export interface HealthMonitorOptions {
   readonly tickMs: number;
   /** Send every check to this address (with the target's port) instead of the target's own address. */
   readonly healthCheckAddress?: string;
+  /** Send every check from this local address (see health-probe.ts). */
+  readonly sourceAddress?: string;
   /** The probe; replaceable in unit tests. */
   readonly probe?: (spec: ProbeSpec, signal?: AbortSignal) => Promise<ProbeResult>;
 }
@@ -44,7 +46,7 @@ export class HealthMonitor {
     for (const job of this.model.takeDueHealthChecks()) {
       const address = this.options.healthCheckAddress ?? job.targetId;
       const outcome: Promise<ProbeResult> = isIpv4(address)
-        ? probe({ ...job.probe, address }, this.abort.signal)
+        ? probe({ ...job.probe, address, ...(this.options.sourceAddress !== undefined ? { localAddress: this.options.sourceAddress } : {}) }, this.abort.signal)
         : Promise.resolve({ ok: false, reason: 'Target.FailedHealthChecks', description: 'Health checks failed' });
       const done = outcome.then((result) => {
         if (!this.abort.signal.aborted) this.model.recordHealthCheck(job, result);

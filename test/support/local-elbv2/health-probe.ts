@@ -16,6 +16,8 @@ export interface ProbeSpec {
   readonly path: string;
   readonly timeoutMs: number;
   readonly matches: (statusCode: number) => boolean;
+  /** Connect from this local address (the load balancer node's address in its VPC); default: the kernel's choice. */
+  readonly localAddress?: string;
 }
 
 /** Parses an ELBv2 matcher (`200`, `200,202`, `200-299`); undefined when malformed. */
@@ -62,6 +64,7 @@ function probeHttp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> 
         path: spec.path,
         method: 'GET',
         agent: false,
+        ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
         headers: { 'user-agent': 'ELB-HealthChecker/2.0', connection: 'close' },
         ...(spec.protocol === 'HTTPS' ? { rejectUnauthorized: false } : {}),
       },
@@ -84,7 +87,7 @@ function probeHttp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> 
 
 function probeTcp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const socket = connect({ host: spec.address, port: spec.port });
+    const socket = connect({ host: spec.address, port: spec.port, ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}) });
     const onAbort = (): void => finish(FAILED);
     const finish = (result: ProbeResult): void => {
       clearTimeout(timer);

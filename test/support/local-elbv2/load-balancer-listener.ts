@@ -58,6 +58,8 @@ export interface ListenerOptions {
    * `healthCheckAddress` (its default): tests register 10.8.0.10 but serve on 127.0.0.1.
    */
   readonly forwardAddress?: string;
+  /** Connect to targets from this local address (the load balancer node's address in its VPC); default: the kernel's choice. */
+  readonly sourceAddress?: string;
   readonly connectTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
   /** Which targets a group without a healthy one fails open to (routing.ts); default `unhealthy`. */
@@ -162,6 +164,7 @@ export async function startListener(model: Elbv2Model, options: ListenerOptions)
       path: req.url,
       headers: forwardedRequestHeaders(req, localPort),
       agent: false,
+      ...(options.sourceAddress !== undefined ? { localAddress: options.sourceAddress } : {}),
     });
     const flights = inFlight.get(target.key) ?? new Set<Flight>();
     inFlight.set(target.key, flights);

@@ -49,6 +49,11 @@ export interface LocalElbv2Options {
   readonly vpcCidrs?: Readonly<Record<string, string | readonly string[]>>;
   /** Send health checks here (with the target's port) instead of to the target's address. */
   readonly healthCheckAddress?: string;
+  /**
+   * Health checks and listeners connect from this local address: the load balancer's own
+   * address in its VPC, so that targets reached over a routed VPN see (and answer) that address.
+   */
+  readonly sourceAddress?: string;
   /** Overrides every group's health check interval, in ms. */
   readonly healthCheckIntervalMs?: number;
   /** Overrides every group's health check timeout, in ms. */
@@ -154,6 +159,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const monitor = new HealthMonitor(model, {
     tickMs: healthTickMs(options.healthCheckIntervalMs),
     ...(options.healthCheckAddress !== undefined ? { healthCheckAddress: options.healthCheckAddress } : {}),
+    ...(options.sourceAddress !== undefined ? { sourceAddress: options.sourceAddress } : {}),
   });
   const policy = new AccessPolicy(accountId, options.acceptedAccessKeyIds, options.allowedTargetGroupArns);
   const faults = new FaultInjector();
@@ -228,7 +234,12 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
       if (closed) throw new Error('local-elbv2: closed');
       if (!model.has(listenerOptions.targetGroupArn)) throw new Error(`local-elbv2: no target group ${listenerOptions.targetGroupArn}`);
       const forwardAddress = listenerOptions.forwardAddress ?? options.healthCheckAddress;
-      const listener = await startListener(model, { ...listenerOptions, ...(forwardAddress !== undefined ? { forwardAddress } : {}) });
+      const sourceAddress = listenerOptions.sourceAddress ?? options.sourceAddress;
+      const listener = await startListener(model, {
+        ...listenerOptions,
+        ...(forwardAddress !== undefined ? { forwardAddress } : {}),
+        ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+      });
       listeners.add(listener);
       const close = listener.close.bind(listener);
       return Object.assign(listener, {
