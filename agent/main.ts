@@ -2,30 +2,19 @@
  * Composition root: parses the command line, builds the configuration, the clients and the
  * parts, and hands them to the command. Only this file decides exit codes.
  */
-import Dockerode from 'dockerode';
 import { helpText, parseCommandLine } from './cli.ts';
 import { buildConfig, resolveOptions, type AgentConfig } from './config.ts';
 import { unknownWarning, type UnknownName } from './config-file.ts';
 import { configGet, configSet, configValidate, printIamPolicy } from './commands/config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { DockerContainerSource } from './docker/docker-source.ts';
-import { createAddressSource } from './host/address-source.ts';
-import { createRotatingCredentials, logCredentialsEvents } from './elb/credentials.ts';
-import { Elbv2Registry, type ApiObserver } from './elb/elbv2-registry.ts';
-import { fleetMember } from './reconcile/fleet-member.ts';
-import { DryRunRegistry, MemoryStatePort } from './reconcile/dry-run.ts';
+import type { ApiObserver } from './elb/elbv2-registry.ts';
+import { readHostId } from './host/host-id.ts';
 import { createLogger } from './log.ts';
 import { MappingFileRules, loadMappingFile } from './mapping/mapping-file.ts';
 import { namesTargetGroups } from './mapping/task-tags.ts';
 import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
 import { createServiceTagReader } from './task-metadata/service-tags.ts';
-import { StateStore } from './state/state-store.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
-import { runAgent } from './commands/run.ts';
-import { printStatus } from './commands/status.ts';
-import { runChecks } from './commands/check.ts';
-import { deregisterAll } from './commands/deregister.ts';
-import { Metrics } from './metrics/metrics.ts';
 import type { Parts } from './commands/parts.ts';
 
 export const EXIT_OK = 0;
@@ -35,6 +24,11 @@ export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
 async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, command: string | undefined): Promise<Parts> {
+  // Loaded here, not at start: --help, --version, config and iam-policy need neither dockerode nor the AWS SDK.
+  const [{ default: Dockerode }, { DockerContainerSource }, { createAddressSource }, { createRotatingCredentials, logCredentialsEvents }, { Elbv2Registry }, { fleetMember }, { DryRunRegistry, MemoryStatePort }, { StateStore }, { Metrics }] = await Promise.all([
+    import('dockerode'), import('./docker/docker-source.ts'), import('./host/address-source.ts'), import('./elb/credentials.ts'), import('./elb/elbv2-registry.ts'),
+    import('./reconcile/fleet-member.ts'), import('./reconcile/dry-run.ts'), import('./state/state-store.ts'), import('./metrics/metrics.ts'),
+  ]);
   const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(command !== 'run' ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
   const docker = new Dockerode();
@@ -68,6 +62,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       ...(taskMetadata ? { taskMetadata } : {}),
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,
+      hostId: await readHostId(),
       onDrained: (_arn, ms) => metrics.drained(ms),
       onStateWrite: (ok) => metrics.stateWrite(ok),
     },
@@ -118,13 +113,13 @@ export async function main(argv: readonly string[], env: Record<string, string |
   }
   switch (cli.command) {
     case 'run':
-      return runAgent(parts, unknown);
+      return (await import('./commands/run.ts')).runAgent(parts, unknown);
     case 'status':
-      return printStatus(parts, cli.json);
+      return (await import('./commands/status.ts')).printStatus(parts, cli.json);
     case 'check':
-      return runChecks(parts, cli.json);
+      return (await import('./commands/check.ts')).runChecks(parts, cli.json);
     case 'deregister':
-      return deregisterAll(parts);
+      return (await import('./commands/deregister.ts')).deregisterAll(parts);
     default:
       return EXIT_CONFIG;
   }

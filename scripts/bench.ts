@@ -21,7 +21,7 @@ import { burst } from './bench/burst.ts';
 import { addStoppedContainers, churn } from './bench/churn.ts';
 import { loneChanges, type LoneChangeSamples } from './bench/one-at-a-time.ts';
 import { parseBenchOptions } from './bench/options.ts';
-import { cpuSeconds, peakRssMiB, rssMiB } from './bench/proc.ts';
+import { cpuSeconds, peakRssMiB, rssMiB, rssParts } from './bench/proc.ts';
 import { drawPlot, printReport, withGoals, type BenchResult, type LevelResult } from './bench/report.ts';
 import { round1, summary } from './bench/stats.ts';
 
@@ -78,6 +78,9 @@ async function main(): Promise<void> {
       const perHour = (s: number) => round1((s * 3600) / sizes.idleSeconds);
       idleCpu = { agentSecondsPerHour: perHour(cpuSeconds(pid) - a0), probeSecondsPerHour: perHour(cpuSeconds(world.probePid) - p0), windowSeconds: sizes.idleSeconds };
       mem.idleWithRunning = rssMiB(pid);
+      const parts = rssParts(pid);
+      mem.idleAnonymous = parts.anonymous;
+      mem.idleFileBacked = parts.file;
     });
     const levels: LevelResult[] = [level(0, await world.containerCount(), base)];
 

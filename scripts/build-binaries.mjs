@@ -37,6 +37,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NAME = 'ecs-anywhere-lb-agent';
 const ARCHES = /** @type {const} */ (['x64', 'arm64']);
 /** Debian's qemu-user names and cross sysroots, to try a foreign-architecture binary. */
+/** Node/V8 flags baked into the executables (sea-config execArgv); `--exec-argv` overrides them. */
+export const EXEC_ARGV = [];
+
 const QEMU = { x64: { qemu: 'qemu-x86_64-static', sysroot: '/usr/x86_64-linux-gnu' }, arm64: { qemu: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu' } };
 
 /**
@@ -58,7 +61,9 @@ const USAGE = `usage: node scripts/build-binaries.mjs [options]
   --installer-dir DIR  where install.sh and friends are (default: installer)
   --out DIR            output directory (default: dist/bin)
   --no-strip           keep the Node binaries' symbols (about 17 MB more each)
-  --keep-work          keep the temporary work directory (blob, sea-config.json)`;
+  --keep-work          keep the temporary work directory (blob, sea-config.json)
+  --exec-argv FLAGS    Node/V8 flags to bake in instead of the chosen ones (space-separated; '' for none),
+                       to measure others with \`npm run bench\``;
 
 /** @param {string} line */
 const log = (line) => console.log(line);
@@ -78,6 +83,7 @@ function parseOptions() {
         out: { type: 'string', default: join('dist', 'bin') },
         'no-strip': { type: 'boolean', default: false },
         'keep-work': { type: 'boolean', default: false },
+        'exec-argv': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -100,6 +106,7 @@ function parseOptions() {
     outDir: resolve(ROOT, parsed.out),
     strip: !parsed['no-strip'],
     keepWork: parsed['keep-work'],
+    execArgv: parsed['exec-argv'] === undefined ? EXEC_ARGV : parsed['exec-argv'].split(/\s+/).filter(Boolean),
   };
 }
 
@@ -226,8 +233,8 @@ async function main() {
   /** @type {Record<string, any>} */
   const artifacts = {};
   try {
-    log(`making the SEA blob with Node ${node.version} (${relative(ROOT, node.nodeBin)})`);
-    const blob = await makeBlob({ nodeBin: node.nodeBin, bundle, workDir });
+    log(`making the SEA blob with Node ${node.version} (${relative(ROOT, node.nodeBin)})${options.execArgv.length ? `, flags ${options.execArgv.join(' ')}` : ''}`);
+    const blob = await makeBlob({ nodeBin: node.nodeBin, bundle, workDir, execArgv: options.execArgv });
 
     for (const arch of options.arches) {
       const started = Date.now();
@@ -290,7 +297,7 @@ async function main() {
     else await rm(workDir, { recursive: true, force: true });
   }
 
-  const info = { version, commit, node: node.version, sizes, artifacts, sourceDateEpoch: mtime };
+  const info = { version, commit, node: node.version, execArgv: options.execArgv, sizes, artifacts, sourceDateEpoch: mtime };
   await writeFile(join(options.outDir, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
 
   log('');

@@ -13,23 +13,24 @@ try {
   // not a git checkout (e.g. a source tarball): keep GIT_COMMIT or "unknown"
 }
 
-// dockerode loads two heavy features at start-up that the agent never uses: SSH transport
-// (ssh2 with its WebAssembly crypto, for ssh:// DOCKER_HOST) and BuildKit sessions (gRPC, for
-// image builds). Replacing them with stubs that fail clearly if ever called keeps about a
-// third of the agent's memory free (measured by `npm run bench`).
+// dockerode loads heavy features at start-up that the agent never uses: SSH transport (ssh2
+// with its WebAssembly crypto, for ssh:// DOCKER_HOST), BuildKit sessions (gRPC, for image
+// builds) and the tar packing of build contexts (tar-fs and .dockerignore parsing, for
+// buildImage/putArchive from a directory). Stubs that fail clearly if ever called keep that
+// memory free (measured by `npm run bench`).
+const STUBS = [
+  { filter: /^ssh2$/, name: 'ssh2', contents: 'exports.Client = class Client { constructor() { throw new Error("ssh:// Docker hosts are not supported by ecs-anywhere-lb-agent; use the local unix socket"); } };' },
+  { filter: /^\.\/session$/, name: 'dockerode-session', contents: 'module.exports = function withSession() { throw new Error("BuildKit sessions are not supported by ecs-anywhere-lb-agent"); };' },
+  { filter: /^tar-fs$/, name: 'tar-fs', contents: 'const no = () => { throw new Error("image builds and archives are not supported by ecs-anywhere-lb-agent"); }; module.exports = { pack: no, extract: no };' },
+  { filter: /^@balena\/dockerignore$/, name: 'dockerignore', contents: 'module.exports = function dockerignore() { throw new Error("image builds are not supported by ecs-anywhere-lb-agent"); };' },
+];
 const unusedDockerFeatures = {
   name: 'unused-docker-features',
   setup(b) {
-    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'stub' }));
-    b.onResolve({ filter: /^\.\/session$/ }, (args) => (args.importer.includes('dockerode') ? { path: 'dockerode-session', namespace: 'stub' } : undefined));
-    b.onLoad({ filter: /^ssh2$/, namespace: 'stub' }, () => ({
-      contents: 'exports.Client = class Client { constructor() { throw new Error("ssh:// Docker hosts are not supported by ecs-anywhere-lb-agent; use the local unix socket"); } };',
-      loader: 'js',
-    }));
-    b.onLoad({ filter: /^dockerode-session$/, namespace: 'stub' }, () => ({
-      contents: 'module.exports = function withSession() { throw new Error("BuildKit sessions are not supported by ecs-anywhere-lb-agent"); };',
-      loader: 'js',
-    }));
+    for (const stub of STUBS) {
+      b.onResolve({ filter: stub.filter }, (args) => (/[\\/](dockerode|docker-modem)[\\/]/.test(args.importer) ? { path: stub.name, namespace: 'stub' } : undefined));
+    }
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, (args) => ({ contents: STUBS.find((s) => s.name === args.path)?.contents, loader: 'js' }));
   },
 };
 

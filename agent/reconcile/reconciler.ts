@@ -27,7 +27,16 @@ import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, provableRecords, 
 import { chunk, plan, type GroupPlan } from './plan.ts';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
-import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from './policy.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, isZoneRefusal, withoutHeld, zoneForHost, zonesForTargets } from './policy.ts';
+
+/** The zones remembered for groups that refused `all`, as read from the state (anything malformed is ignored). */
+function rememberedZonesRecord(state: AgentState): Record<string, string> {
+  const zones = state.groupZones;
+  if (typeof zones !== 'object' || zones === null) return {};
+  return Object.fromEntries(Object.entries(zones).filter(([, z]) => typeof z === 'string' && z !== 'all'));
+}
+
+const rememberedZones = (state: AgentState) => new Map(Object.entries(rememberedZonesRecord(state)));
 
 /** The fleet this host is part of, which sizes its reads. */
 export interface FleetOptions {
@@ -55,6 +64,8 @@ export interface ReconcilerOptions {
   readonly taskMetadata?: TaskMetadataSource;
   readonly vpcCidrs: readonly Cidr[];
   readonly availabilityZone: string;
+  /** Identifies this host across restarts (/etc/machine-id): picks its zone in groups that refuse `all`. */
+  readonly hostId?: string;
   /** Per-group retry backoff after transient errors. */
   readonly retry?: { baseMs: number; capMs: number };
   /** How long a group that can't be read for a permanent reason (TargetGroupNotFound, AccessDenied) is left alone; the reconcile interval. */
@@ -214,6 +225,8 @@ export class Reconciler {
     const planned = plan({
       endpoints: desired.endpoints, actual, ownedAddresses: owned, ownedTargets: recordedKeys(this.current),
       ...(address !== undefined ? { address } : {}), ...(availabilityZone !== undefined ? { availabilityZone } : {}),
+      // --availability-zone set to a zone wins; with the default `all`, groups that refused it take the zone chosen for them.
+      ...(this.o.availabilityZone === 'all' ? { groupZones: rememberedZones(this.current) } : {}),
     });
     const { plans, waveWaitMs } = this.spreadWaves(planned);
 
@@ -603,6 +616,11 @@ export class Reconciler {
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
         this.groups.succeeded(arn, action);
       } catch (err) {
+        if (action === 'RegisterTargets' && isZoneRefusal(err) && batch.some((t) => t.availabilityZone === 'all') && (await this.takeRealZone(arn))) {
+          // Not a failure: planned again at once, with the group's zone.
+          waitMs = 0;
+          return;
+        }
         if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) {
           for (const one of batch) await attempt([one]);
           return;
@@ -616,6 +634,36 @@ export class Reconciler {
     };
     for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
     return { ok, unknown, ...(waitMs !== undefined ? { waitMs } : {}) };
+  }
+
+  /**
+   * A group refused `AvailabilityZone: all` (cross-zone load balancing off): picks a real zone
+   * for this host among its load balancers' zones (the same one on every run: a hash of the
+   * host id) and remembers it in the state. False when none can be found (the refusal then
+   * counts as the group's failure, and its log line says to set --availability-zone).
+   */
+  private async takeRealZone(arn: string): Promise<boolean> {
+    const tg = shortTargetGroup(arn);
+    try {
+      const info = await this.o.registry.describeGroup(arn);
+      const lbs = info.loadBalancerArns !== undefined && info.loadBalancerArns.length > 0 ? ((await this.o.registry.loadBalancerZones?.(info.loadBalancerArns)) ?? []) : [];
+      const zones = zonesForTargets(lbs);
+      const zone = zoneForHost(zones, this.o.hostId ?? '');
+      if (zone === undefined) {
+        this.o.log.error(`${tg} refuses AvailabilityZone=all (cross-zone load balancing is off) and no load balancer of it names a zone: set --availability-zone to a zone of its VPC`, { event: 'zone-unknown', targetGroupArn: arn });
+        return false;
+      }
+      await this.keeper.update({ ...this.current, groupZones: { ...rememberedZonesRecord(this.current), [arn]: zone } });
+      this.o.log.info(`${tg} refuses AvailabilityZone=all (cross-zone load balancing is off): registering this host in ${zone}, its zone among the load balancers' ${zones.join(', ')}`, {
+        event: 'zone-chosen', targetGroupArn: arn, availabilityZone: zone, zones,
+      });
+      return true;
+    } catch (err) {
+      this.o.log.warn(`${tg} refuses AvailabilityZone=all and its load balancers' zones cannot be read (${err instanceof Error ? err.message : String(err)}): the instance role needs elasticloadbalancing:DescribeTargetGroups and DescribeLoadBalancers, or set --availability-zone`, {
+        event: 'zone-unknown', targetGroupArn: arn,
+      });
+      return false;
+    }
   }
 
   private reportProblems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {

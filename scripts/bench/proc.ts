@@ -18,6 +18,17 @@ export function peakRssMiB(pid: number): number {
   return statusMiB(pid, 'VmHWM');
 }
 
+/**
+ * The parts of `pid`'s resident memory (MiB, /proc/<pid>/smaps_rollup): anonymous (heap, stacks:
+ * what the process itself wrote) and file-backed (the executable's and libraries' pages it has
+ * mapped, which the kernel can drop and re-read under memory pressure).
+ */
+export function rssParts(pid: number): { anonymous: number; file: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { anonymous: round1(kib('Anonymous') / 1024), file: round1((kib('Rss') - kib('Anonymous')) / 1024) };
+}
+
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on every Linux architecture). */
 const USER_HZ = 100;
 

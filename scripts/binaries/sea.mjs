@@ -21,10 +21,12 @@ const require = createRequire(import.meta.url);
  * Writes sea-config.json into `workDir` and runs `nodeBin --experimental-sea-config` there.
  * Code cache and snapshot stay off: both are specific to the V8 build and CPU that made them,
  * so a blob without them can be injected into the x64 and the arm64 binary alike.
- * @param {{ nodeBin: string, bundle: string, workDir: string }} options
+ * `execArgv`: Node and V8 flags the executable starts with (sea-config `execArgv`, Node >= 22.20),
+ * as if given as `node FLAGS script`; NODE_OPTIONS still adds to them (`execArgvExtension` "env").
+ * @param {{ nodeBin: string, bundle: string, workDir: string, execArgv?: string[] }} options
  * @returns {Promise<string>} the blob's path
  */
-export async function makeBlob({ nodeBin, bundle, workDir }) {
+export async function makeBlob({ nodeBin, bundle, workDir, execArgv = [] }) {
   // The blob records `main` as given: copy the bundle next to the config and name it
   // relatively so that the build directory does not leak into the executable.
   await copyFile(bundle, join(workDir, 'ecs-anywhere-lb-agent.cjs'));
@@ -34,6 +36,7 @@ export async function makeBlob({ nodeBin, bundle, workDir }) {
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
+    ...(execArgv.length > 0 ? { execArgv } : {}),
   };
   await writeFile(join(workDir, 'sea-config.json'), `${JSON.stringify(config, null, 2)}\n`);
   await run(nodeBin, ['--experimental-sea-config', 'sea-config.json'], { cwd: workDir });

@@ -4,7 +4,7 @@
 // dry run), with an injected clock and dice.
 import { describe, expect, it } from 'vitest';
 import type { AddressChoice, AddressSource } from '../../agent/core/address.ts';
-import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, STATE_VERSION, type AgentState, type OwnedTarget, type StatePort } from '../../agent/core/state.ts';
 import { DEFAULT_ELB_API_LIMITS, fleetChangeWindowMs } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
@@ -12,6 +12,7 @@ import { DryRunRegistry, MemoryStatePort } from '../../agent/reconcile/dry-run.t
 import type { PassResult } from '../../agent/reconcile/reconciler.ts';
 import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
 import { MemoryRegistry, type RecordedCall } from '../support/memory-registry.ts';
+import { taskContainer } from '../support/task-container.ts';
 import { OperationError } from '../../agent/errors.ts';
 
 const WEB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
@@ -26,23 +27,7 @@ const BIG_FLEET = 10_000;
 
 /** An ECS task container publishing container port 80 on `hostPort`, asking to join `groups`. */
 function container(id: string, hostPort: number, groups: string[], over: Partial<ContainerSnapshot> = {}): ContainerSnapshot {
-  return {
-    id: `${id}${'0'.repeat(64 - id.length)}`,
-    name: `ecs-web-${id}`,
-    labels: {
-      [ECS_TASK_ARN_LABEL]: `arn:aws:ecs:us-east-1:123456789012:task/default/${id}`,
-      [ECS_CONTAINER_NAME_LABEL]: 'web',
-      [ECS_FAMILY_LABEL]: 'web',
-      ...(groups.length === 1 ? { 'ecs-anywhere-lb.target-group-arn': groups[0] as string } : { 'ecs-anywhere-lb.targets': groups.join(',') }),
-    },
-    running: true,
-    stopping: false,
-    health: 'none',
-    networkMode: 'bridge',
-    ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort }],
-    exposedPorts: [{ containerPort: 80, protocol: 'tcp' }],
-    ...over,
-  };
+  return taskContainer(id, hostPort, groups.length === 1 ? { 'ecs-anywhere-lb.target-group-arn': groups[0] as string } : { 'ecs-anywhere-lb.targets': groups.join(',') }, over);
 }
 
 /** The containers on this host. */

@@ -15,6 +15,7 @@ import type { FaultSettings, FaultUpdate } from './fault-injector.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { startListener } from './load-balancer-listener.ts';
 import type { ListenerOptions, LoadBalancerListener } from './load-balancer-listener.ts';
+import type { LoadBalancerSpec } from './load-balancers.ts';
 import { createRequestListener } from './http-endpoint.ts';
 import { parseCidr } from './ipv4-cidr.ts';
 import type { Cidr } from './ipv4-cidr.ts';
@@ -135,6 +136,8 @@ export interface LocalElbv2 {
    * reaches the same place the health checks do. Closed by `close()` too.
    */
   createListener(options: ListenerOptions): Promise<LoadBalancerListener>;
+  /** Creates a load balancer (zones, groups, cross-zone setting: see load-balancers.ts) that DescribeLoadBalancers and DescribeTargetGroups show; returns its ARN. */
+  createLoadBalancer(spec: LoadBalancerSpec): string;
   /** Stops serving, cancels health checks and timers, closes listeners; open connections are closed. */
   close(): Promise<void>;
 }
@@ -230,6 +233,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     throttleStats: () => throttleCounter.stats(),
     setAllowedTargetGroups: (arns) => policy.setAllowedTargetGroups(arns),
     setAcceptedAccessKeyIds: (ids) => policy.setAcceptedAccessKeyIds(ids),
+    createLoadBalancer: (spec) => model.loadBalancers.create(spec),
     async createListener(listenerOptions) {
       if (closed) throw new Error('local-elbv2: closed');
       if (!model.has(listenerOptions.targetGroupArn)) throw new Error(`local-elbv2: no target group ${listenerOptions.targetGroupArn}`);
