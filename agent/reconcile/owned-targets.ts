@@ -63,7 +63,9 @@ export function ownedAfter(
     }
     for (const t of change?.added ?? []) out.set(targetKey(arn, t.id, t.port), t);
   }
-  return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
+  // Code-unit order, not localeCompare: the keys are ASCII, and a collator loads ICU (3 MB resident).
+  const keyed = [...out.values()].map((t) => ({ t, k: targetKey(t.targetGroupArn, t.id, t.port) }));
+  return keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((e) => e.t);
 }
 
 /**
