@@ -8,6 +8,7 @@ import { unknownWarning, type UnknownName } from './config-file.ts';
 import { configGet, configSet, configValidate, printIamPolicy } from './commands/config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import type { ApiObserver } from './elb/elbv2-registry.ts';
+import { readHostId } from './host/host-id.ts';
 import { createLogger } from './log.ts';
 import { MappingFileRules, loadMappingFile } from './mapping/mapping-file.ts';
 import { namesTargetGroups } from './mapping/task-tags.ts';
@@ -61,6 +62,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       ...(taskMetadata ? { taskMetadata } : {}),
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,
+      hostId: await readHostId(),
       onDrained: (_arn, ms) => metrics.drained(ms),
       onStateWrite: (ok) => metrics.stateWrite(ok),
     },

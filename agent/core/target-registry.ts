@@ -31,6 +31,14 @@ export interface TargetGroupInfo {
   /** Health check settings: when a new target can have turned healthy (interval x healthy threshold). */
   readonly healthCheckIntervalSeconds?: number;
   readonly healthyThresholdCount?: number;
+  /** The load balancers that forward to the group (where its targets' zones come from). */
+  readonly loadBalancerArns?: readonly string[];
+}
+
+/** A load balancer and the Availability Zones it is enabled in. */
+export interface LoadBalancerZones {
+  readonly arn: string;
+  readonly zones: readonly string[];
 }
 
 /** Reads and changes target group membership. Errors are OperationErrors with a code and kind. */
@@ -41,6 +49,8 @@ export interface TargetRegistry {
   register(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void>;
   deregister(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void>;
   describeGroup(targetGroupArn: string): Promise<TargetGroupInfo>;
+  /** The zones of these load balancers (DescribeLoadBalancers); absent: this registry cannot tell. */
+  loadBalancerZones?(loadBalancerArns: readonly string[]): Promise<LoadBalancerZones[]>;
 }
 
 /** Most targets one RegisterTargets/DeregisterTargets call carries (the AWS Load Balancer Controller uses 200). */

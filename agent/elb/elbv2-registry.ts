@@ -8,6 +8,7 @@
  */
 import {
   DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -17,7 +18,7 @@ import { OperationError, errorMessage, type ErrorKind } from '../errors.ts';
 import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
 import { regionOfArn, shortTargetGroup } from '../core/arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
-import type { TargetGroupInfo, TargetRegistry } from '../core/target-registry.ts';
+import type { LoadBalancerZones, TargetGroupInfo, TargetRegistry } from '../core/target-registry.ts';
 
 /**
  * Called after every HTTP request to the API. `reachable` is false when the request got no
@@ -196,7 +197,15 @@ export class Elbv2Registry implements TargetRegistry {
       ...(g.VpcId ? { vpcId: g.VpcId } : {}),
       ...(g.HealthCheckIntervalSeconds !== undefined ? { healthCheckIntervalSeconds: g.HealthCheckIntervalSeconds } : {}),
       ...(g.HealthyThresholdCount !== undefined ? { healthyThresholdCount: g.HealthyThresholdCount } : {}),
+      ...(g.LoadBalancerArns && g.LoadBalancerArns.length > 0 ? { loadBalancerArns: g.LoadBalancerArns } : {}),
     };
+  }
+
+  async loadBalancerZones(loadBalancerArns: readonly string[]): Promise<LoadBalancerZones[]> {
+    const first = loadBalancerArns[0];
+    if (first === undefined) return [];
+    const out = await this.call('DescribeLoadBalancers', first, (c) => c.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [...loadBalancerArns] })));
+    return (out.LoadBalancers ?? []).map((lb) => ({ arn: lb.LoadBalancerArn ?? '', zones: (lb.AvailabilityZones ?? []).flatMap((z) => (z.ZoneName ? [z.ZoneName] : [])) }));
   }
 }
 

@@ -5,7 +5,7 @@
  * pace before a call and defers a group rather than wait (a pass never sleeps on the budget).
  */
 import { OperationError } from '../errors.ts';
-import type { ActualTarget, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
+import type { ActualTarget, LoadBalancerZones, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
 import { apiClassOf, type ApiClass } from './api-budget.ts';
 import type { ApiPace } from './api-pace.ts';
 
@@ -34,6 +34,10 @@ export class PacedRegistry implements TargetRegistry {
 
   describeGroup(arn: string): Promise<TargetGroupInfo> {
     return this.paced('DescribeTargetGroups', () => this.inner.describeGroup(arn));
+  }
+
+  loadBalancerZones(arns: readonly string[]): Promise<LoadBalancerZones[]> {
+    return this.paced('DescribeLoadBalancers', () => this.inner.loadBalancerZones?.(arns) ?? Promise.resolve([]));
   }
 
   private async paced<T>(action: string, call: () => Promise<T>): Promise<T> {

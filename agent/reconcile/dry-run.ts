@@ -4,7 +4,7 @@
  * The reconciler runs unchanged; its log lines say "would register".
  */
 import type { AgentState, StatePort, StateRecovery } from '../core/state.ts';
-import type { ActualTarget, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
+import type { ActualTarget, LoadBalancerZones, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
 
 export class DryRunRegistry implements TargetRegistry {
   readonly simulated = true;
@@ -25,6 +25,10 @@ export class DryRunRegistry implements TargetRegistry {
 
   describeGroup(arn: string): Promise<TargetGroupInfo> {
     return this.inner.describeGroup(arn);
+  }
+
+  loadBalancerZones(arns: readonly string[]): Promise<LoadBalancerZones[]> {
+    return this.inner.loadBalancerZones?.(arns) ?? Promise.resolve([]);
   }
 }
 

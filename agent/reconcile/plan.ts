@@ -40,6 +40,8 @@ export interface PlanInput {
   readonly address?: string;
   /** AvailabilityZone to register the current address with (undefined inside the VPC). */
   readonly availabilityZone?: string;
+  /** Groups that take a real zone instead (they refused `all`: cross-zone load balancing off), by ARN; only outside the VPC. */
+  readonly groupZones?: ReadonlyMap<string, string>;
 }
 
 const key = (id: string, port: number) => `${id}|${port}`;
@@ -64,6 +66,7 @@ export function plan(input: PlanInput): GroupPlan[] {
     const endpoints = input.endpoints.filter((e) => e.targetGroupArn === targetGroupArn);
     const present = new Set(actual.filter((t) => t.state !== 'draining' && t.state !== OUTCOME_UNKNOWN).map((t) => key(t.id, t.port)));
     const register: GroupPlan['register'] = [];
+    const zone = input.availabilityZone !== undefined ? (input.groupZones?.get(targetGroupArn) ?? input.availabilityZone) : undefined;
     const wanted = new Set<string>();
     const keptPorts = new Set(endpoints.map((e) => e.port));
     const elsewhere = new Set(
@@ -78,7 +81,7 @@ export function plan(input: PlanInput): GroupPlan[] {
         const target: TargetRef = {
           id: input.address,
           port: endpoint.port,
-          ...(input.availabilityZone !== undefined ? { availabilityZone: input.availabilityZone } : {}),
+          ...(zone !== undefined ? { availabilityZone: zone } : {}),
         };
         register.push({ target, endpoint, ...(elsewhere.has(endpoint.port) ? { moved: true } : {}) });
       }

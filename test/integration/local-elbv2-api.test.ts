@@ -4,6 +4,7 @@ import {
   CreateTargetGroupCommand,
   ElasticLoadBalancingV2Client,
   DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
@@ -360,9 +361,26 @@ describe('RegisterTargets / DeregisterTargets / DescribeTargetHealth', () => {
       client.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: OFF_VPC_IP, Port: 80, AvailabilityZone: 'all' }] })),
     );
     expect(refused.name).toBe('ValidationError');
-    expect(refused.message).toContain('You must specify an Availability Zone');
+    // The phrase the AWS Load Balancer Controller recognises the refusal by (isAZValidationError).
+    expect(refused.message).toContain('you must specify an Availability Zone');
     await client.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: OFF_VPC_IP, Port: 80, AvailabilityZone: 'us-east-1c' }] }));
     expect(elb.targets(arn)).toMatchObject([{ id: OFF_VPC_IP, availabilityZone: 'us-east-1c' }]);
+  });
+
+  it('shows a group\'s load balancers and their zones; a Network Load Balancer without cross-zone refuses "all"', async () => {
+    const arn = await newGroup();
+    const lb = elb.createLoadBalancer({ name: 'nlb', type: 'network', zones: ['us-east-1a', 'us-east-1b'], targetGroupArns: [arn] });
+    const groups = await client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] }));
+    expect(groups.TargetGroups?.[0]?.LoadBalancerArns).toEqual([lb]);
+    const lbs = await client.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [lb] }));
+    expect(lbs.LoadBalancers?.map((l) => [l.Type, l.AvailabilityZones?.map((z) => z.ZoneName)])).toEqual([['network', ['us-east-1a', 'us-east-1b']]]);
+    expect((await sdkError(client.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [`${lb}0`] })))).name).toBe('LoadBalancerNotFoundException');
+    const refused = await sdkError(client.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: OFF_VPC_IP, Port: 80, AvailabilityZone: 'all' }] })));
+    expect([refused.name, refused.message.includes('you must specify an Availability Zone')]).toEqual(['ValidationError', true]);
+    // The group's own attribute overrides the load balancer's setting.
+    await client.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }] }));
+    await client.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: OFF_VPC_IP, Port: 80, AvailabilityZone: 'all' }] }));
+    expect(elb.targets(arn)).toMatchObject([{ id: OFF_VPC_IP, availabilityZone: 'all' }]);
   });
 
   it('enforces the per-group target quota with TooManyTargets, counting draining targets', async () => {

@@ -63,6 +63,7 @@ describe('apiClassOf', () => {
       RegisterTargets: 'change',
       DeregisterTargets: 'change',
       DescribeTargetHealth: 'describe',
+      DescribeLoadBalancers: 'describe',
     });
   });
 });

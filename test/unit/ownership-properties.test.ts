@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AddressSource } from '../../agent/core/address.ts';
-import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
+import type { ContainerSnapshot, ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort, type StateRecovery } from '../../agent/core/state.ts';
 import { targetKey } from '../../agent/core/target-registry.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
@@ -18,6 +18,7 @@ import { plan, type PlanInput } from '../../agent/reconcile/plan.ts';
 import { deregistrationsAfter, groupsInPlay, withoutHeld } from '../../agent/reconcile/policy.ts';
 import { ADDRESSES, GROUPS, PORTS, actualTarget, desiredEndpoint, runs } from '../support/arbitraries.ts';
 import { MemoryRegistry } from '../support/memory-registry.ts';
+import { taskContainer } from '../support/task-container.ts';
 
 /** A plan input: any group contents, endpoints, owned addresses and records, address. */
 const planInput: fc.Arbitrary<PlanInput> = fc
@@ -151,19 +152,7 @@ class Disk implements StatePort {
 
 const quiet: Log = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, child: () => quiet };
 
-function container(g: number, p: number): ContainerSnapshot {
-  return {
-    id: `c${g}${p}`.padEnd(64, '0'),
-    name: `ecs-${g}-${p}`,
-    labels: { [ECS_TASK_ARN_LABEL]: `arn:aws:ecs:us-east-1:123456789012:task/d/${g}${p}`, [ECS_FAMILY_LABEL]: 'f', [ECS_CONTAINER_NAME_LABEL]: 'c', 'ecs-anywhere-lb.target-group-arn': GROUPS[g]! },
-    running: true,
-    stopping: false,
-    health: 'none',
-    networkMode: 'bridge',
-    ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: p }],
-    exposedPorts: [{ containerPort: 80, protocol: 'tcp' }],
-  };
-}
+const container = (g: number, p: number) => taskContainer(`c${g}${p}`, p, { 'ecs-anywhere-lb.target-group-arn': GROUPS[g]! });
 
 async function runAgent(ops: readonly Op[]): Promise<void> {
   let now = 1_700_000_000_000;

@@ -4,7 +4,7 @@
 // dry run), with an injected clock and dice.
 import { describe, expect, it } from 'vitest';
 import type { AddressChoice, AddressSource } from '../../agent/core/address.ts';
-import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, STATE_VERSION, type AgentState, type OwnedTarget, type StatePort } from '../../agent/core/state.ts';
 import { DEFAULT_ELB_API_LIMITS, fleetChangeWindowMs } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
@@ -12,6 +12,7 @@ import { DryRunRegistry, MemoryStatePort } from '../../agent/reconcile/dry-run.t
 import type { PassResult } from '../../agent/reconcile/reconciler.ts';
 import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
 import { MemoryRegistry, type RecordedCall } from '../support/memory-registry.ts';
+import { taskContainer } from '../support/task-container.ts';
 import { OperationError } from '../../agent/errors.ts';
 
 const WEB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
@@ -26,23 +27,7 @@ const BIG_FLEET = 10_000;
 
 /** An ECS task container publishing container port 80 on `hostPort`, asking to join `groups`. */
 function container(id: string, hostPort: number, groups: string[], over: Partial<ContainerSnapshot> = {}): ContainerSnapshot {
-  return {
-    id: `${id}${'0'.repeat(64 - id.length)}`,
-    name: `ecs-web-${id}`,
-    labels: {
-      [ECS_TASK_ARN_LABEL]: `arn:aws:ecs:us-east-1:123456789012:task/default/${id}`,
-      [ECS_CONTAINER_NAME_LABEL]: 'web',
-      [ECS_FAMILY_LABEL]: 'web',
-      ...(groups.length === 1 ? { 'ecs-anywhere-lb.target-group-arn': groups[0] as string } : { 'ecs-anywhere-lb.targets': groups.join(',') }),
-    },
-    running: true,
-    stopping: false,
-    health: 'none',
-    networkMode: 'bridge',
-    ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort }],
-    exposedPorts: [{ containerPort: 80, protocol: 'tcp' }],
-    ...over,
-  };
+  return taskContainer(id, hostPort, groups.length === 1 ? { 'ecs-anywhere-lb.target-group-arn': groups[0] as string } : { 'ecs-anywhere-lb.targets': groups.join(',') }, over);
 }
 
 /** The containers on this host. */
@@ -327,7 +312,7 @@ describe('Reconciler: drift repair and ownership', () => {
 });
 
 describe('Reconciler: address change (make-before-break)', () => {
-  it('registers on the new address, then deregisters the old targets', async () => {
+  it('registers on the new address, then deregisters the old targets, at once while nothing is throttled', async () => {
     const w = world({ address: OLD });
     w.host.start(container('c1', 32768, [WEB]));
     const agent = w.start();
@@ -335,9 +320,32 @@ describe('Reconciler: address change (make-before-break)', () => {
     expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`]);
     w.address.address = HOST;
     const mark = w.mark();
-    // A move is likely fleet-wide: it waits for this host's moment in the fleet's window (dice 0.5: the middle).
+    const result = await agent.pass('address-change');
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`]), call('DeregisterTargets', WEB, [`${OLD}:32768`])]);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
+    expect(w.store.saved.addresses).toEqual([HOST]);
+    expect(w.recorded()).toEqual([`web ${HOST}:32768`]);
+    expect(result).toMatchObject({ registered: 1, deregistered: 1, settled: true, address: HOST });
+  });
+
+  it('under pressure (its change pace throttled and not recovered) a move waits for this host\'s moment in the fleet\'s window', async () => {
+    const w = world({ address: OLD });
+    w.host.start(container('c1', 32768, [WEB]));
+    const agent = w.start();
+    await agent.pass('startup');
+    // A throttled call: the pace halves and holds the class; once the hold is over, calls go again at the lower rate.
+    w.elb.fail('throttled', { action: 'RegisterTargets', times: 1 });
+    w.host.start(container('c2', 32769, [WEB]));
+    await agent.pass('event:start');
+    w.advance(agent.pace.delayMs('change'));
+    await agent.pass('retry');
+    expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`, `${OLD}:32769`]);
+    expect(agent.pace.rates().change).toBeLessThan(DEFAULT_ELB_API_LIMITS.change.perSecond);
+    w.address.address = HOST;
+    const mark = w.mark();
+    // A move now is likely fleet-wide: it waits for this host's moment in the fleet's window (dice 0.5: the middle).
     const moveAt = w.now() + fleetChangeWindowMs(BIG_FLEET, 2, DEFAULT_ELB_API_LIMITS) / 2;
-    let result = await agent.pass('address');
+    let result = await agent.pass('address-change');
     while (w.now() < moveAt) {
       // Passes in between (the first drift-repair read among them) leave the move alone.
       expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([]);
@@ -346,11 +354,10 @@ describe('Reconciler: address change (make-before-break)', () => {
       result = await agent.pass('scheduled');
     }
     expect(w.now()).toBe(moveAt);
-    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`]), call('DeregisterTargets', WEB, [`${OLD}:32768`])]);
-    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
-    expect(w.store.saved.addresses).toEqual([HOST]);
-    expect(w.recorded()).toEqual([`web ${HOST}:32768`]);
-    expect(result).toMatchObject({ registered: 1, deregistered: 1, settled: true, address: HOST });
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([
+      call('RegisterTargets', WEB, [`${HOST}:32768`, `${HOST}:32769`]), call('DeregisterTargets', WEB, [`${OLD}:32768`, `${OLD}:32769`]),
+    ]);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
   });
 
   it('holds the old target back while the new registration fails, and lets it go once the new one is in', async () => {
@@ -359,12 +366,9 @@ describe('Reconciler: address change (make-before-break)', () => {
     const agent = w.start();
     await agent.pass('startup');
     w.address.address = HOST;
-    // The move's moment in the fleet's window (the middle, with dice 0.5).
-    await agent.pass('address');
-    w.advance(fleetChangeWindowMs(BIG_FLEET, 2, DEFAULT_ELB_API_LIMITS) / 2);
     w.elb.fail('transient', { action: 'RegisterTargets' });
     let mark = w.mark();
-    const failed = await agent.pass('scheduled');
+    const failed = await agent.pass('address-change');
     expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`], 'ServiceUnavailable')]);
     expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`]);
     // Still this host's: the old address and its target stay recorded for the cleanup.

@@ -4,31 +4,20 @@
 // what is on its current address. Against an in-memory ELBv2, wired as main.ts wires it.
 import { describe, expect, it } from 'vitest';
 import type { AddressSource } from '../../agent/core/address.ts';
-import { ECS_CONTAINER_NAME_LABEL, ECS_FAMILY_LABEL, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../../agent/core/container.ts';
+import type { ContainerSnapshot, ContainerSource } from '../../agent/core/container.ts';
 import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort, type StateRecovery } from '../../agent/core/state.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
 import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
 import { MemoryRegistry } from '../support/memory-registry.ts';
+import { taskContainer } from '../support/task-container.ts';
 
 const WEB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const HOST = '10.8.0.10';
 const OLD = '10.8.0.6';
 const OTHER_HOST = '10.8.0.11';
 
-function container(id: string, hostPort: number): ContainerSnapshot {
-  return {
-    id: `${id}${'0'.repeat(64 - id.length)}`,
-    name: `ecs-web-${id}`,
-    labels: { [ECS_TASK_ARN_LABEL]: `arn:aws:ecs:us-east-1:123456789012:task/default/${id}`, [ECS_CONTAINER_NAME_LABEL]: 'web', [ECS_FAMILY_LABEL]: 'web', 'ecs-anywhere-lb.target-group-arn': WEB },
-    running: true,
-    stopping: false,
-    health: 'none',
-    networkMode: 'bridge',
-    ports: [{ containerPort: 80, protocol: 'tcp', hostIp: '0.0.0.0', hostPort }],
-    exposedPorts: [{ containerPort: 80, protocol: 'tcp' }],
-  };
-}
+const container = (id: string, hostPort: number) => taskContainer(id, hostPort, { 'ecs-anywhere-lb.target-group-arn': WEB });
 
 /** A disk that can fill up: while `full`, every save fails as writeFile does with ENOSPC. */
 class Disk implements StatePort {

@@ -7,6 +7,7 @@ import { ElbError } from './elb-error.ts';
 import type { Elbv2Model, TargetGroupView, TargetHealthView, TargetInput } from './elbv2-model.ts';
 import { ParamReader } from './query-params.ts';
 import type { QueryParams } from './query-params.ts';
+import { describeLoadBalancers } from './load-balancers.ts';
 import { HEALTH_CHECK_PROTOCOLS, INTEGER_RANGES, PROTOCOLS, TARGET_TYPES } from './target-group-settings.ts';
 import { element, leaf, memberList } from './xml.ts';
 import type { XmlElement } from './xml.ts';
@@ -25,6 +26,7 @@ const ACTIONS: ReadonlyMap<string, ActionHandler> = new Map<string, ActionHandle
   ['RegisterTargets', registerTargets],
   ['DeregisterTargets', deregisterTargets],
   ['DescribeTargetHealth', describeTargetHealth],
+  ['DescribeLoadBalancers', (reader, model) => describeLoadBalancers(reader, model.loadBalancers)],
 ]);
 
 /** Names of the implemented actions. */
@@ -103,7 +105,7 @@ function describeTargetGroups(reader: ParamReader, model: Elbv2Model): XmlElemen
     ...(pageSize !== undefined ? { pageSize } : {}),
     ...(marker !== undefined ? { marker } : {}),
   });
-  return [memberList('TargetGroups', page.groups, targetGroupXml), leaf('NextMarker', page.nextMarker)].filter(isElement);
+  return [memberList('TargetGroups', page.groups, (g) => targetGroupXml(g, model.loadBalancers.arnsFor(g.arn))), leaf('NextMarker', page.nextMarker)].filter(isElement);
 }
 
 function describeTargetGroupAttributes(reader: ParamReader, model: Elbv2Model): XmlElement[] {
@@ -159,7 +161,7 @@ function readTargets(reader: ParamReader, required: boolean): TargetInput[] | un
   });
 }
 
-function targetGroupXml(group: TargetGroupView): XmlElement {
+function targetGroupXml(group: TargetGroupView, loadBalancerArns: readonly string[] = []): XmlElement {
   const hc = group.healthCheck;
   return element(
     'member',
@@ -177,7 +179,7 @@ function targetGroupXml(group: TargetGroupView): XmlElement {
     leaf('UnhealthyThresholdCount', hc.unhealthyThreshold),
     leaf('HealthCheckPath', hc.path),
     hc.matcher === undefined ? undefined : element('Matcher', leaf('HttpCode', hc.matcher)),
-    element('LoadBalancerArns'),
+    memberList('LoadBalancerArns', loadBalancerArns, (arn) => leaf('member', arn) as XmlElement),
     leaf('TargetType', group.targetType),
     leaf('ProtocolVersion', group.protocolVersion),
     leaf('IpAddressType', 'ipv4'),

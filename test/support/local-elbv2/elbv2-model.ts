@@ -12,6 +12,7 @@ import type { ProbeSpec } from './health-probe.ts';
 import { DEREGISTRATION_IN_PROGRESS, NOT_REGISTERED, newHealthProgress, nextHealth } from './health-state.ts';
 import type { HealthProgress, ProbeResult, TargetHealthStatus, TargetState } from './health-state.ts';
 import { newTargetGroupArn, parseTargetGroupArn } from './target-group-arn.ts';
+import { LoadBalancerRegistry, crossZoneOffRefusal } from './load-balancers.ts';
 import { CROSS_ZONE_KEY, DEREGISTRATION_DELAY_KEY, defaultAttributes, validateAttributeChanges } from './target-group-attributes.ts';
 import { resolveTargetGroupSettings, sameSettings } from './target-group-settings.ts';
 import type { CreateTargetGroupInput, TargetGroupSettings } from './target-group-settings.ts';
@@ -141,11 +142,14 @@ const DEFAULT_PAGE_SIZE = 400;
 /** The in-memory ELBv2 control plane (target groups only; no load balancers or listeners). */
 export class Elbv2Model {
   private readonly groups = new Map<string, GroupRecord>();
+  /** The load balancers the groups are attached to (zones, cross-zone setting). */
+  readonly loadBalancers: LoadBalancerRegistry;
   private readonly now: () => number;
   private readonly membershipListeners = new Set<(change: MembershipChange) => void>();
 
   constructor(private readonly options: ModelOptions) {
     this.now = options.now ?? Date.now;
+    this.loadBalancers = new LoadBalancerRegistry(options.region, options.accountId);
   }
 
   /** CreateTargetGroup: creates, or returns the existing group when name and settings match. */
@@ -472,11 +476,7 @@ export class Elbv2Model {
     if (zone === undefined) {
       throw validationError(`The Availability Zone is required for IP address '${target.id}' because it is not in the VPC`);
     }
-    if (zone === 'all' && group.attributes.get(CROSS_ZONE_KEY) === 'false') {
-      throw validationError(
-        `You must specify an Availability Zone of the target group's VPC for IP address '${target.id}', since cross-zone load balancing is off for the target group`,
-      );
-    }
+    if (zone === 'all' && !this.loadBalancers.crossZoneOn(group.arn, group.attributes.get(CROSS_ZONE_KEY))) throw crossZoneOffRefusal(target.id);
     return { ...target, port };
   }
 }

@@ -15,7 +15,9 @@ import type { FaultSettings, FaultUpdate } from './fault-injector.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { startListener } from './load-balancer-listener.ts';
 import type { ListenerOptions, LoadBalancerListener } from './load-balancer-listener.ts';
+import type { LoadBalancerSpec } from './load-balancers.ts';
 import { createRequestListener } from './http-endpoint.ts';
+import { handleControl, isControlRequest, type ControlTarget } from './control-api.ts';
 import { parseCidr } from './ipv4-cidr.ts';
 import type { Cidr } from './ipv4-cidr.ts';
 import { RequestLog } from './request-log.ts';
@@ -135,6 +137,8 @@ export interface LocalElbv2 {
    * reaches the same place the health checks do. Closed by `close()` too.
    */
   createListener(options: ListenerOptions): Promise<LoadBalancerListener>;
+  /** Creates a load balancer (zones, groups, cross-zone setting: see load-balancers.ts) that DescribeLoadBalancers and DescribeTargetGroups show; returns its ARN. */
+  createLoadBalancer(spec: LoadBalancerSpec): string;
   /** Stops serving, cancels health checks and timers, closes listeners; open connections are closed. */
   close(): Promise<void>;
 }
@@ -171,7 +175,16 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const log = new RequestLog();
   const closing = new AbortController();
 
-  const server = createServer(createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal }));
+  const api = createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal });
+  const control: ControlTarget = {
+    faults: () => faults.current(),
+    setFaults: (update) => faults.set(update),
+    clearFaults: () => faults.clear(),
+    setAccountThrottle: (settings) => {
+      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
+    },
+  };
+  const server = createServer((req, res) => (isControlRequest(req) ? void handleControl(control, req, res) : api(req, res)));
   // Match AWS endpoints: keep idle connections for a while so SDK keep-alive is exercised.
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -218,18 +231,17 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
       throttleCounter.reset();
     },
     onRequest: (listener) => log.onEntry(listener),
-    setFaults: (update) => faults.set(update),
-    clearFaults: () => faults.clear(),
-    faults: () => faults.current(),
+    setFaults: control.setFaults,
+    clearFaults: control.clearFaults,
+    faults: control.faults,
     setThrottle(settings) {
       bucket = settings ? new TokenBucket(settings) : undefined;
     },
-    setAccountThrottle(settings) {
-      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
-    },
+    setAccountThrottle: control.setAccountThrottle,
     throttleStats: () => throttleCounter.stats(),
     setAllowedTargetGroups: (arns) => policy.setAllowedTargetGroups(arns),
     setAcceptedAccessKeyIds: (ids) => policy.setAcceptedAccessKeyIds(ids),
+    createLoadBalancer: (spec) => model.loadBalancers.create(spec),
     async createListener(listenerOptions) {
       if (closed) throw new Error('local-elbv2: closed');
       if (!model.has(listenerOptions.targetGroupArn)) throw new Error(`local-elbv2: no target group ${listenerOptions.targetGroupArn}`);
