@@ -2,7 +2,7 @@
 # CI steps after `npm ci && npm test` (called by .ci/run): build the single executables,
 # check the systemd unit offline, and run the executables' own checks (the x64 binary
 # registers and deregisters a real container; the arm64 one runs under qemu-user-static), the
-# quick bench against the x64 executable;
+# quick bench against the x64 executable, a 60 s seeded chaos soak (npm run chaos);
 # then build the .deb and .rpm packages of both and check them (lintian, rpm -qp, and dpkg -i /
 # upgrade / dpkg -P on this machine, install.sh --package through the ECS Anywhere wrapper).
 set -euo pipefail
@@ -18,6 +18,10 @@ npm run check:binaries
 # Docker failing), never on timings, which are noisy on shared machines.
 echo "--- npm run bench -- --quick"
 npm run bench -- --quick --json dist/bench-quick.json
+# The chaos soak, 60 s with a fixed seed (about 80 s with its final checks): fails on any violation
+# (a group not converging, another host's target removed, an agent exit it did not cause, RSS growth).
+echo "--- npm run chaos -- --duration 60 --seed 12"
+npm run chaos -- --duration 60 --seed 12 --json dist/chaos-ci.json
 echo "--- npm run package"
 npm run package
 echo "--- npm run test:packaging"

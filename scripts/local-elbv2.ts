@@ -36,6 +36,10 @@ const USAGE = `Usage: npm run local-elbv2 -- [options]
                                   (buckets are shared by all callers; a request must pass each that applies)
   --request-log FILE              append every request as a JSON line to FILE
   --help                          show this help
+
+Faults and throttling can be switched while it runs: PUT/GET/DELETE <url>/_local/faults
+(e.g. {"serviceUnavailable": 0.5, "times": 20}) and PUT/DELETE <url>/_local/throttle
+(e.g. {"change": {"ratePerSecond": 4, "burst": 20}}); see test/support/local-elbv2/README.md.
 `;
 
 /** Thrown for bad command-line input: printed with the usage, exit code 2. */

@@ -11,6 +11,8 @@ describe('FaultInjector', () => {
     const faults = new FaultInjector(() => 0.99);
     faults.set({ internalError: true, throttle: true, latencyMs: 50 });
     expect(faults.decide('X')).toEqual({ latencyMs: 50, outcome: 'internalError' });
+    faults.set({ responseLost: true });
+    expect(faults.decide('X').outcome).toBe('responseLost');
     faults.set({ dropConnection: true });
     expect(faults.decide('X').outcome).toBe('drop');
   });

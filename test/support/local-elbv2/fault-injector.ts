@@ -1,7 +1,14 @@
 /**
  * Runtime-switchable failures, to test how a client copes with a bad day at AWS: added
- * latency, HTTP 500/503, connections dropped without a reply, and throttling storms. Each
- * fault has a probability (1 = every request); `times` limits how many requests are hit.
+ * latency, HTTP 500/503, connections dropped without a reply (before the action, or after it
+ * ran: the reply lost on the way back), and throttling storms. Each fault has a probability
+ * (1 = every request); `times` limits how many requests are hit.
+ *
+ * What an AWS SDK v3 client sees (aws/aws-sdk-js-v3 packages/service-error-classification,
+ * constants.ts): 500/502/503/504 are transient status codes and ECONNRESET/EPIPE/ETIMEDOUT
+ * (a dropped connection, "socket hang up") transient network errors; both are retried with
+ * backoff. A lost reply is the case the Amazon Builders' Library ("Making retries safe with
+ * idempotent APIs") warns of: the caller cannot tell whether its request took effect.
  */
 
 /** Current fault settings; probabilities are between 0 and 1. */
@@ -14,8 +21,10 @@ export interface FaultSettings {
   readonly internalError: number;
   /** Probability of HTTP 503 `ServiceUnavailable`. */
   readonly serviceUnavailable: number;
-  /** Probability that the connection is destroyed without a reply. */
+  /** Probability that the connection is destroyed without a reply, before the action runs. */
   readonly dropConnection: number;
+  /** Probability that the action runs and then the connection is destroyed without its reply. */
+  readonly responseLost: number;
   /** Probability of a `Throttling` error regardless of the token bucket (1 = throttling storm). */
   readonly throttle: number;
   /** Only requests for these actions are affected (undefined = all). */
@@ -32,7 +41,7 @@ export type FaultUpdate = {
 /** What to do to one request. */
 export interface FaultDecision {
   readonly latencyMs: number;
-  readonly outcome: 'none' | 'drop' | 'internalError' | 'serviceUnavailable' | 'throttle';
+  readonly outcome: 'none' | 'drop' | 'responseLost' | 'internalError' | 'serviceUnavailable' | 'throttle';
 }
 
 /** Settings with every fault off. */
@@ -42,10 +51,11 @@ export const NO_FAULTS: FaultSettings = {
   internalError: 0,
   serviceUnavailable: 0,
   dropConnection: 0,
+  responseLost: 0,
   throttle: 0,
 };
 
-const PROBABILITIES = ['latencyProbability', 'internalError', 'serviceUnavailable', 'dropConnection', 'throttle'] as const;
+const PROBABILITIES = ['latencyProbability', 'internalError', 'serviceUnavailable', 'dropConnection', 'responseLost', 'throttle'] as const;
 
 /** Holds the fault settings and rolls the dice for each request. */
 export class FaultInjector {
@@ -89,6 +99,7 @@ export class FaultInjector {
     const latencyMs = s.latencyMs > 0 && this.roll(s.latencyProbability) ? s.latencyMs : 0;
     let outcome: FaultDecision['outcome'] = 'none';
     if (this.roll(s.dropConnection)) outcome = 'drop';
+    else if (this.roll(s.responseLost)) outcome = 'responseLost';
     else if (this.roll(s.internalError)) outcome = 'internalError';
     else if (this.roll(s.serviceUnavailable)) outcome = 'serviceUnavailable';
     else if (this.roll(s.throttle)) outcome = 'throttle';

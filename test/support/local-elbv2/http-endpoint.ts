@@ -61,6 +61,8 @@ async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerRes
   const caller = credential.kind === 'sigv4' ? credential.accessKeyId : undefined;
   const targetGroupArn = params.get('TargetGroupArn');
   const targets = logTargets(params);
+  const fault = parts.faults.decide(action);
+  const replyLost = fault.outcome === 'responseLost';
   const logEntry = (status: number, errorCode?: string): void => {
     const entry: RequestLogEntry = {
       time,
@@ -70,12 +72,12 @@ async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerRes
       ...(caller !== undefined ? { caller } : {}),
       status,
       ...(errorCode !== undefined ? { errorCode } : {}),
+      ...(replyLost ? { replyLost: true as const } : {}),
       requestId,
     };
     parts.log.add(entry);
   };
 
-  const fault = parts.faults.decide(action);
   if (fault.latencyMs > 0) await sleep(fault.latencyMs, parts.closing);
   if (res.destroyed || req.socket.destroyed) return;
   if (fault.outcome === 'drop') {
@@ -100,7 +102,8 @@ async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerRes
   if (!error) {
     try {
       const { result } = runAction(params, parts.model);
-      send(res, 200, successDocument(action, result, requestId), requestId);
+      if (replyLost) req.socket.destroy();
+      else send(res, 200, successDocument(action, result, requestId), requestId);
       logEntry(200);
       return;
     } catch (thrown) {
@@ -111,7 +114,8 @@ async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerRes
       }
     }
   }
-  send(res, error.httpStatus, errorDocument(error, requestId), requestId);
+  if (replyLost) req.socket.destroy();
+  else send(res, error.httpStatus, errorDocument(error, requestId), requestId);
   logEntry(error.httpStatus, error.code);
 }
 

@@ -24,6 +24,8 @@ export interface RequestLogEntry {
   readonly status: number;
   /** AWS error code, for error responses. */
   readonly errorCode?: string;
+  /** The action ran but its reply was not sent (an injected `responseLost`): `status` is what it would have been. */
+  readonly replyLost?: true;
   readonly requestId: string;
 }
 

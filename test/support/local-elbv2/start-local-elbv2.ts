@@ -17,6 +17,7 @@ import { startListener } from './load-balancer-listener.ts';
 import type { ListenerOptions, LoadBalancerListener } from './load-balancer-listener.ts';
 import type { LoadBalancerSpec } from './load-balancers.ts';
 import { createRequestListener } from './http-endpoint.ts';
+import { handleControl, isControlRequest, type ControlTarget } from './control-api.ts';
 import { parseCidr } from './ipv4-cidr.ts';
 import type { Cidr } from './ipv4-cidr.ts';
 import { RequestLog } from './request-log.ts';
@@ -174,7 +175,16 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const log = new RequestLog();
   const closing = new AbortController();
 
-  const server = createServer(createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal }));
+  const api = createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal });
+  const control: ControlTarget = {
+    faults: () => faults.current(),
+    setFaults: (update) => faults.set(update),
+    clearFaults: () => faults.clear(),
+    setAccountThrottle: (settings) => {
+      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
+    },
+  };
+  const server = createServer((req, res) => (isControlRequest(req) ? void handleControl(control, req, res) : api(req, res)));
   // Match AWS endpoints: keep idle connections for a while so SDK keep-alive is exercised.
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -221,15 +231,13 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
       throttleCounter.reset();
     },
     onRequest: (listener) => log.onEntry(listener),
-    setFaults: (update) => faults.set(update),
-    clearFaults: () => faults.clear(),
-    faults: () => faults.current(),
+    setFaults: control.setFaults,
+    clearFaults: control.clearFaults,
+    faults: control.faults,
     setThrottle(settings) {
       bucket = settings ? new TokenBucket(settings) : undefined;
     },
-    setAccountThrottle(settings) {
-      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
-    },
+    setAccountThrottle: control.setAccountThrottle,
     throttleStats: () => throttleCounter.stats(),
     setAllowedTargetGroups: (arns) => policy.setAllowedTargetGroups(arns),
     setAcceptedAccessKeyIds: (ids) => policy.setAcceptedAccessKeyIds(ids),
