@@ -5,7 +5,7 @@
  * repair is due, at a pace sized to the fleet; a change costs one call per group. Runs are
  * serialised by the loop; this class keeps the state between them.
  */
-import type { AddressSource } from '../core/address.ts';
+import type { AddressChoice, AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
 import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { Cidr } from '../core/ipv4.ts';
@@ -34,6 +34,13 @@ function rememberedZonesRecord(state: AgentState): Record<string, string> {
   const zones = state.groupZones;
   if (typeof zones !== 'object' || zones === null) return {};
   return Object.fromEntries(Object.entries(zones).filter(([, z]) => typeof z === 'string' && z !== 'all'));
+}
+
+/** What the state records as this host's VPN interface after this choice: set by a VPN address in auto mode, cleared by --host-ip or --interface. */
+function vpnInterfaceAfter(recorded: unknown, choice: AddressChoice): string | undefined {
+  if (choice.vpn === true && choice.interface !== undefined) return choice.interface;
+  if (choice.vpn === undefined && choice.address !== undefined) return undefined;
+  return typeof recorded === 'string' ? recorded : undefined;
 }
 
 const rememberedZones = (state: AgentState) => new Map(Object.entries(rememberedZonesRecord(state)));
@@ -119,6 +126,8 @@ export class Reconciler {
   private readonly refused = new Map<string, number>();
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
+  /** Whether the address source was told the state's VPN interface (once, at the first load). */
+  private vpnTold = false;
   /** The last pass's containers, endpoints and address: what the readiness gate answers from. */
   private seen: { containers: readonly ContainerSnapshot[]; endpoints: readonly DesiredEndpoint[]; address?: string } = { containers: [], endpoints: [] };
   /** Gated containers found ready: they stay ready until they stop. */
@@ -148,7 +157,13 @@ export class Reconciler {
 
   /** The state as last loaded or written (loads it on first use). */
   async currentState(): Promise<AgentState> {
-    return this.keeper.load();
+    const state = await this.keeper.load();
+    if (!this.vpnTold) {
+      // Before the first address is chosen: a host that registers its VPN address waits for the VPN after a restart too.
+      this.vpnTold = true;
+      if (typeof state.vpnInterface === 'string') this.o.addresses.preferVpn?.(state.vpnInterface);
+    }
+    return state;
   }
 
   /** The state write being retried (a full disk, a read-only directory), if any. */
@@ -206,7 +221,11 @@ export class Reconciler {
 
     // Own the address before registering anything on it: a lost response can't leak a target.
     // (A failed write is no reason to stop: a registration records its address again, first.)
-    if (address !== undefined && !state.addresses.includes(address)) await this.keeper.update({ ...state, addresses: [...state.addresses, address] });
+    const vpnInterface = vpnInterfaceAfter(state.vpnInterface, choice);
+    if ((address !== undefined && !state.addresses.includes(address)) || vpnInterface !== state.vpnInterface) {
+      const { vpnInterface: _old, ...rest } = state;
+      await this.keeper.update({ ...rest, addresses: address !== undefined && !state.addresses.includes(address) ? [...state.addresses, address] : state.addresses, ...(vpnInterface !== undefined ? { vpnInterface } : {}) });
+    }
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
 
