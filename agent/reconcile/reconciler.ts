@@ -289,10 +289,8 @@ export class Reconciler {
     const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
-    // Written behind: nothing left to write here makes a target this host's that a call created.
-    // While writes fail, written now, so that the pass knows when to try again.
-    if (this.keeper.failing === undefined) this.keeper.updateLater({ ...this.current, addresses, targets });
-    else await this.keeper.update({ ...this.current, addresses, targets });
+    // After the calls, so it delays none of them (only the next pass, by one write when something changed).
+    await this.keeper.update({ ...this.current, addresses, targets });
     if (heldForState === 0) this.heldForState.clear();
     const stateRetry = this.keeper.retryInMs();
     if (stateRetry !== undefined) waits.push(stateRetry);
