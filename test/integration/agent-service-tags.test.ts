@@ -66,7 +66,8 @@ describe('service tags from the task metadata endpoint', () => {
     expect(world.targets('back')).toEqual([]);
     await Promise.all(Object.values(untagged.byName).map((c) => c.remove()));
     await world.waitForTargets('front', [], 'the sentinel gone too');
-  });
+    // Six containers started and removed on the shared engine: room for a loaded machine.
+  }, 120_000);
 
   it('with --read-service-tags, maps a task whose service does not propagate its tags by the service\'s own tags', async () => {
     const ecs = await startEcsTagsStandIn();
