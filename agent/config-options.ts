@@ -42,7 +42,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'reconcile-interval', type: 'duration', default: DEFAULT_RECONCILE_INTERVAL, help: 'period of the container re-listing pass (jittered +-10%), and the shortest interval between two reads of a target group' },
   { name: 'fleet-size', type: 'count', default: DEFAULT_FLEET_SIZE, help: 'hosts that share this AWS account and region (their agents spend one ELB API budget): sizes the drift-repair reads and the fair share each host falls back to when throttled' },
   { name: 'elb-api-limits', type: 'string', help: 'the account\'s ELB API limits per region, if raised: CLASS=RATE:BURST,... for change (Register/DeregisterTargets) and describe (Describe*); default change=4:20,describe=10:40' },
-  { name: 'address-check-interval', type: 'duration', default: DEFAULT_ADDRESS_CHECK_INTERVAL, help: 'how often the host address is checked for changes' },
+  { name: 'address-check-interval', type: 'duration', default: DEFAULT_ADDRESS_CHECK_INTERVAL, help: 'how often the host address is polled: the fallback to watching address and link changes as they happen (`ip monitor`, iproute2)' },
   { name: 'on-exit', type: 'enum', values: ['auto', 'deregister', 'keep'], default: 'auto', help: 'on SIGTERM: auto = deregister only when the host shuts down' },
   { name: 'drain-timeout', type: 'duration', default: DEFAULT_DRAIN_TIMEOUT, help: 'how long to wait for deregistered targets to drain on exit' },
   { name: 'log-format', type: 'enum', values: ['json', 'text'], default: 'json', help: 'log line format' },

@@ -11,7 +11,8 @@ set -euo pipefail
 # - docker.io: dockerd (+ containerd, runc) for the integration tests' private engine
 # - busybox-static: the statically linked busybox the offline test image is built from
 # - iptables: dockerd publishes ports and masquerades through it
-# - iproute2: `ip`: the harness gives its private engine its own bridge
+# - iproute2: `ip`: the harness gives its private engine its own bridge, and the agent
+#   watches address changes with `ip -o monitor address link`
 # - shellcheck: lints the shell scripts
 # - systemd: systemd-analyze verify/security for the unit (PID 1 need not be systemd)
 # - binutils, binutils-aarch64-linux-gnu: strip the x64 and arm64 executables

@@ -1,22 +1,25 @@
 /**
- * `run`: the daemon. Subscribes to Docker events before the first listing, reconciles once,
- * then on every relevant event, address change and periodic tick. On SIGTERM it stops
- * watching, finishes the pass in flight, and deregisters or keeps targets per --on-exit.
+ * `run`: the daemon's wiring. Subscribes to Docker events before the first listing, reconciles
+ * once, then on every relevant event, address change and periodic tick. Docker events go to
+ * the container source (docker/docker-source.ts: what they mean, stop marks included), which
+ * asks for a pass; address changes come from the address watcher (host/address-watcher.ts).
+ * On SIGTERM it stops watching, finishes the pass in flight, and keeps or deregisters this
+ * host's targets per --on-exit (on-exit.ts).
  */
 import { describeConfig } from '../config.ts';
 import { unknownWarning, type UnknownName } from '../config-file.ts';
-import type { ContainerEvent } from '../core/container.ts';
-import { isStopSignal } from '../docker/docker-source.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';
+import { AddressWatcher } from '../host/address-watcher.ts';
 import { watchFileChanges } from '../host/file-change.ts';
-import { isHostStopping } from '../host/shutdown.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
 import { startGateServer } from '../readiness/gate-server.ts';
 import { DEFAULT_READINESS_PORT } from '../config-options.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
+import type { PassResult } from '../reconcile/reconciler.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
+import { leaveOnExit } from './on-exit.ts';
 import type { Parts } from './parts.ts';
 
 /** Runs until SIGTERM/SIGINT; resolves to the exit code. `unknown`: ECS_ANYWHERE_LB_* names that set nothing, warned about at start. */
@@ -34,93 +37,49 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     log.error(`cannot load state yet: ${errorMessage(err)}; the reconcile passes try again`, { event: 'state-load-failed', error: errorMessage(err) });
   }
 
-  let firstPass = true;
   const loop = new ReconcileLoop({
     pass: (reasons) => reconciler.reconcile(reasons),
     log,
     intervalMs: config.reconcileIntervalMs,
     retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
-    onPass: (result, ms, error) => {
-      metrics.reconcileCount++;
-      metrics.reconcileSecondsSum += ms / 1000;
-      if (!result) {
-        metrics.reconcileFailures++;
-        return;
-      }
-      metrics.lastDockerOk = Date.now();
-      metrics.registrations += result.registered;
-      metrics.deregistrations += result.deregistered;
-      metrics.ownedTargets = result.ownedTargets;
-      metrics.registrationsHeld = result.heldForState ?? 0;
-      metrics.address = result.address;
-      metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
-      if (result.settled) metrics.lastSuccessfulReconcile = Date.now();
-      if (firstPass && error === undefined) {
-        firstPass = false;
-        log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
-      }
-    },
+    onPass: passObserver(parts),
   });
+  const trigger = (reason: string) => loop.trigger(reason);
 
-  const onEvent = (e: ContainerEvent) => {
-    if (e.action === 'kill') {
-      if (!isStopSignal(e.signal)) {
-        // Not a usual stop signal: it still is one if it is the container's own STOPSIGNAL.
-        void containers.isOwnStopSignal(e.id, e.signal).then((own) => {
-          if (!own) return;
-          containers.markStopping(e.id, e.timeNano);
-          loop.trigger('event:kill');
-        });
-        return;
-      }
-      containers.markStopping(e.id, e.timeNano);
-    } else if (e.action === 'start' || e.action === 'restart' || e.action === 'unpause') {
-      containers.clearStopping(e.id);
-    } else if (e.action === 'destroy') {
-      containers.forget(e.id);
-    }
-    log.debug(`docker ${e.action} ${e.name ?? e.id.slice(0, 12)}`, { event: 'docker-event', action: e.action, containerId: e.id.slice(0, 12) });
-    loop.trigger(`event:${e.action}`);
-  };
   const watcher = new EventWatcher(parts.docker, {
-    onEvent,
+    onEvent: (e) => {
+      log.debug(`docker ${e.action} ${e.name ?? e.id.slice(0, 12)}`, { event: 'docker-event', action: e.action, containerId: e.id.slice(0, 12) });
+      containers.observe(e, trigger);
+    },
     onConnected: (resumed, since) => {
       metrics.lastDockerOk = Date.now();
+      containers.connected(resumed);
       if (resumed) {
         log.info(`Docker event stream reconnected${since !== undefined ? `, resuming events since ${since}` : ''}; resyncing`, { event: 'docker-reconnected', ...(since !== undefined ? { since } : {}) });
-        containers.recheckStoppingMarks();
-        loop.trigger('docker-reconnected');
+        trigger('docker-reconnected');
       }
     },
     // While the engine stays away: the first failure and every 10th are warnings, the rest debug.
-    onDisconnected: (err, retryInMs, attempt) =>
-      log[attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug'](`Docker event stream lost (${err.message}); reconnecting in ${retryInMs} ms (attempt ${attempt})`, { event: 'docker-disconnected', retryInMs, attempt }),
+    onDisconnected: (err, retryInMs, attempt) => {
+      containers.disconnected();
+      log[attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug'](`Docker event stream lost (${err.message}); reconnecting in ${retryInMs} ms (attempt ${attempt})`, { event: 'docker-disconnected', retryInMs, attempt });
+    },
   });
   // Subscribe before the first listing so nothing that happens in between is missed.
   await watcher.start().catch((err: unknown) => {
     log.warn(`cannot reach Docker yet (${errorMessage(err)}); will keep trying`, { event: 'docker-unavailable' });
     watcher.retryLater(err instanceof Error ? err : new Error(String(err)));
   });
-  // Seen before the first pass, so a change between that pass and the first check still triggers one.
-  const seen = (choice: { address?: string; problem?: string }) => choice.address ?? `none:${choice.problem ?? ''}`;
-  let lastAddress = await parts.addresses.current().then(seen, () => undefined);
-  loop.trigger('startup');
+  // Its first look comes before the first pass, so a change between that pass and the next look still triggers one.
+  // A fixed --host-ip never changes: nothing to watch.
+  const address = config.hostIp === undefined ? new AddressWatcher({ addresses: parts.addresses, pollIntervalMs: config.addressCheckIntervalMs, log, onChange: () => trigger('address-change') }) : undefined;
+  await address?.start();
+  trigger('startup');
   loop.startPeriodic();
-
-  const addressTimer = setInterval(() => {
-    parts.addresses.current().then(
-      (choice) => {
-        const now = seen(choice);
-        if (now !== lastAddress) loop.trigger('address-change');
-        lastAddress = now;
-      },
-      (err: unknown) => log.debug(`address check failed: ${errorMessage(err)}`),
-    );
-  }, config.addressCheckIntervalMs);
 
   // A changed mapping file is read again (a bad version keeps the last good rules) and reconciled at once.
   const mapping = parts.mapping;
-  const mappingWatch = mapping ? watchFileChanges(mapping.path, () => void mapping.reload().then((changed) => changed && loop.trigger('mapping-file-changed'))) : undefined;
+  const mappingWatch = mapping ? watchFileChanges(mapping.path, () => void mapping.reload().then((changed) => changed && trigger('mapping-file-changed'))) : undefined;
 
   const server = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics, log.child({ component: 'metrics' }), config.healthThresholdMs) : undefined;
   const gate = await startGate(parts);
@@ -131,29 +90,44 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   });
   log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
   watcher.stop();
-  clearInterval(addressTimer);
+  address?.stop();
   mappingWatch?.stop();
   await loop.stop();
-
-  let deregister = config.onExit === 'deregister';
-  if (config.onExit === 'auto') {
-    deregister = await isHostStopping();
-    log.info(deregister ? 'host is shutting down: deregistering this host\'s targets' : 'agent restart (host not shutting down): keeping targets registered', { event: 'exit-decision', deregister });
-  }
-  let code = 0;
-  if (deregister) {
-    const { deregistered, failed } = await reconciler.deregisterAll('agent-exit');
-    if (failed > 0) code = 1;
-    if (deregistered.length > 0 && config.drainTimeoutMs > 0) {
-      log.info(`waiting up to ${config.drainTimeoutMs} ms for ${deregistered.length} target(s) to drain`, { event: 'draining', targets: deregistered.length });
-      const left = await reconciler.waitForDrain(deregistered, config.drainTimeoutMs);
-      log.info(left.length === 0 ? 'all deregistered targets drained' : `${left.length} target(s) still draining at the drain timeout`, { event: 'drained', remaining: left.length });
-    }
-  }
+  let code = await leaveOnExit(parts);
+  await reconciler.flush().catch((err: unknown) => {
+    log.error(`cannot write state: ${errorMessage(err)}`, { event: 'state-write-failed' });
+    code = 1;
+  });
   await server?.close();
   await gate?.close();
   log.info('stopped', { event: 'stopped', exitCode: code });
   return code;
+}
+
+/** What each pass tells the metrics, and the `ready` line after the first good pass. */
+function passObserver(parts: Parts): (result: PassResult | undefined, ms: number, error?: unknown) => void {
+  const { metrics, log } = parts;
+  let firstPass = true;
+  return (result, ms, error) => {
+    metrics.reconcileCount++;
+    metrics.reconcileSecondsSum += ms / 1000;
+    if (!result) {
+      metrics.reconcileFailures++;
+      return;
+    }
+    metrics.lastDockerOk = Date.now();
+    metrics.registrations += result.registered;
+    metrics.deregistrations += result.deregistered;
+    metrics.ownedTargets = result.ownedTargets;
+    metrics.registrationsHeld = result.heldForState ?? 0;
+    metrics.address = result.address;
+    metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
+    if (result.settled) metrics.lastSuccessfulReconcile = Date.now();
+    if (firstPass && error === undefined) {
+      firstPass = false;
+      log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
+    }
+  };
 }
 
 /**

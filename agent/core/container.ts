@@ -38,7 +38,11 @@ export interface ContainerSnapshot {
 
 /** Lists the containers on this host. */
 export interface ContainerSource {
-  list(): Promise<ContainerSnapshot[]>;
+  /**
+   * The running containers. A source that follows events may answer from what they told it;
+   * `fresh` asks it to look at every container again (the periodic pass: drift repair).
+   */
+  list(options?: { fresh?: boolean }): Promise<ContainerSnapshot[]>;
 }
 
 /** A container lifecycle event, reduced to what schedules work. */

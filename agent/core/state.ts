@@ -26,6 +26,11 @@ export interface AgentState {
    * `AvailabilityZone: all` (cross-zone load balancing off); chosen once, kept across restarts.
    */
   readonly groupZones?: Readonly<Record<string, string>>;
+  /**
+   * Auto address mode: the VPN interface whose address this host registers. A restarted agent
+   * that finds no VPN interface up then waits for it instead of registering the LAN address.
+   */
+  readonly vpnInterface?: string;
 }
 
 export const EMPTY_STATE: AgentState = { version: STATE_VERSION, addresses: [], targets: [] };

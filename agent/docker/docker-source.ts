@@ -1,84 +1,40 @@
 /**
- * The container source over the Docker Engine API (dockerode). One `list` call per
- * reconcile; `inspect` once per container life, only for what the list omits: host-network
- * containers' ports, and ECS task containers' metadata id (their task's tags are read with it).
+ * The container source over the Docker Engine API (dockerode), and the one home of what
+ * Docker events mean for it. It keeps a view of the running containers: a full listing at
+ * start, on every periodic pass and after the event stream was lost (with an inspect once per
+ * container life for what the listing omits: host-network ports, an ECS task container's
+ * metadata id); in between, each event
+ * updates only its own container (an inspect after `start`, `restart`, `unpause`, `pause`
+ * and health changes; nothing at all after `kill`, `die`, `stop` and `destroy`), so a pass
+ * after an event costs one inspect at most, whatever else lies around on the host.
  */
-import { constants } from 'node:os';
 import type Dockerode from 'dockerode';
-import { ECS_METADATA_URI_ENV, ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource, type HealthStatus, type PortBinding, type Protocol } from '../core/container.ts';
-
-/** Signals after which a container is on its way out (Docker's `kill` event carries the number). */
-const STOP_SIGNALS = new Set(['15', 'SIGTERM', 'TERM', '9', 'SIGKILL', 'KILL', '2', 'SIGINT', 'INT', '3', 'SIGQUIT', 'QUIT']);
-
-/** Whether a `kill` event with this signal means the container is being stopped. */
-export function isStopSignal(signal: string | undefined): boolean {
-  return signal === undefined || STOP_SIGNALS.has(signal.toUpperCase());
-}
-
-/** A signal as its number, from "15", "TERM" or "SIGTERM"; undefined when unknown. */
-export function signalNumber(signal: string | undefined): number | undefined {
-  if (signal === undefined || signal === '') return undefined;
-  if (/^[0-9]+$/.test(signal)) return Number(signal);
-  const name = signal.toUpperCase();
-  return (constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
-}
-
-/** Whether two signal texts (numbers or names) are the same signal. */
-export function sameSignal(a: string | undefined, b: string | undefined): boolean {
-  const n = signalNumber(a);
-  return n !== undefined && n === signalNumber(b);
-}
-
-/** Reads "Up 5 minutes (healthy)" style status text. */
-export function healthFromStatus(status: string | undefined): HealthStatus {
-  if (!status) return 'none';
-  if (status.includes('(healthy)')) return 'healthy';
-  if (status.includes('(unhealthy)')) return 'unhealthy';
-  if (status.includes('(health: starting)')) return 'starting';
-  return 'none';
-}
-
-function protocolOf(text: string | undefined): Protocol {
-  return text === 'udp' || text === 'sctp' ? text : 'tcp';
-}
-
-/** Parses Docker's "8080/tcp" keys. */
-export function parsePortKey(key: string): { containerPort: number; protocol: Protocol } | undefined {
-  const [port, proto] = key.split('/');
-  const containerPort = Number(port);
-  if (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) return undefined;
-  return { containerPort, protocol: protocolOf(proto) };
-}
-
-interface HostModeDetails {
-  readonly exposedPorts: ContainerSnapshot['exposedPorts'];
-  readonly metadataId?: string;
-}
-
-/** The id in ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/<id> among `KEY=VALUE` environment entries. */
-export function metadataIdOf(env: readonly string[]): string | undefined {
-  const entry = env.find((e) => e.startsWith(`${ECS_METADATA_URI_ENV}=`));
-  const id = entry?.slice(ECS_METADATA_URI_ENV.length + 1).replace(/\/+$/, '').split('/').pop();
-  return id !== undefined && /^[A-Za-z0-9._-]{8,128}$/.test(id) ? id : undefined;
-}
+import type { ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
+import { inspectDetails, needsInspect, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type InspectDetails } from './container-snapshot.ts';
+import { isStopSignal, sameSignal } from './stop-signals.ts';
 
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
 
-/** Docker's RFC 3339 time with nanoseconds ("2026-11-23T19:43:58.123456789Z") as nanoseconds since the epoch. */
-export function parseDockerTime(text: string | undefined): bigint | undefined {
-  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text ?? '');
-  if (!m) return undefined;
-  const ms = Date.parse(`${m[1] ?? ''}${m[3] ?? ''}`);
-  if (Number.isNaN(ms) || ms <= 0) return undefined;
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+/** What the view holds per container: its snapshot, and what an inspect told (kept for the container's life). */
+interface Entry {
+  readonly snapshot: DockerSnapshot;
+  readonly stopSignal?: string;
+  readonly details?: InspectDetails;
 }
 
 /** Lists running containers through dockerode, marking those a stop signal was sent to. */
 export class DockerContainerSource implements ContainerSource {
   /** Container id -> when the stop signal was seen (ns). */
   private readonly stopping = new Map<string, bigint>();
-  private readonly hostModeCache = new Map<string, HostModeDetails>();
+  private entries = new Map<string, Entry>();
+  /** Containers an event told about, with the number of that news: a listing that started before it must not undo it. */
+  private readonly news = new Map<string, number>();
+  private counter = 0;
+  /** The event stream is connected: every change from now on arrives as an event. */
+  private streaming = false;
+  /** The view is complete: listed while the stream was connected, and the stream has not broken since. */
+  private warm = false;
   /** Set after the event stream reconnected: the next listing re-checks stop marks once. */
   private recheckMarks = false;
 
@@ -88,12 +44,66 @@ export class DockerContainerSource implements ContainerSource {
   ) {}
 
   /**
+   * Takes a Docker event into the view and calls `trigger` once a pass should look again.
+   * A `kill` with a stop signal marks the container at once (it leaves the desired set while
+   * it still serves its last requests); one with another signal counts only when it is the
+   * container's own STOPSIGNAL.
+   */
+  observe(e: ContainerEvent, trigger: (reason: string) => void): void {
+    const reason = `event:${e.action}`;
+    switch (e.action) {
+      case 'kill': {
+        if (isStopSignal(e.signal) || sameSignal(this.entries.get(e.id)?.stopSignal, e.signal)) {
+          this.markStopping(e.id, e.timeNano);
+          trigger(reason);
+        } else if (this.entries.get(e.id)?.stopSignal === undefined) {
+          void this.isOwnStopSignal(e.id, e.signal).then((own) => {
+            if (!own) return;
+            this.markStopping(e.id, e.timeNano);
+            trigger(reason);
+          });
+        }
+        return;
+      }
+      case 'die':
+      case 'stop':
+        this.note(e.id);
+        this.entries.delete(e.id);
+        trigger(reason);
+        return;
+      case 'destroy':
+        this.forget(e.id);
+        trigger(reason);
+        return;
+      default:
+        if (e.action === 'start' || e.action === 'restart' || e.action === 'unpause') this.stopping.delete(e.id);
+        void this.refresh(e.id).then((current) => {
+          if (current) trigger(reason);
+        });
+    }
+  }
+
+  /** The event stream is connected (`resumed`: again, after it broke: lost `start` events mean stop marks are re-checked). */
+  connected(resumed: boolean): void {
+    this.streaming = true;
+    if (!resumed) return;
+    this.warm = false;
+    this.recheckMarks = true;
+  }
+
+  /** The event stream broke: until it is back, every pass lists. */
+  disconnected(): void {
+    this.streaming = false;
+    this.warm = false;
+  }
+
+  /**
    * Whether `signal` is the container's own stop signal (Config.StopSignal, e.g. SIGWINCH for
    * httpd, SIGQUIT for nginx): `docker stop` and ECS send that one instead of SIGTERM.
    */
   async isOwnStopSignal(id: string, signal: string | undefined): Promise<boolean> {
     try {
-      const inspect = await this.docker.getContainer(id).inspect();
+      const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
       return sameSignal((inspect.Config as { StopSignal?: string } | undefined)?.StopSignal, signal);
     } catch {
       return false;
@@ -105,33 +115,88 @@ export class DockerContainerSource implements ContainerSource {
     this.stopping.set(id, timeNano);
   }
 
-  /** Forgets a stop mark (a `start` means the container runs again). */
-  clearStopping(id: string): void {
-    this.stopping.delete(id);
-  }
-
-  /** The event stream was broken: `start` events may have been lost, so re-check stop marks on the next listing. */
-  recheckStoppingMarks(): void {
-    this.recheckMarks = true;
-  }
-
-  /** Drops what is cached about a removed container. */
+  /** Drops what is known about a removed container. */
   forget(id: string): void {
+    this.note(id);
     this.stopping.delete(id);
-    this.hostModeCache.delete(id);
+    this.entries.delete(id);
   }
 
-  async list(): Promise<ContainerSnapshot[]> {
+  /** The running containers: from the view when it is warm, else (and when `fresh`) from a full listing. */
+  async list(options: { fresh?: boolean } = {}): Promise<ContainerSnapshot[]> {
+    if (options.fresh === true || !this.warm) await this.relist();
+    const out: ContainerSnapshot[] = [];
+    for (const [id, e] of this.entries) out.push({ ...e.snapshot, stopping: this.stopping.has(id) });
+    return out;
+  }
+
+  private note(id: string): number {
+    const n = ++this.counter;
+    this.news.set(id, n);
+    return n;
+  }
+
+  /** Re-reads one container after an event; false when a later event about it overtook this one (that one triggers). */
+  private async refresh(id: string): Promise<boolean> {
+    const n = this.note(id);
+    let entry: Entry | undefined;
+    try {
+      const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
+      const snapshot = snapshotFromInspect(inspect);
+      const stopSignal = (inspect.Config as { StopSignal?: string } | undefined)?.StopSignal;
+      if (snapshot) entry = { snapshot, ...(stopSignal ? { stopSignal } : {}), details: inspectDetails(inspect) };
+    } catch {
+      // Gone already (removed right after the event): the listing has no entry for it either.
+      entry = undefined;
+    }
+    if (this.news.get(id) !== n) return false;
+    if (entry) this.entries.set(id, entry);
+    else this.entries.delete(id);
+    return true;
+  }
+
+  private async relist(): Promise<void> {
+    const started = this.counter;
+    const covered = this.streaming;
     const infos = await this.docker.listContainers({ all: false, abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
-    const live = new Set(infos.map((i) => i.Id));
-    for (const id of this.hostModeCache.keys()) if (!live.has(id)) this.hostModeCache.delete(id);
-    for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
+    const next = new Map<string, Entry>();
+    await Promise.all(infos.map(async (info) => next.set(info.Id, await this.fromList(info))));
+    // What events said during the listing is newer than the listing.
+    for (const [id, n] of this.news) {
+      if (n <= started) {
+        this.news.delete(id);
+        continue;
+      }
+      const e = this.entries.get(id);
+      if (e) next.set(id, e);
+      else next.delete(id);
+    }
+    this.entries = next;
+    // A mark stays while its container is listed, or while an event about it is still being taken in.
+    for (const id of this.stopping.keys()) if (!next.has(id) && !this.news.has(id)) this.stopping.delete(id);
     if (this.recheckMarks) {
       // Only after a reconnect: inspecting a container Docker is tearing down waits for it, which would slow every kill.
       this.recheckMarks = false;
       await this.clearRestarted();
     }
-    return Promise.all(infos.map((info) => this.snapshot(info)));
+    this.warm = covered && this.streaming;
+  }
+
+  private async fromList(info: Dockerode.ContainerInfo): Promise<Entry> {
+    const known = this.entries.get(info.Id);
+    let details = known?.details;
+    let stopSignal = known?.stopSignal;
+    const networkMode = info.HostConfig?.NetworkMode ?? 'default';
+    if (details === undefined && needsInspect(networkMode, info.Labels)) {
+      // Once per container life. Host mode needs the ports (a failed inspect fails the listing); an ECS container's metadata id can wait for the next pass.
+      const inspect = this.docker.getContainer(info.Id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
+      const got = await (networkMode === 'host' ? inspect : inspect.catch(() => undefined));
+      if (got) {
+        details = inspectDetails(got);
+        stopSignal = (got.Config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+      }
+    }
+    return { snapshot: snapshotFromList(info, details), ...(details ? { details } : {}), ...(stopSignal ? { stopSignal } : {}) };
   }
 
   /**
@@ -148,44 +213,5 @@ export class DockerContainerSource implements ContainerSource {
         if (info?.State.Running && startedAt !== undefined && startedAt > markedAt) this.stopping.delete(id);
       }),
     );
-  }
-
-  private async snapshot(info: Dockerode.ContainerInfo): Promise<ContainerSnapshot> {
-    const networkMode = info.HostConfig?.NetworkMode ?? 'default';
-    const ports: PortBinding[] = [];
-    for (const p of info.Ports ?? []) {
-      if (p.PublicPort === undefined || p.PublicPort === 0) continue;
-      ports.push({ containerPort: p.PrivatePort, protocol: protocolOf(p.Type), hostIp: p.IP ?? '', hostPort: p.PublicPort });
-    }
-    const ecs = info.Labels?.[ECS_TASK_ARN_LABEL] !== undefined;
-    // Host mode needs the ports (a failed inspect fails the listing); an ECS container's metadata id can wait for the next pass.
-    const host = networkMode === 'host' ? await this.hostMode(info.Id) : ecs ? await this.hostMode(info.Id).catch(() => undefined) : undefined;
-    const ipAddresses = Object.values(info.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
-    return {
-      id: info.Id,
-      name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
-      labels: info.Labels ?? {},
-      running: info.State === 'running',
-      stopping: this.stopping.has(info.Id),
-      health: healthFromStatus(info.Status),
-      networkMode,
-      ports,
-      exposedPorts: networkMode === 'host' ? (host?.exposedPorts ?? []) : [],
-      ...(ipAddresses.length > 0 ? { ipAddresses } : {}),
-      ...(host?.metadataId !== undefined ? { metadataId: host.metadataId } : {}),
-    };
-  }
-
-  /** What only inspect tells (the list omits it): exposed ports (host network mode) and the metadata id; cached for the container's life. */
-  private async hostMode(id: string): Promise<HostModeDetails> {
-    const cached = this.hostModeCache.get(id);
-    if (cached) return cached;
-    const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
-    const keys = Object.keys(inspect.Config?.ExposedPorts ?? {});
-    const exposedPorts = keys.map(parsePortKey).filter((p): p is NonNullable<typeof p> => p !== undefined);
-    const metadataId = metadataIdOf(inspect.Config?.Env ?? []);
-    const details = { exposedPorts, ...(metadataId !== undefined ? { metadataId } : {}) };
-    this.hostModeCache.set(id, details);
-    return details;
   }
 }

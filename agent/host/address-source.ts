@@ -106,11 +106,14 @@ export function createAddressSource(policy: AddressPolicy, net: HostNetwork = sy
       if (!auto) return choice;
       if (choice.interface !== undefined && isVpnInterface(choice.interface)) {
         vpn = choice.interface;
-        return choice;
+        return { ...choice, vpn: true };
       }
-      if (vpn === undefined) return choice;
+      if (vpn === undefined) return { ...choice, vpn: false };
       const fallback = choice.address !== undefined ? `${choice.address}${choice.interface ? ` on ${choice.interface}` : ''}` : 'the default route';
-      return { interface: vpn, problem: `VPN interface ${vpn} is down or has no IPv4 address; waiting for it instead of falling back to ${fallback} (restart the agent or set --interface to change this)` };
+      return { interface: vpn, problem: `VPN interface ${vpn} is down or has no IPv4 address; waiting for it instead of falling back to ${fallback} (this host registers its VPN address, as the state file records; set --interface to register another)` };
+    },
+    preferVpn(iface) {
+      if (auto && isVpnInterface(iface)) vpn ??= iface;
     },
   };
 }

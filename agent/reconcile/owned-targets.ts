@@ -31,11 +31,18 @@ export function ownedRecord(arn: string, target: TargetRef, endpoint: DesiredEnd
   };
 }
 
-/** Records, with `added` replacing records of the same target. */
+/** Records in key order (each key built once: a pass sorts every record it keeps). */
+function sortedByKey(records: Iterable<OwnedTarget>): OwnedTarget[] {
+  const keyed = [...records].map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t] as const);
+  keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return keyed.map(([, t]) => t);
+}
+
+/** Records, with `added` replacing records of the same target; in key order, as {@link ownedAfter} leaves them. */
 export function mergeTargets(existing: readonly OwnedTarget[], added: readonly OwnedTarget[]): OwnedTarget[] {
   const out = new Map(existing.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
   for (const t of added) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
-  return [...out.values()];
+  return sortedByKey(out.values());
 }
 
 /**
@@ -63,7 +70,7 @@ export function ownedAfter(
     }
     for (const t of change?.added ?? []) out.set(targetKey(arn, t.id, t.port), t);
   }
-  return [...out.values()].sort((a, b) => targetKey(a.targetGroupArn, a.id, a.port).localeCompare(targetKey(b.targetGroupArn, b.id, b.port)));
+  return sortedByKey(out.values());
 }
 
 /**

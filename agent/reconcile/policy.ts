@@ -1,7 +1,8 @@
 /**
  * The decisions around the plan, pure and tested by tables: which groups are in play, which
  * zone an address is registered with, which deregistrations make-before-break holds back,
- * and why a target was deregistered (for the log line).
+ * which registrations are spread over the fleet's window, and why a target was deregistered
+ * (for the log line).
  */
 import type { ContainerSnapshot } from '../core/container.ts';
 import { OperationError } from '../errors.ts';
@@ -75,6 +76,18 @@ export function withoutHeld(p: GroupPlan, held: (target: TargetRef) => boolean):
     register: p.register.filter(({ target }) => !held(target)),
     deregister: p.deregister.filter((d) => d.why !== 'address-changed' || !heldPorts.has(d.target.port)),
   };
+}
+
+/**
+ * Whether a registration waits for this host's moment in the fleet's change window instead
+ * of going at once. A gated container's always does (ECS waits for the gate, so a fleet-wide
+ * deployment goes at the account's pace instead of into throttling). A move to a new address
+ * does only under pressure (`pressed`: this host's change pace was throttled and has not
+ * recovered yet): a lone VPN reconnect moves at once, while in a fleet-wide renumbering each
+ * host spends at most one throttled call before it spreads its moves like the rest.
+ */
+export function spreads(r: { readonly moved?: boolean; readonly endpoint: { readonly gated?: true } }, pressed: boolean): boolean {
+  return r.endpoint.gated === true || (r.moved === true && pressed);
 }
 
 /** Why a target was deregistered, from the plan's reason and what its container is doing now. */

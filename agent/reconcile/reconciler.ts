@@ -5,7 +5,7 @@
  * repair is due, at a pace sized to the fleet; a change costs one call per group. Runs are
  * serialised by the loop; this class keeps the state between them.
  */
-import type { AddressSource } from '../core/address.ts';
+import type { AddressChoice, AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
 import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { Cidr } from '../core/ipv4.ts';
@@ -27,13 +27,20 @@ import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, provableRecords, 
 import { chunk, plan, type GroupPlan } from './plan.ts';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
-import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, isZoneRefusal, withoutHeld, zoneForHost, zonesForTargets } from './policy.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, isZoneRefusal, spreads, withoutHeld, zoneForHost, zonesForTargets } from './policy.ts';
 
 /** The zones remembered for groups that refused `all`, as read from the state (anything malformed is ignored). */
 function rememberedZonesRecord(state: AgentState): Record<string, string> {
   const zones = state.groupZones;
   if (typeof zones !== 'object' || zones === null) return {};
   return Object.fromEntries(Object.entries(zones).filter(([, z]) => typeof z === 'string' && z !== 'all'));
+}
+
+/** What the state records as this host's VPN interface after this choice: set by a VPN address in auto mode, cleared by --host-ip or --interface. */
+function vpnInterfaceAfter(recorded: unknown, choice: AddressChoice): string | undefined {
+  if (choice.vpn === true && choice.interface !== undefined) return choice.interface;
+  if (choice.vpn === undefined && choice.address !== undefined) return undefined;
+  return typeof recorded === 'string' ? recorded : undefined;
 }
 
 const rememberedZones = (state: AgentState) => new Map(Object.entries(rememberedZonesRecord(state)));
@@ -81,6 +88,9 @@ export interface ReconcilerOptions {
   readonly onStateWrite?: (ok: boolean) => void;
 }
 
+/** Passes that look at every container again rather than at what events told (drift repair of the container view). */
+const RELIST_REASONS = new Set(['startup', 'periodic']);
+
 /** Deregistrations whose end is still to be seen, at most: older ones are forgotten (the metric is a sample). */
 const MAX_WATCHED_DRAINS = 10_000;
 
@@ -119,6 +129,8 @@ export class Reconciler {
   private readonly refused = new Map<string, number>();
   private reportedProblems = new Set<string>();
   private lastAddressNote: string | undefined;
+  /** Whether the address source was told the state's VPN interface (once, at the first load). */
+  private vpnTold = false;
   /** The last pass's containers, endpoints and address: what the readiness gate answers from. */
   private seen: { containers: readonly ContainerSnapshot[]; endpoints: readonly DesiredEndpoint[]; address?: string } = { containers: [], endpoints: [] };
   /** Gated containers found ready: they stay ready until they stop. */
@@ -148,7 +160,18 @@ export class Reconciler {
 
   /** The state as last loaded or written (loads it on first use). */
   async currentState(): Promise<AgentState> {
-    return this.keeper.load();
+    const state = await this.keeper.load();
+    if (!this.vpnTold) {
+      // Before the first address is chosen: a host that registers its VPN address waits for the VPN after a restart too.
+      this.vpnTold = true;
+      if (typeof state.vpnInterface === 'string') this.o.addresses.preferVpn?.(state.vpnInterface);
+    }
+    return state;
+  }
+
+  /** Resolves once every state write so far has ended (before the process exits). */
+  flush(): Promise<void> {
+    return this.keeper.flush();
   }
 
   /** The state write being retried (a full disk, a read-only directory), if any. */
@@ -190,7 +213,7 @@ export class Reconciler {
     const address = choice.address;
     this.adoptRecovery(address);
     const state = this.current;
-    const containers = await this.o.containers.list();
+    const containers = await this.o.containers.list({ fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
     const tasks = await this.tasksOf(containers);
     const desired = computeDesired({
       containers,
@@ -206,7 +229,12 @@ export class Reconciler {
 
     // Own the address before registering anything on it: a lost response can't leak a target.
     // (A failed write is no reason to stop: a registration records its address again, first.)
-    if (address !== undefined && !state.addresses.includes(address)) await this.keeper.update({ ...state, addresses: [...state.addresses, address] });
+    const vpnInterface = vpnInterfaceAfter(state.vpnInterface, choice);
+    if ((address !== undefined && !state.addresses.includes(address)) || vpnInterface !== state.vpnInterface) {
+      const { vpnInterface: _old, ...rest } = state;
+      // Written behind: the registration's own record names its address, and is written first.
+      this.keeper.updateLater({ ...rest, addresses: address !== undefined && !state.addresses.includes(address) ? [...state.addresses, address] : state.addresses, ...(vpnInterface !== undefined ? { vpnInterface } : {}) });
+    }
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
 
@@ -254,7 +282,10 @@ export class Reconciler {
     const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
-    await this.keeper.update({ ...this.current, addresses, targets });
+    // Written behind: nothing left to write here makes a target this host's that a call created.
+    // While writes fail, written now, so that the pass knows when to try again.
+    if (this.keeper.failing === undefined) this.keeper.updateLater({ ...this.current, addresses, targets });
+    else await this.keeper.update({ ...this.current, addresses, targets });
     if (heldForState === 0) this.heldForState.clear();
     const stateRetry = this.keeper.retryInMs();
     if (stateRetry !== undefined) waits.push(stateRetry);
@@ -297,15 +328,15 @@ export class Reconciler {
   }
 
   /**
-   * Changes that are most likely fleet-wide and that nothing waits for at once are spread:
-   * a move to a new address (a VPN server renumbered every client; make-before-break keeps
-   * the old target meanwhile) and the registration of a gated container (ECS waits for its
-   * gate, so the deployment goes at the account's pace instead of into throttling). This
-   * host draws its moment in the window the account needs for every host's share of such
-   * calls and holds them until then. Other new targets and stopped containers go at once.
+   * Changes that are most likely fleet-wide and that nothing waits for at once are spread
+   * (see `spreads` in policy.ts: gated registrations, and moves to a new address while this
+   * host's pace shows throttling). This host draws its moment in the window the account needs
+   * for every host's share of such calls and holds them until then. Other new targets and
+   * stopped containers go at once.
    */
   private spreadWaves(planned: GroupPlan[]): { plans: GroupPlan[]; waveWaitMs?: number } {
-    const spread = (r: GroupPlan['register'][number]) => r.moved === true || r.endpoint.gated === true;
+    const pressed = this.o.pace.rates().change < this.o.fleet.limits.change.perSecond;
+    const spread = (r: GroupPlan['register'][number]) => spreads(r, pressed);
     const waving = planned.filter((p) => p.register.some(spread));
     if (waving.length === 0) {
       this.waveAt = undefined;

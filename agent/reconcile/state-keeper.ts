@@ -7,8 +7,13 @@
  * - `update`: bookkeeping after calls. Kept in memory at once and written now or, after a
  *   failure, again once its backoff has passed (what is on disk then still claims at least
  *   what this host registered: never less).
+ * - `updateLater`: the same, written behind: the pass does not wait for it (what a pass
+ *   leaves to write only forgets a deregistered target or a pruned address, or notes what is
+ *   this host's by its address anyway; a crash before it lands leaves a record of a target
+ *   already gone, which the next pass deregisters again, a no-op).
  * Writes after a failure wait out a jittered exponential backoff, so a full disk is not
- * hammered by every pass.
+ * hammered by every pass. Writes go one at a time, in order: one behind and one first never
+ * race to the rename.
  */
 import { backoffDelay } from '../core/backoff.ts';
 import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort } from '../core/state.ts';
@@ -39,6 +44,8 @@ export class StateKeeper {
   /** What the file holds, as last written or loaded (undefined: not known to hold this process's view). */
   private written: string | undefined;
   private failure: WriteFailure | undefined;
+  /** The write in flight (and those queued after it): the next write starts when it ends. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StateKeeperOptions) {}
 
@@ -80,12 +87,29 @@ export class StateKeeper {
     await this.write(next);
   }
 
+  /** Adopts `next` at once and writes it behind: when its turn comes, whatever is newest is written. */
+  updateLater(next: AgentState): void {
+    this.state = next;
+    void this.write(next, true);
+  }
+
+  /** Resolves once every write so far has ended (before the process exits). */
+  async flush(): Promise<void> {
+    await this.writing;
+  }
+
   /** Adopts the records a recovery could still prove, as if loaded (written with the next write). */
   adopt(targets: readonly OwnedTarget[]): void {
     this.state = { ...this.current, targets };
   }
 
-  private async write(next: AgentState): Promise<boolean> {
+  private write(next: AgentState, newest = false): Promise<boolean> {
+    const run = this.writing.then(() => this.writeNow(newest ? this.current : next));
+    this.writing = run;
+    return run;
+  }
+
+  private async writeNow(next: AgentState): Promise<boolean> {
     const text = JSON.stringify(next);
     if (text === this.written) return true;
     if (this.failure !== undefined && this.o.now() < this.failure.retryAt) return false;

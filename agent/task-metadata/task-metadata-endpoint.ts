@@ -39,6 +39,8 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
   private readonly inFlight = new Map<string, Promise<TaskMetadata | undefined>>();
   /** The last endpoint-level failure logged (undefined: the endpoint answered since). */
   private endpointProblem: string | undefined;
+  /** While the endpoint does not answer at all, no task asks it before this time: one probe per retry period, not one per task. */
+  private downUntil = 0;
   private readonly now: () => number;
 
   constructor(private readonly o: TaskMetadataEndpointOptions) {
@@ -49,6 +51,7 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
     const known = this.tasks.get(taskArn);
     if (known && 'metadata' in known) return known.metadata;
     if (known && known.failedUntil > this.now()) return undefined;
+    if (this.downUntil > this.now()) return undefined;
     let pending = this.inFlight.get(taskArn);
     if (!pending) {
       pending = this.read(taskArn, metadataId).finally(() => this.inFlight.delete(taskArn));
@@ -67,7 +70,9 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
     try {
       task = await this.get(url);
     } catch (err) {
-      this.tasks.set(taskArn, { failedUntil: this.now() + (this.o.retryMs ?? TMDS_RETRY_MS) });
+      const until = this.now() + (this.o.retryMs ?? TMDS_RETRY_MS);
+      this.tasks.set(taskArn, { failedUntil: until });
+      if (!(err instanceof EndpointAnswer)) this.downUntil = until;
       this.noteProblem(err instanceof EndpointAnswer ? err.message : `unreachable (${errorMessage(err)})`, url, taskArn, err instanceof EndpointAnswer);
       return undefined;
     }

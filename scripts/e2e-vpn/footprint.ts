@@ -114,7 +114,12 @@ export async function removeItems(docker: Docker, items: readonly FootprintItem[
     });
   }
   for (const item of items.filter((i) => i.kind === 'container')) {
-    await attempt(`remove container ${item.name}`, () => docker.getContainer(item.name.split(' ')[0] as string).remove({ force: true }));
+    await attempt(`remove container ${item.name}`, () =>
+      docker.getContainer(item.name.split(' ')[0] as string).remove({ force: true }).catch((error: unknown) => {
+        // Gone meanwhile, or a removal (the run's own cleanup) already under way.
+        if (![404, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) throw error;
+      }),
+    );
   }
   for (const item of items.filter((i) => i.kind === 'netns')) await attempt(`delete netns ${item.name}`, () => ip(undefined, 'netns', 'delete', item.name));
   for (const item of items.filter((i) => i.kind === 'link')) {

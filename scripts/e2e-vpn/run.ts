@@ -195,6 +195,10 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
   const names: RunNames = runNames(process.pid, randomBytes(1).toString('hex'));
   const runDir = join(RUN_DIR_BASE, names.runId);
   let plan: NetworkPlan | undefined;
+  // After a signal the caller tears down: make nothing more.
+  const goOn = () => {
+    if (env.signal?.aborted) throw new Error('interrupted');
+  };
 
   try {
     const unavailable = e2eVpnUnavailableReason();
@@ -218,7 +222,9 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
 
     // ---- the VPC: certificates, namespaces, OpenVPN server, load balancer
     const certs = await makeCertificates(mkdirAt(runDir, 'pki'), ['host1', 'host2']);
+    goOn();
     const topology = await createTopology(names, p);
+    goOn();
     teardown.add('namespaces and links', () => topology.remove());
     const ccd = mkdirAt(runDir, 'ccd');
     writeFileSync(join(ccd, 'host1'), clientConfigDirEntry(p.host1Address, p));
@@ -229,6 +235,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     const server = startChild('openvpn server', serverArgv.file, serverArgv.args);
     teardown.add('openvpn server', () => server.stop());
     await server.waitForLine(/Initialization Sequence Completed/, 'the server up', 15_000);
+    goOn();
     const requestLogPath = join(runDir, 'elb-requests.jsonl');
     const spec: VpcEndpointSpec = {
       vpcCidr: p.vpcCidr,
@@ -249,6 +256,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     const apiFromRoot = `http://${p.rootVpc.b}:${ready.apiPort}`;
     const listenerUrl = `http://${p.rootVpc.b}:${ready.listenerPort}/`;
     log(`load balancer up in ${names.vpcNetns}: API ${apiFromRoot}, listener ${listenerUrl}, ${ready.targetGroupArn}`);
+    goOn();
 
     // ---- the hosts, as the installer sets them up
     const wrapper = writeAgentWrapper(mkdirAt(runDir, 'dist'));
@@ -274,12 +282,14 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     for (const host of [host1, host2]) {
       await host.install(wrapper);
       teardown.add(`${host.spec.name} services`, () => host.stop());
+      goOn();
     }
     const env1 = host1.agentEnv();
     const env2 = host2.agentEnv();
     check('install.sh --vpn-config: host 1 registers its own tunnel device', env1.includes(`ECS_ANYWHERE_LB_INTERFACE=${names.host1Tunnel}`), `agent.env: ${oneLine(env1)}`);
     check('install.sh --vpn-config: host 2 (dev tun) registers tun0', env2.includes('ECS_ANYWHERE_LB_INTERFACE=tun0'), `agent.env: ${oneLine(env2)}`);
     await Promise.all([host1.startVpn(), host2.startVpn()]);
+    goOn();
     const tunnelAddress = async (netns: string | undefined, dev: string) => (await ip(netns, '-4', '-o', 'addr', 'show', 'dev', dev)).match(/inet (\S+)\//)?.[1];
     const a1 = await tunnelAddress(undefined, names.host1Tunnel);
     const a2 = await tunnelAddress(names.host2Netns, NS_LINKS.host2Tunnel);
@@ -289,7 +299,9 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
       check(`${host.spec.name}: ecs-anywhere-lb-agent check passes with the installed configuration`, c.code === 0, c.code === 0 ? (c.output.match(/address.*/)?.[0] ?? '') : c.output);
     }
     const agent1 = await host1.startAgent();
+    goOn();
     const agent2 = await host2.startAgent();
+    goOn();
     figures.setupMs = Date.now() - started;
     log(`agents running (host 1 pid ${String(agent1.pid)}, host 2 pid ${String(agent2.pid)} in ${names.host2Netns}); setup took ${figures.setupMs} ms`);
 
@@ -302,6 +314,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
       startEcsContainer(docker, { family: host.spec.family, containerName: host.spec.containerName, runId: names.runId, ports: [CONTAINER_PORT], page, stopGraceSec: 3, stopTimeoutSec: 10 });
     const containersAt = Date.now();
     const [c1, c2] = await Promise.all([startContainer(host1, 'host1'), startContainer(host2, 'host2')]);
+    goOn();
     const port1 = c1.hostPort(CONTAINER_PORT);
     const port2 = c2.hostPort(CONTAINER_PORT);
     const t1 = targetKey(p.host1Address, port1);
@@ -310,6 +323,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     const [h1, h2] = await Promise.all([watch.waitForState(t1, 'healthy', options.stepTimeoutMs), watch.waitForState(t2, 'healthy', options.stepTimeoutMs)]);
     figures.host1HealthyMs = h1 - containersAt;
     figures.host2HealthyMs = h2 - containersAt;
+    goOn();
     check('host 1: the container (dynamic host port) is a healthy target at the tunnel address', true, `${t1} healthy ${figures.host1HealthyMs} ms after the start`);
     check('host 2: its container is a healthy target in the same group', true, `${t2} healthy ${figures.host2HealthyMs} ms after the start`);
     watch.track(t2);
@@ -332,6 +346,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     check('tunnel down: the agent logs that its address is gone', true, `${figures.addressGoneLoggedMs} ms: "${String(goneLine?.message)}"`);
     const unhealthy = await watch.waitForState(t1, 'unhealthy', options.stepTimeoutMs);
     figures.unhealthyMs = unhealthy - downAt;
+    goOn();
     // Two more address checks and a reconcile pass: the target must still be there.
     await sleep(4_500);
     const deregisteredWhileDown = agent1.logs.slice(logFrom).filter((l) => l.event === 'deregistered');
@@ -353,6 +368,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     figures.newTargetHealthyMs = newHealthy - upAt;
     const oldGone = await watch.waitForState(t1, 'absent', options.stepTimeoutMs);
     figures.oldTargetGoneMs = oldGone - upAt;
+    goOn();
     const moveEnd = Math.max(newHealthy, oldGone) + options.propagationDelayMs + 500;
     while (Date.now() < moveEnd) await sleep(100);
     load.move = phaseLoad(loadGen.stats(), upMark, mark(loadGen));
@@ -371,6 +387,7 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     figures.deregisteredMs = dereg - stopAt;
     const drained = await watch.waitForState(t1moved, 'absent', options.stepTimeoutMs);
     figures.drainedMs = drained - stopAt;
+    goOn();
     await stopping;
     const drainEnd = Date.now() + options.propagationDelayMs + 500;
     while (Date.now() < drainEnd) await sleep(100);

@@ -15,8 +15,13 @@ import { sleep, waitFor } from '../support/wait.ts';
 const unavailable = netnsUnavailableReason();
 const LIVE = ['initial', 'healthy', 'unhealthy'];
 const foreign = `${FOREIGN_IP}:31000`;
-/** What "within a few seconds" means here: the default 2 s address check plus one pass. */
+/** What "within a few seconds" means here: the default 2 s address poll plus one pass. */
 const NOTICE_BUDGET_MS = 5_000;
+/**
+ * The address watcher (`ip monitor`) acts within milliseconds (measured and printed below); the
+ * bound asserted is below the 2 s poll, so only the watcher meets it, with room for a loaded machine.
+ */
+const WATCHED_BOUND_MS = 1_000;
 
 let world: World;
 let netns: TestNetns;
@@ -58,12 +63,36 @@ const on = (address: string, ...cs: EcsContainer[]) => cs.map((c) => `${address}
 const live = () => world.targets('addr', LIVE);
 const stateFile = () => JSON.parse(readFileSync(join(world.stateDir, 'state.json'), 'utf8')) as { addresses: string[]; targets: { id: string; port: number }[] };
 
-/** Runs `change`, then waits until the group's live targets are `expected`; returns how long that took. */
-async function timeToConverge(change: () => Promise<void>, expected: string[], description: string): Promise<number> {
+/**
+ * Runs `change`, then waits until the group's live targets are `expected`. Returns how long
+ * that took, and how long from the start of the change's last step (`lastStep`, the one that
+ * makes the new address usable) to the first RegisterTargets of `address` (the endpoint's
+ * request time): what the agent took to act, plus the `ip` command that makes the change.
+ */
+async function timeToConverge(change: (lastStep: () => void) => Promise<void>, expected: string[], description: string, address: string): Promise<{ convergedMs: number; registerMs: number }> {
   const started = Date.now();
-  await change();
+  const mark = world.elb.requestLog.length;
+  let lastStepAt = started;
+  await change(() => (lastStepAt = Date.now()));
   await world.waitForTargets('addr', expected, description, 15_000, LIVE);
-  return Date.now() - started;
+  const registered = world.elb.requestLog.slice(mark).find((e) => e.action === 'RegisterTargets' && (e.targets ?? []).some((t) => t.id === address));
+  return { convergedMs: Date.now() - started, registerMs: (registered?.time ?? Infinity) - lastStepAt };
+}
+
+/** A tunnel device that appears with its address (OpenVPN without persist-tun): the link going up is the last step. */
+async function tunnelUp(ifname: string, address: string, lastStep: () => void): Promise<void> {
+  await netns.ip('link', 'add', ifname, 'type', 'veth', 'peer', 'name', `p-${ifname}`);
+  await netns.ip('link', 'set', `p-${ifname}`, 'up');
+  await netns.ip('addr', 'add', address, 'dev', ifname);
+  lastStep();
+  await netns.ip('link', 'set', ifname, 'up');
+}
+
+/** A renumbering as OpenVPN does it: the old address goes, the new one comes. */
+async function renumber(ifname: string, address: string, lastStep: () => void): Promise<void> {
+  await netns.ip('-4', 'addr', 'flush', 'dev', ifname);
+  lastStep();
+  await netns.ip('addr', 'add', address, 'dev', ifname);
 }
 
 function stillRunning(a: AgentProcess): Promise<boolean> {
@@ -87,9 +116,9 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
 
     // A VPN reconnect with a new tunnel IP.
     let mark = world.elb.requestLog.length;
-    const moveMs = await timeToConverge(() => netns.setAddress('vpn0', `${Y}/24`), [...on(Y, a, b), foreign].sort(), 'moved to the new address');
-    console.log(`[agent-address] --interface: new address noticed and targets moved in ${moveMs} ms`);
-    expect(moveMs).toBeLessThan(NOTICE_BUDGET_MS);
+    const move = await timeToConverge((last) => renumber('vpn0', `${Y}/24`, last), [...on(Y, a, b), foreign].sort(), 'moved to the new address', Y);
+    console.log(`[agent-address] --interface: renumbered; RegisterTargets of the new address ${move.registerMs} ms after the change, targets moved in ${move.convergedMs} ms`);
+    expect(move.registerMs).toBeLessThan(WATCHED_BOUND_MS);
     // Make-before-break: the new targets were registered before the old ones were deregistered.
     const calls = world.elb.requestLog.slice(mark).filter((e) => e.action === 'RegisterTargets' || e.action === 'DeregisterTargets');
     const firstRegisterNew = calls.findIndex((e) => e.action === 'RegisterTargets' && (e.targets ?? []).some((t) => t.id === Y));
@@ -97,6 +126,8 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     expect(firstRegisterNew).toBeGreaterThanOrEqual(0);
     expect(firstDeregisterOld).toBeGreaterThan(firstRegisterNew);
     for (const t of world.snapshot('addr').filter((t) => t.id === X)) expect(t.state).toBe('draining');
+    // The log line follows the call's answer: wait for it rather than race it.
+    await waitFor(() => agent!.find((l) => l.event === 'deregistered' && String(l.target).startsWith(`${X}:`)).length === 2, { description: 'both deregistrations logged', timeoutMs: 5_000 });
     expect(agent.find((l) => l.event === 'deregistered' && String(l.target).startsWith(`${X}:`)).map((l) => l.reason)).toEqual(['address-changed', 'address-changed']);
     await waitFor(() => JSON.stringify(stateFile().addresses) === JSON.stringify([Y]), { description: `state prunes ${X} once its targets are deregistered (now ${JSON.stringify(stateFile().addresses)})`, timeoutMs: 5_000 });
 
@@ -118,9 +149,9 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
 
     // It comes back, renumbered while it was down.
     await netns.setAddress('vpn0', `${Z}/24`);
-    const backMs = await timeToConverge(() => netns.setUp('vpn0', true), [...on(Z, a, c), foreign].sort(), 'registered on the returned address');
-    console.log(`[agent-address] --interface: returned address noticed and targets moved in ${backMs} ms`);
-    expect(backMs).toBeLessThan(NOTICE_BUDGET_MS);
+    const back = await timeToConverge((last) => (last(), netns.setUp('vpn0', true)), [...on(Z, a, c), foreign].sort(), 'registered on the returned address', Z);
+    console.log(`[agent-address] --interface: came back renumbered; RegisterTargets of the new address ${back.registerMs} ms after the link came up, targets moved in ${back.convergedMs} ms`);
+    expect(back.registerMs).toBeLessThan(WATCHED_BOUND_MS);
     await waitFor(() => JSON.stringify(stateFile().addresses) === JSON.stringify([Z]), { description: `state lists only ${Z} (now ${JSON.stringify(stateFile().addresses)})`, timeoutMs: 5_000 });
 
     expect(await stillRunning(agent)).toBe(true);
@@ -168,9 +199,9 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     expect(agent.find((l) => l.event === 'address')[0]?.interface).toBe('lan0');
 
     // The VPN comes up: its address wins over the default route's.
-    const upMs = await timeToConverge(() => netns.addInterface('tun0', `${T1}/24`), [...on(T1, d), foreign].sort(), 'moved to tun0');
-    console.log(`[agent-address] auto: tun0 came up, targets moved in ${upMs} ms`);
-    expect(upMs).toBeLessThan(NOTICE_BUDGET_MS);
+    const up = await timeToConverge((last) => tunnelUp('tun0', `${T1}/24`, last), [...on(T1, d), foreign].sort(), 'moved to tun0', T1);
+    console.log(`[agent-address] auto: tun0 came up; RegisterTargets of its address ${up.registerMs} ms after the link came up, targets moved in ${up.convergedMs} ms`);
+    expect(up.registerMs).toBeLessThan(WATCHED_BOUND_MS);
 
     // The VPN drops and its tunnel device goes away (OpenVPN without persist-tun): the agent
     // does not fall back to the LAN address (the load balancer reaches this host only
@@ -184,9 +215,9 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     expect(live()).toEqual([...on(T1, d), foreign].sort());
 
     // It reconnects with a new tunnel address.
-    const backMs = await timeToConverge(() => netns.addInterface('tun0', `${T2}/24`), [...on(T2, d), foreign].sort(), 'moved to the new tunnel address');
-    console.log(`[agent-address] auto: tun0 reconnected with a new address, targets moved in ${backMs} ms`);
-    expect(backMs).toBeLessThan(NOTICE_BUDGET_MS);
+    const back = await timeToConverge((last) => tunnelUp('tun0', `${T2}/24`, last), [...on(T2, d), foreign].sort(), 'moved to the new tunnel address', T2);
+    console.log(`[agent-address] auto: tun0 reconnected with a new address; RegisterTargets of it ${back.registerMs} ms after the link came up, targets moved in ${back.convergedMs} ms`);
+    expect(back.registerMs).toBeLessThan(WATCHED_BOUND_MS);
     expect(await stillRunning(agent)).toBe(true);
     noForeignCalls();
   });

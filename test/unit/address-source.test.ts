@@ -106,17 +106,17 @@ describe('createAddressSource', () => {
   it('asks the host anew on every call', async () => {
     const host = changingNetwork({ eth0: ETH0 });
     const source = createAddressSource(policy(), host.net);
-    expect(await source.current()).toStrictEqual({ address: '192.168.1.20', interface: 'eth0' });
+    expect(await source.current()).toStrictEqual({ address: '192.168.1.20', interface: 'eth0', vpn: false });
     host.set({ eth0: ETH0, tun0: TUN0 });
-    expect(await source.current()).toStrictEqual({ address: '10.8.0.10', interface: 'tun0' });
+    expect(await source.current()).toStrictEqual({ address: '10.8.0.10', interface: 'tun0', vpn: true });
     host.set({ eth0: ETH0, tun0: ['10.8.0.22'] });
-    expect(await source.current()).toStrictEqual({ address: '10.8.0.22', interface: 'tun0' });
+    expect(await source.current()).toStrictEqual({ address: '10.8.0.22', interface: 'tun0', vpn: true });
   });
 
   it('in auto mode, once a VPN address was used, waits for the VPN instead of falling back to the default route', async () => {
     const host = changingNetwork({ eth0: ETH0, tun0: TUN0 });
     const source = createAddressSource(policy(), host.net);
-    expect(await source.current()).toStrictEqual({ address: '10.8.0.10', interface: 'tun0' });
+    expect(await source.current()).toStrictEqual({ address: '10.8.0.10', interface: 'tun0', vpn: true });
 
     host.set({ eth0: ETH0 }); // the VPN reconnects
     const during = await source.current();
@@ -126,7 +126,7 @@ describe('createAddressSource', () => {
     expect(during.problem).toContain('192.168.1.20 on eth0');
 
     host.set({ eth0: ETH0, tun0: TUN0 });
-    expect(await source.current()).toStrictEqual({ address: '10.8.0.10', interface: 'tun0' });
+    expect(await source.current()).toStrictEqual({ address: '10.8.0.10', interface: 'tun0', vpn: true });
   });
 
   it('in auto mode follows the VPN to another VPN interface', async () => {
@@ -134,7 +134,7 @@ describe('createAddressSource', () => {
     const source = createAddressSource(policy(), host.net);
     await source.current();
     host.set({ eth0: ETH0, wg0: WG0 });
-    expect(await source.current()).toStrictEqual({ address: '10.9.0.3', interface: 'wg0' });
+    expect(await source.current()).toStrictEqual({ address: '10.9.0.3', interface: 'wg0', vpn: true });
   });
 
   it('with --interface or --host-ip, reports exactly what the host shows', async () => {

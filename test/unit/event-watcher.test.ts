@@ -2,7 +2,8 @@
 // parameter, kill signals, health from list status text, and exposed-port keys.
 import { describe, expect, it } from 'vitest';
 import type { ContainerEvent } from '../../agent/core/container.ts';
-import { healthFromStatus, isStopSignal, parseDockerTime, parsePortKey } from '../../agent/docker/docker-source.ts';
+import { healthFromStatus, parseDockerTime, parsePortKey } from '../../agent/docker/container-snapshot.ts';
+import { isStopSignal } from '../../agent/docker/stop-signals.ts';
 import { RELEVANT_ACTIONS, parseDockerEvent, sinceParam } from '../../agent/docker/event-watcher.ts';
 
 const ID = '3f4e8a1b2c9d0e7f6a5b4c3d2e1f00112233445566778899aabbccddeeff0011';

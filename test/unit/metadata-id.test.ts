@@ -1,7 +1,7 @@
 // How a host-network container names itself to the readiness gate: the last path segment of
 // ECS_CONTAINER_METADATA_URI_V4 in its environment, as the docker source reads it.
 import { describe, expect, it } from 'vitest';
-import { metadataIdOf } from '../../agent/docker/docker-source.ts';
+import { metadataIdOf } from '../../agent/docker/container-snapshot.ts';
 
 describe('metadataIdOf', () => {
   it.each<[string, string[], string | undefined]>([

@@ -8,7 +8,7 @@ import type { OwnedTarget } from '../../agent/core/state.ts';
 import type { TargetRef } from '../../agent/core/target-registry.ts';
 import type { DesiredEndpoint } from '../../agent/mapping/desired.ts';
 import type { DeregisterWhy, GroupPlan } from '../../agent/reconcile/plan.ts';
-import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, withoutHeld } from '../../agent/reconcile/policy.ts';
+import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, spreads, withoutHeld } from '../../agent/reconcile/policy.ts';
 
 const arn = (name: string, id: string) => `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/${id}`;
 const WEB = arn('web', '0123456789abcdef');
@@ -105,5 +105,20 @@ describe('deregisterReason', () => {
     ['not-desired', 'a container without health check', container({ health: 'none' }), 'no-longer-mapped'],
   ])('%s, %s: %s', (why, _what, c, expected) => {
     expect(deregisterReason(why, c)).toBe(expected);
+  });
+});
+
+describe('spreads', () => {
+  // [case, moved, gated, pressed (this host's change pace throttled, not recovered), spread over the fleet's window]
+  it.each<[string, boolean, boolean, boolean, boolean]>([
+    ['a new target, no pressure', false, false, false, false],
+    ['a new target under pressure (never held: ECS does not wait for it)', false, false, true, false],
+    ['a move, no pressure: a lone reconnect moves at once', true, false, false, false],
+    ['a move under pressure: the fleet is renumbering, take this host\'s moment', true, false, true, true],
+    ['a gated registration, no pressure', false, true, false, true],
+    ['a gated registration under pressure', false, true, true, true],
+    ['a gated move', true, true, false, true],
+  ])('%s', (_case, moved, gated, pressed, expected) => {
+    expect(spreads({ ...(moved ? { moved: true } : {}), endpoint: gated ? { gated: true } : {} }, pressed)).toBe(expected);
   });
 });

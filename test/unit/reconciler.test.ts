@@ -312,7 +312,7 @@ describe('Reconciler: drift repair and ownership', () => {
 });
 
 describe('Reconciler: address change (make-before-break)', () => {
-  it('registers on the new address, then deregisters the old targets', async () => {
+  it('registers on the new address, then deregisters the old targets, at once while nothing is throttled', async () => {
     const w = world({ address: OLD });
     w.host.start(container('c1', 32768, [WEB]));
     const agent = w.start();
@@ -320,9 +320,32 @@ describe('Reconciler: address change (make-before-break)', () => {
     expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`]);
     w.address.address = HOST;
     const mark = w.mark();
-    // A move is likely fleet-wide: it waits for this host's moment in the fleet's window (dice 0.5: the middle).
+    const result = await agent.pass('address-change');
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`]), call('DeregisterTargets', WEB, [`${OLD}:32768`])]);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
+    expect(w.store.saved.addresses).toEqual([HOST]);
+    expect(w.recorded()).toEqual([`web ${HOST}:32768`]);
+    expect(result).toMatchObject({ registered: 1, deregistered: 1, settled: true, address: HOST });
+  });
+
+  it('under pressure (its change pace throttled and not recovered) a move waits for this host\'s moment in the fleet\'s window', async () => {
+    const w = world({ address: OLD });
+    w.host.start(container('c1', 32768, [WEB]));
+    const agent = w.start();
+    await agent.pass('startup');
+    // A throttled call: the pace halves and holds the class; once the hold is over, calls go again at the lower rate.
+    w.elb.fail('throttled', { action: 'RegisterTargets', times: 1 });
+    w.host.start(container('c2', 32769, [WEB]));
+    await agent.pass('event:start');
+    w.advance(agent.pace.delayMs('change'));
+    await agent.pass('retry');
+    expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`, `${OLD}:32769`]);
+    expect(agent.pace.rates().change).toBeLessThan(DEFAULT_ELB_API_LIMITS.change.perSecond);
+    w.address.address = HOST;
+    const mark = w.mark();
+    // A move now is likely fleet-wide: it waits for this host's moment in the fleet's window (dice 0.5: the middle).
     const moveAt = w.now() + fleetChangeWindowMs(BIG_FLEET, 2, DEFAULT_ELB_API_LIMITS) / 2;
-    let result = await agent.pass('address');
+    let result = await agent.pass('address-change');
     while (w.now() < moveAt) {
       // Passes in between (the first drift-repair read among them) leave the move alone.
       expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([]);
@@ -331,11 +354,10 @@ describe('Reconciler: address change (make-before-break)', () => {
       result = await agent.pass('scheduled');
     }
     expect(w.now()).toBe(moveAt);
-    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`]), call('DeregisterTargets', WEB, [`${OLD}:32768`])]);
-    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
-    expect(w.store.saved.addresses).toEqual([HOST]);
-    expect(w.recorded()).toEqual([`web ${HOST}:32768`]);
-    expect(result).toMatchObject({ registered: 1, deregistered: 1, settled: true, address: HOST });
+    expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([
+      call('RegisterTargets', WEB, [`${HOST}:32768`, `${HOST}:32769`]), call('DeregisterTargets', WEB, [`${OLD}:32768`, `${OLD}:32769`]),
+    ]);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
   });
 
   it('holds the old target back while the new registration fails, and lets it go once the new one is in', async () => {
@@ -344,12 +366,9 @@ describe('Reconciler: address change (make-before-break)', () => {
     const agent = w.start();
     await agent.pass('startup');
     w.address.address = HOST;
-    // The move's moment in the fleet's window (the middle, with dice 0.5).
-    await agent.pass('address');
-    w.advance(fleetChangeWindowMs(BIG_FLEET, 2, DEFAULT_ELB_API_LIMITS) / 2);
     w.elb.fail('transient', { action: 'RegisterTargets' });
     let mark = w.mark();
-    const failed = await agent.pass('scheduled');
+    const failed = await agent.pass('address-change');
     expect(w.since(mark).filter((c) => c.action !== 'DescribeTargetHealth')).toEqual([call('RegisterTargets', WEB, [`${HOST}:32768`], 'ServiceUnavailable')]);
     expect(w.elb.holds(WEB)).toEqual([`${OLD}:32768`]);
     // Still this host's: the old address and its target stay recorded for the cleanup.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameSignal, signalNumber } from '../../agent/docker/docker-source.ts';
+import { sameSignal, signalNumber } from '../../agent/docker/stop-signals.ts';
 
 describe('signalNumber / sameSignal', () => {
   it.each([

@@ -60,16 +60,24 @@ describe('TaskMetadataEndpoint', () => {
     await closed.close();
     let now = 1_000_000;
     const log = memoryLog();
-    const source = new TaskMetadataEndpoint({ baseUrl: closed.url, log, mapsTargetGroups: maps, now: () => now, retryMs: 60_000 });
-    expect(await source.task(TASK, 'id-00000001')).toBeUndefined();
-    expect(await source.task(`${TASK}0`, 'id-00000002')).toBeUndefined();
+    let asked = 0;
+    const counting: typeof fetch = (input, init) => {
+      asked++;
+      return fetch(input, init);
+    };
+    const probe = new TaskMetadataEndpoint({ baseUrl: closed.url, log, mapsTargetGroups: maps, now: () => now, retryMs: 60_000, fetch: counting });
+    expect(await probe.task(TASK, 'id-00000001')).toBeUndefined();
+    // Another task while the endpoint is down: not asked again before the retry time.
+    expect(await probe.task(`${TASK}0`, 'id-00000002')).toBeUndefined();
+    expect(asked).toBe(1);
     const warnings = log.lines.filter((l) => l.fields?.event === 'task-metadata-unavailable');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.message).toContain(`task metadata endpoint ${closed.url} is unreachable`);
     expect(warnings[0]?.message).toContain('labels and the mapping file still apply');
     now += 61_000;
     // Still down: asked again, but the same cause is not logged again.
-    expect(await source.task(TASK, 'id-00000001')).toBeUndefined();
+    expect(await probe.task(TASK, 'id-00000001')).toBeUndefined();
+    expect(asked).toBe(2);
     expect(log.lines.filter((l) => l.fields?.event === 'task-metadata-unavailable')).toHaveLength(1);
   });
 
