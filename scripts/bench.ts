@@ -6,7 +6,7 @@
 //    p50/p90/p99 for agent and probe and their ratios, with 0 and more stopped containers around;
 //  - a burst across 3 groups started and stopped together, against Docker's own time;
 //  - start-up to first reconcile with none and with many containers; idle CPU seconds per hour;
-//  - resident memory idle, after the burst, and before/after a churn of containers (growth);
+//  - resident memory idle, after the burst, and idle again after 1,000 container starts and stops (growth);
 //  - the executables' and the bundle's sizes.
 // Prints the figures, writes them as JSON (--json), draws the latency plot (scripts/bench/plot.py;
 // full runs write docs/bench-latency.png). Exits non-zero only on errors (a target never
@@ -69,18 +69,22 @@ async function main(): Promise<void> {
     const mem: Record<string, number> = {};
     let idleCpu = { agentSecondsPerHour: NaN, probeSecondsPerHour: NaN, windowSeconds: sizes.idleSeconds };
 
-    phase('lone', `${sizes.events} lone starts and kills, ${sizes.running} running at most; idle ${sizes.idleSeconds} s with ${sizes.running} up`);
-    const base = await loneChanges(world, sizes.events, sizes.running, async () => {
+    /** Idles with `running` containers up: resident memory at the end, CPU over the window. */
+    const idle = async () => {
       await sleep(SETTLE_MS);
-      mem.idleAfterSettle = rssMiB(pid);
       const [a0, p0] = [cpuSeconds(pid), cpuSeconds(world.probePid)];
       await sleep(sizes.idleSeconds * 1000);
       const perHour = (s: number) => round1((s * 3600) / sizes.idleSeconds);
-      idleCpu = { agentSecondsPerHour: perHour(cpuSeconds(pid) - a0), probeSecondsPerHour: perHour(cpuSeconds(world.probePid) - p0), windowSeconds: sizes.idleSeconds };
-      mem.idleWithRunning = rssMiB(pid);
-      const parts = rssParts(pid);
-      mem.idleAnonymous = parts.anonymous;
-      mem.idleFileBacked = parts.file;
+      return { rss: rssMiB(pid), ...rssParts(pid), agentSecondsPerHour: perHour(cpuSeconds(pid) - a0), probeSecondsPerHour: perHour(cpuSeconds(world.probePid) - p0) };
+    };
+
+    phase('lone', `${sizes.events} lone starts and kills, ${sizes.running} running at most; idle ${sizes.idleSeconds} s with ${sizes.running} up`);
+    let startsAtFirstIdle = 0;
+    const base = await loneChanges(world, sizes.events, sizes.running, async () => {
+      const first = await idle();
+      startsAtFirstIdle = world.starts;
+      idleCpu = { agentSecondsPerHour: first.agentSecondsPerHour, probeSecondsPerHour: first.probeSecondsPerHour, windowSeconds: sizes.idleSeconds };
+      Object.assign(mem, { idleWithRunning: first.rss, idleAnonymous: first.anonymous, idleFileBacked: first.file });
     });
     const levels: LevelResult[] = [level(0, await world.containerCount(), base)];
 
@@ -104,22 +108,29 @@ async function main(): Promise<void> {
       await waitFor(() => world.groups.burst.reduce((n, g) => n + world.elb.targets(g).filter((t) => t.id === HOST_IP).length, 0) === up.length, { description: 'extra start-up containers deregistered', timeoutMs: 60_000 });
     });
 
-    phase('churn', `churn of ${sizes.churn} container starts and stops`);
-    await sleep(SETTLE_MS);
-    mem.beforeChurn = rssMiB(pid);
-    const churned = await churn(world, sizes.churn, sizes.churnParallel);
-    await sleep(SETTLE_MS);
-    mem.afterChurn = rssMiB(pid);
-
-    let stoppedNow = 0;
+    const stoppedContainers: EcsContainer[] = [];
     for (const stopped of sizes.stoppedLevels.filter((n) => n > 0)) {
       phase(`stopped-${stopped}`, `${sizes.eventsPerStoppedLevel} lone starts and kills with ${stopped} stopped containers lying around`);
-      await addStoppedContainers(world, stopped - stoppedNow);
-      stoppedNow = stopped;
+      stoppedContainers.push(...(await addStoppedContainers(world, stopped - stoppedContainers.length)));
       levels.push(level(stopped, await world.containerCount(), await loneChanges(world, sizes.eventsPerStoppedLevel, sizes.running)));
     }
+
+    // The bench's own starts so far, topped up to growthStarts (the last round's `running` included).
+    const churnCount = Math.max(sizes.minChurn, sizes.growthStarts - (world.starts - startsAtFirstIdle) - sizes.running);
+    phase('churn', `churn of ${churnCount} container starts and stops`);
+    const churned = await churn(world, churnCount, sizes.churnParallel);
+
+    phase('growth', `idle again with ${sizes.running} containers up (the stopped ones removed)`);
+    await Promise.all(stoppedContainers.map((c) => c.remove()));
+    const last = await Promise.all(Array.from({ length: sizes.running }, () => world.startContainer(world.groups.agent)));
+    try {
+      await Promise.all(last.map((c) => world.waitForCall('RegisterTargets', world.groups.agent, c, Date.now() - 60_000, 60_000)));
+      const again = await idle();
+      Object.assign(mem, { idleAtEnd: again.rss, idleAnonymousAtEnd: again.anonymous, startsBetween: world.starts - startsAtFirstIdle, growth: round1(again.rss - (mem.idleWithRunning ?? NaN)) });
+    } finally {
+      await Promise.all(last.map((c) => c.remove()));
+    }
     phase('end', '');
-    mem.atEnd = rssMiB(pid);
     mem.peak = peakRssMiB(pid);
 
     const result: BenchResult = withGoals({
@@ -133,7 +144,7 @@ async function main(): Promise<void> {
       burst: bursts,
       startupToFirstReconcileMs: { none: main.readyMs, many: startupWithMany, manyContainers: sizes.startupContainers },
       idleCpu,
-      rssMiB: { ...mem, churnGrowth: round1((mem.afterChurn ?? NaN) - (mem.beforeChurn ?? NaN)), running: sizes.running },
+      rssMiB: { ...mem, running: sizes.running },
       churn: churned,
       artifacts: artifactSizes(),
       seconds: Math.round((Date.now() - began) / 1000),

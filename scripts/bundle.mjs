@@ -42,7 +42,10 @@ await build({
   platform: 'node',
   target: 'node22',
   format: 'cjs',
-  minify: false,
+  // Whitespace and syntax only: names stay readable in stack traces; the source V8 keeps in
+  // memory is 1.4 MB instead of 1.7 MB.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: false,
   legalComments: 'none',
   // Optional native add-ons of ssh2/dockerode: both fall back to JavaScript when absent.

@@ -28,6 +28,8 @@ export interface BenchWorld {
   /** The agent's one-at-a-time group, the probe's group, and the burst's groups. */
   readonly groups: { readonly agent: string; readonly probe: string; readonly burst: readonly string[] };
   readonly probePid: number;
+  /** Containers started so far through {@link startContainer}. */
+  readonly starts: number;
   /** Environment that points an agent at this world, with its own state directory. */
   agentEnv(stateDir: string): Record<string, string>;
   /** Starts a task container in `group` (the probe's too when `probe`); not waiting for it to serve. */
@@ -75,10 +77,14 @@ export async function createBenchWorld(groupCount: number): Promise<BenchWorld> 
   const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DOCKER_HOST: engine.dockerHost };
   const probeProcess = await startProbe({ ...base, ...aws, PROBE_TARGET_GROUP_ARN: probe, PROBE_HOST_IP: HOST_IP, PROBE_LABEL: `${PROBE_LABEL}=1` });
 
+  let starts = 0;
   const world: BenchWorld = {
     docker, elb, events, calls,
     groups: { agent, probe, burst },
     probePid: probeProcess.pid!,
+    get starts() {
+      return starts;
+    },
     agentEnv: (stateDir) => ({
       ...aws,
       ECS_ANYWHERE_LB_HOST_IP: HOST_IP,
@@ -89,8 +95,10 @@ export async function createBenchWorld(groupCount: number): Promise<BenchWorld> 
       // The engine is shared with other test runs: the gate's fixed port could clash.
       ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
     }),
-    startContainer: (group, withProbe = false) =>
-      startEcsContainer(docker, { runId, family: 'bench', dockerLabels: { 'ecs-anywhere-lb.target-group-arn': group, ...(withProbe ? { [PROBE_LABEL]: '1' } : {}) }, waitUntilServing: false }),
+    startContainer: (group, withProbe = false) => {
+      starts++;
+      return startEcsContainer(docker, { runId, family: 'bench', dockerLabels: { 'ecs-anywhere-lb.target-group-arn': group, ...(withProbe ? { [PROBE_LABEL]: '1' } : {}) }, waitUntilServing: false });
+    },
     waitForCall: (action, group, c, since, timeoutMs = 15_000) => {
       const port = c.hostPort();
       return waitFor(() => calls.firstAfter(action, group, HOST_IP, port, since), {

@@ -3,6 +3,7 @@
  * in the agent's group, without waiting for each registration; at the end no target of this
  * host may be left in the group (a target left behind is an error, not a figure).
  */
+import type { EcsContainer } from '../../test/support/ecs-container.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { HOST_IP, type BenchWorld } from './bench-world.ts';
 
@@ -35,12 +36,14 @@ export async function churn(world: BenchWorld, count: number, parallel: number):
  * ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION (3 h by default): started, then stopped, in the
  * agent's group; returns once the agent has none of them registered.
  */
-export async function addStoppedContainers(world: BenchWorld, count: number, parallel = 8): Promise<void> {
+export async function addStoppedContainers(world: BenchWorld, count: number, parallel = 8): Promise<EcsContainer[]> {
   let next = 0;
+  const stopped: EcsContainer[] = [];
   const worker = async () => {
     while (next < count) {
       next++;
       const c = await world.startContainer(world.groups.agent);
+      stopped.push(c);
       await c.stop(1);
     }
   };
@@ -49,4 +52,5 @@ export async function addStoppedContainers(world: BenchWorld, count: number, par
     description: 'stopped containers: the agent still has some registered',
     timeoutMs: 60_000,
   });
+  return stopped;
 }

@@ -15,16 +15,21 @@ export interface Sizes {
   readonly groups: number;
   /** Containers running at the second start-up measurement. */
   readonly startupContainers: number;
-  /** Container starts and stops between the two RSS readings of the growth check, and how many at once. */
-  readonly churn: number;
+  /**
+   * Container starts and stops between the two idle RSS readings of the growth check (the first
+   * round's and a last one's, `running` containers up each time): a churn phase tops the bench's
+   * own starts up to this many (at least `minChurn`, `churnParallel` at a time).
+   */
+  readonly growthStarts: number;
+  readonly minChurn: number;
   readonly churnParallel: number;
   /** Seconds of idling for the CPU figure. */
   readonly idleSeconds: number;
 }
 
-export const FULL: Sizes = { events: 200, running: 20, stoppedLevels: [0, 100, 300], eventsPerStoppedLevel: 100, burst: 100, groups: 3, startupContainers: 200, churn: 1000, churnParallel: 8, idleSeconds: 60 };
+export const FULL: Sizes = { events: 200, running: 20, stoppedLevels: [0, 100, 300], eventsPerStoppedLevel: 100, burst: 100, groups: 3, startupContainers: 200, growthStarts: 1000, minChurn: 40, churnParallel: 8, idleSeconds: 60 };
 /** CI's smoke run: every path once, small. */
-export const QUICK: Sizes = { events: 40, running: 20, stoppedLevels: [0, 30], eventsPerStoppedLevel: 10, burst: 30, groups: 3, startupContainers: 30, churn: 40, churnParallel: 8, idleSeconds: 5 };
+export const QUICK: Sizes = { events: 40, running: 20, stoppedLevels: [0, 30], eventsPerStoppedLevel: 10, burst: 24, groups: 3, startupContainers: 24, growthStarts: 100, minChurn: 10, churnParallel: 8, idleSeconds: 5 };
 
 export interface BenchOptions {
   readonly quick: boolean;

@@ -82,7 +82,7 @@ export function printReport(r: BenchResult): void {
   out(`start-up to first reconcile: ${s.none} ms with no containers, ${s.many} ms with ${s.manyContainers}`);
   out(`idle CPU: agent ${r.idleCpu.agentSecondsPerHour} s/h, probe ${r.idleCpu.probeSecondsPerHour} s/h (over ${r.idleCpu.windowSeconds} s)`);
   const m = r.rssMiB;
-  out(`RSS MiB: idle with ${m.running} containers ${m.idleWithRunning} (anonymous ${m.idleAnonymous}, file-backed ${m.idleFileBacked})${r.goals?.idleRss !== undefined ? ` (goal ${GOALS.idleRssMiB}: ${yes(r.goals.idleRss)})` : ''}, after the burst ${m.afterBurst}, before/after ${r.churn.containers} starts and stops ${m.beforeChurn} / ${m.afterChurn} (growth ${m.churnGrowth}), at the end ${m.atEnd}, peak ${m.peak}`);
+  out(`RSS MiB: idle with ${m.running} containers ${m.idleWithRunning} (anonymous ${m.idleAnonymous}, file-backed ${m.idleFileBacked})${r.goals?.idleRss !== undefined ? ` (goal ${GOALS.idleRssMiB}: ${yes(r.goals.idleRss)})` : ''}, after the burst ${m.afterBurst}, idle again after ${m.startsBetween} container starts and stops ${m.idleAtEnd} (growth ${m.growth}), peak ${m.peak}`);
   out(`sizes: ${Object.entries(r.artifacts).map(([k, v]) => `${k} ${v.mib} MiB${v.gzipBytes ? ` (${(v.gzipBytes / 1048576).toFixed(1)} gzipped)` : ''}`).join(', ')}`);
   out(`phases (s): ${Object.entries(r.phaseSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out(`goals: ${r.goals?.allMet ? 'all met' : 'some missed (see above)'}`);
