@@ -28,7 +28,8 @@ export interface StateStoreOptions {
   readonly now?: () => Date;
 }
 
-const TEMP = /^state\.json\.([0-9]+)\.[0-9]+\.tmp$/;
+/** Temp files this directory's writers leave when they die mid-write: the state's, `status`'s probe, the mapping copy's. */
+const TEMP = /^(?:state\.json|mapping\.last-good\.json)\.([0-9]+)(?:\.[0-9a-z]+)?\.tmp$/;
 
 /** Reads and writes the state file in one directory. */
 export class StateStore implements StatePort {
