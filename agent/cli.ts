@@ -141,7 +141,7 @@ export function helpText(): string {
     '                   would be invalid (a missing file starts from a commented template)',
     '  config get --config FILE KEY',
     '                   print the value the file gives KEY (exit 1 when it sets none)',
-    '  iam-policy [--target-groups ARN,...] [--region REGION]',
+    '  iam-policy [--target-groups ARN,...] [--region REGION] [--read-service-tags]',
     '                   print the IAM policy JSON for the instance role (groups from the flag, or --config and',
     '                   the environment like `run`; --region with --allow-any-target-group)',
     '  --version        print version and git commit',

@@ -3,6 +3,14 @@
  * runs with: RegisterTargets and DeregisterTargets on those groups only, and the Describe
  * calls (which support no resource-level permissions) on "*". The one template of it: the
  * installer, the packages and the README print what `ecs-anywhere-lb-agent iam-policy` prints.
+ *
+ * What each permission is for, and what happens without it:
+ * - DescribeLoadBalancers: the zones of a group that refuses AvailabilityZone=all (cross-zone
+ *   load balancing off). Without it that group is left alone, with a warning naming the
+ *   permission, until --availability-zone names a zone.
+ * - ecs:ListTagsForResource (only with --read-service-tags): a service's own tags when its tasks
+ *   carry none (no propagateTags: SERVICE). Without it one warning per service, and its tasks
+ *   are mapped by labels and the mapping file only.
  */
 import { ConfigError } from './errors.ts';
 

@@ -10,7 +10,7 @@ import { ConfigError, errorMessage } from './errors.ts';
 import type { ApiObserver } from './elb/elbv2-registry.ts';
 import { readHostId } from './host/host-id.ts';
 import { createLogger } from './log.ts';
-import { MappingFileRules, loadMappingFile } from './mapping/mapping-file.ts';
+import { mappingRules } from './commands/mapping-rules.ts';
 import { namesTargetGroups } from './mapping/task-tags.ts';
 import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
 import { createServiceTagReader } from './task-metadata/service-tags.ts';
@@ -40,8 +40,8 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
   const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;
-  // A bad mapping file at start is a configuration error (exit 78); later, a bad edit keeps the last good rules.
-  const mapping = config.mappingFile !== undefined ? new MappingFileRules(config.mappingFile, await loadMappingFile(config.mappingFile), log.child({ component: 'mapping' })) : undefined;
+  // A bad mapping file at start is a configuration error (exit 78) unless `run` kept a good copy; later, a bad edit keeps the last good rules.
+  const mapping = await mappingRules(config, command, log.child({ component: 'mapping' }));
   // The ECS client is loaded only with --read-service-tags.
   const serviceTags = config.readServiceTags ? await createServiceTagReader({ credentials: credentials.provider }) : undefined;
   const taskMetadata = config.taskMetadataEndpoint !== undefined

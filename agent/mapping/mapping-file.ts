@@ -76,6 +76,8 @@ export class MappingFileRules {
     readonly path: string,
     initial: readonly MappingRule[],
     private readonly log: Log,
+    /** Called with each new good version (the composition root keeps a copy for a restart with a damaged file). */
+    private readonly onGood?: (rules: readonly MappingRule[]) => void,
   ) {
     this.rules = initial;
   }
@@ -99,6 +101,7 @@ export class MappingFileRules {
     if (JSON.stringify(next) === JSON.stringify(this.rules)) return false;
     this.log.info(`mapping file ${this.path} reloaded: ${next.length} rule(s)`, { event: 'mapping-reloaded', path: this.path, rules: next.length });
     this.rules = next;
+    this.onGood?.(next);
     return true;
   }
 }

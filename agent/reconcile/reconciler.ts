@@ -474,8 +474,11 @@ export class Reconciler {
    * first (within the pace), so a target on the current address that was not recorded goes too.
    */
   async deregisterAll(reason: string): Promise<{ deregistered: OwnedTarget[]; failed: number }> {
-    const state = await this.currentState();
+    await this.currentState();
     const choice = await this.o.addresses.current();
+    // `deregister --all` on a damaged state: the same recovery as a pass, said once.
+    this.adoptRecovery(choice.address);
+    const state = this.current;
     const owned = new Set(choice.address !== undefined ? [choice.address] : []);
     const groups = groupsInPlay(this.o.allowedTargetGroups, [], state.targets);
     this.groups.clear();

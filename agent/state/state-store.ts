@@ -28,7 +28,8 @@ export interface StateStoreOptions {
   readonly now?: () => Date;
 }
 
-const TEMP = /^state\.json\.([0-9]+)\.[0-9]+\.tmp$/;
+/** Temp files this directory's writers leave when they die mid-write: the state's, `status`'s probe, the mapping copy's. */
+const TEMP = /^(?:state\.json|mapping\.last-good\.json)\.([0-9]+)(?:\.[0-9a-z]+)?\.tmp$/;
 
 /** Reads and writes the state file in one directory. */
 export class StateStore implements StatePort {
@@ -79,23 +80,7 @@ export class StateStore implements StatePort {
 
   /** Replaces the state file atomically and durably; on failure nothing of the attempt is left. */
   async save(state: AgentState): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.${++this.saves}.tmp`;
-    try {
-      const file = await open(tmp, 'w', 0o600);
-      try {
-        await file.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, this.path);
-    } catch (err) {
-      // A full disk must not fill up further with half-written temp files, one per retry.
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await this.syncDir();
+    await replaceFile(this.dir, STATE_FILE, `${JSON.stringify(state, null, 2)}\n`, `${STATE_FILE}.${process.pid}.${++this.saves}.tmp`);
   }
 
   /** Moves the current file aside under a name with the time; returns that name. */
@@ -119,12 +104,40 @@ export class StateStore implements StatePort {
   }
 
   private async syncDir(): Promise<void> {
-    const dir = await open(this.dir, 'r');
+    await syncDir(this.dir);
+  }
+}
+
+/**
+ * Replaces `dir/name` atomically and durably: a temp file (`tmpName`, mode 0600) written and
+ * synced, renamed over it, the directory synced. On failure nothing of the attempt is left:
+ * a full disk must not fill up further with half-written temp files, one per retry.
+ */
+export async function replaceFile(dir: string, name: string, text: string, tmpName: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, tmpName);
+  try {
+    const file = await open(tmp, 'w', 0o600);
     try {
-      await dir.sync();
+      await file.writeFile(text);
+      await file.sync();
     } finally {
-      await dir.close();
+      await file.close();
     }
+    await rename(tmp, join(dir, name));
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+async function syncDir(path: string): Promise<void> {
+  const dir = await open(path, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }
 

@@ -3,6 +3,7 @@ import { formatFailures } from '../e2e-deploy/report.ts';
 import type { E2eVpnReport, PhaseLoad } from './run.ts';
 
 const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+const ms = (v: number | undefined) => (v === undefined ? '-' : `${v} ms`);
 const phase = (p: PhaseLoad | undefined) => (p === undefined ? '-' : `${p.failed} of ${p.sent}${p.failed > 0 ? ` (${formatFailures(p.failures)})` : ''}`);
 
 /** The report as lines. */
@@ -22,7 +23,8 @@ export function formatReport(r: E2eVpnReport): string[] {
     ['setup (certificates, namespaces, server, endpoint, two installs, tunnels, agents)', s(f.setupMs)],
     ['container started -> healthy target through the tunnel (host 1 / host 2)', `${s(f.host1HealthyMs)} / ${s(f.host2HealthyMs)}`],
     ['probe requests answered (by page)', f.answeredBy ? Object.entries(f.answeredBy).map(([k, v]) => `${k}: ${v}`).join(', ') : '-'],
-    ['tunnel down -> agent logs its address gone / target unhealthy', `${s(f.addressGoneLoggedMs)} / ${s(f.unhealthyMs)}`],
+    ['tunnel stopped -> OpenVPN gone (it tells the server first) / target unhealthy', `${s(f.tunnelStopMs)} / ${s(f.unhealthyMs)}`],
+    ['tun device deleted (kernel, ip monitor) -> agent logs its address gone', ms(f.addressGoneLoggedMs)],
     ['requests failed while the tunnel was down (before the health checks noticed)', phase(r.load.tunnelDown)],
     ['tunnel back (new address) -> agent uses it / new target healthy / old target gone', `${s(f.newAddressLoggedMs)} / ${s(f.newTargetHealthyMs)} / ${s(f.oldTargetGoneMs)}`],
     ['requests failed during the move', phase(r.load.move)],

@@ -95,8 +95,11 @@ export interface E2eVpnReport {
     host2HealthyMs?: number;
     /** Of the probe requests sent to the listener once both were healthy: who answered. */
     answeredBy?: Record<string, number>;
-    /** Tunnel stopped -> the agent logged its address gone / the target unhealthy. */
+    /** SIGTERM to OpenVPN -> the kernel deleted its tun device (it tells the server first). */
+    tunnelStopMs?: number;
+    /** The kernel deleted the tun device (ip monitor) -> the agent logged its address gone (the agent's timestamp). */
     addressGoneLoggedMs?: number;
+    /** Tunnel stopped -> the target unhealthy. */
     unhealthyMs?: number;
     /** Tunnel back with the new address -> the agent registered it / new target healthy / old target gone. */
     newAddressLoggedMs?: number;
@@ -146,10 +149,11 @@ function phaseLoad(stats: LoadStats, from: LoadMark, to: LoadMark): PhaseLoad {
   return { sent: to.sent - from.sent, failed: failures.length, failures: countFailures(failures) };
 }
 
-/** The first agent log line after `since` (epoch ms of when it was parsed is not kept: lines are searched from `fromIndex`). */
+/** Waits for an agent log line (from line `fromIndex` on) and resolves with when the agent wrote it (its timestamp). */
 async function waitForAgentLine(lines: AgentLogLine[], fromIndex: number, predicate: (l: AgentLogLine) => boolean, description: string, timeoutMs: number, tail: () => string): Promise<number> {
-  await waitFor(() => lines.slice(fromIndex).find(predicate), { description: `agent log: ${description}\n--- agent output ---\n${tail()}`, timeoutMs, intervalMs: 50 });
-  return Date.now();
+  const line = await waitFor(() => lines.slice(fromIndex).find(predicate), { description: `agent log: ${description}\n--- agent output ---\n${tail()}`, timeoutMs, intervalMs: 50 });
+  const at = typeof line.timestamp === 'string' ? Date.parse(line.timestamp) : Number.NaN;
+  return Number.isFinite(at) ? at : Date.now();
 }
 
 /** Reads the endpoint's request log (JSON lines). */
@@ -333,17 +337,27 @@ export async function runE2eVpn(options: E2eVpnOptions, env: { docker: Docker; t
     check('requests to the listener in the VPC are answered by the containers through the tunnels', (figures.answeredBy.host1 ?? 0) > 0 && (figures.answeredBy.host2 ?? 0) > 0 && Object.keys(figures.answeredBy).length === 2, JSON.stringify(figures.answeredBy));
     const loadGen: LoadGenerator = startLoad({ url: listenerUrl, ratePerSecond: options.ratePerSecond, timeoutMs: options.requestTimeoutMs, maxFailureRecords: 1_000_000 });
     teardown.add('load', () => loadGen.stop());
-    await sleep(1_000);
 
     // ---- tunnel down: unhealthy, the agent notices and keeps the target
+    // The kernel's own word on when host 1's tun device goes; started well before, so it is listening by then.
+    // `timeout`: a crashed run leaves no monitor behind for long (its command line does not name the run).
+    const linkMonitor = startChild('ip monitor', 'timeout', ['300', 'ip', '-ts', '-o', 'monitor', 'link']);
+    teardown.add('ip monitor', () => linkMonitor.stop());
+    await sleep(1_000);
     const downMark = mark(loadGen);
     const downAt = downMark.at;
     const logFrom = agent1.logs.length;
     await host1.stopVpn();
+    const deleted = await linkMonitor.waitForLine(new RegExp(`Deleted \\d+: ${names.host1Tunnel}[@:]`), `${names.host1Tunnel} deleted`, 5_000).catch(() => undefined);
+    await linkMonitor.stop();
+    // ip -ts prints local time to the microsecond; without the line (a monitor that missed it), when OpenVPN was seen gone.
+    const tunGoneAt = Date.parse(/^\[([^\]]+?)\d{3}\]/.exec(deleted ?? '')?.[1] ?? '') || Date.now();
+    figures.tunnelStopMs = tunGoneAt - downAt;
     const gone = await waitForAgentLine(agent1.logs, logFrom, (l) => l.event === 'address' && l.problem !== undefined, 'its address is gone', options.stepTimeoutMs, () => agent1.tail());
-    figures.addressGoneLoggedMs = gone - downAt;
+    figures.addressGoneLoggedMs = gone - tunGoneAt;
     const goneLine = agent1.logs.slice(logFrom).find((l) => l.event === 'address' && l.problem !== undefined);
-    check('tunnel down: the agent logs that its address is gone', true, `${figures.addressGoneLoggedMs} ms: "${String(goneLine?.message)}"`);
+    const since = deleted !== undefined ? 'the kernel deleted the tun device' : 'OpenVPN exited (ip monitor missed the deletion)';
+    check('tunnel down: the agent logs that its address is gone', true, `${figures.addressGoneLoggedMs} ms after ${since}: "${String(goneLine?.message)}"`);
     const unhealthy = await watch.waitForState(t1, 'unhealthy', options.stepTimeoutMs);
     figures.unhealthyMs = unhealthy - downAt;
     goOn();

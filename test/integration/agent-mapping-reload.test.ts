@@ -1,6 +1,7 @@
 // The mapping file changing under the real agent process: a good edit moves a mapped
 // container to another group at once; an edit into garbage is logged, naming the file, and
-// keeps the last good mapping (the container stays registered); the agent keeps running.
+// keeps the last good mapping (the container stays registered); the agent keeps running,
+// and a restart with the file still damaged runs with the last good version it kept.
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,21 @@ describe('mapping file reload', () => {
     await world.waitForTargets('map-a', [`${FOREIGN_IP}:31000`], 'left the group no longer mapped', 10_000, LIVE);
     expect(agent.find((l) => l.level === 'error' && l.event !== 'mapping-reload-failed')).toEqual([]);
     expect(await Promise.race([agent.exited.then(() => 'exited'), sleep(10).then(() => 'running')])).toBe('running');
+
+    // Killed, and restarted while the file is damaged: it runs with the last good version (map-b), not exit 78.
+    await agent.stop('SIGKILL');
+    save(path, 'garbage');
+    agent = world.startAgent({ ECS_ANYWHERE_LB_MAPPING_FILE: path });
+    const fallback = await agent.waitForLog((l) => l.event === 'mapping-fallback', 'fallback logged');
+    expect(fallback.level).toBe('error');
+    expect(fallback.message).toContain(`${path} is not valid JSON`);
+    expect(fallback.message).toContain('running with its last good version (1 rule(s)');
+    await agent.ready();
+    await sleep(500);
+    expect(world.targets('map-b', LIVE)).toEqual([target]);
+    // Fixed: taken at once.
+    save(path, mapTo('map-a'));
+    await world.waitForTargets('map-a', [target, `${FOREIGN_IP}:31000`], 'back in the first group once the file is fixed', 10_000, LIVE);
     await legacy.remove();
   });
 });

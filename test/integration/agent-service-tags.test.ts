@@ -7,6 +7,7 @@ import { HOST_IP, createWorld, targetLabels, type World } from '../support/agent
 import type { AgentProcess } from '../support/agent-process.ts';
 import { newTaskArn, type EcsContainer } from '../support/ecs-container.ts';
 import { startTaskMetadataStandIn, type StandInTask, type TaskMetadataStandIn } from '../support/task-metadata-stand-in.ts';
+import { startEcsTagsStandIn } from '../support/ecs-tags-stand-in.ts';
 
 let world: World;
 let tmds: TaskMetadataStandIn;
@@ -63,5 +64,29 @@ describe('service tags from the task metadata endpoint', () => {
     await world.waitForTargets('back', [], 'old task gone, the untagged container joins nothing');
     await agent.waitForLog((l) => l.event === 'task-metadata' && l.taskArn === untagged.taskArn, 'the new task read from the endpoint');
     expect(world.targets('back')).toEqual([]);
+    await Promise.all(Object.values(untagged.byName).map((c) => c.remove()));
+    await world.waitForTargets('front', [], 'the sentinel gone too');
+    // Six containers started and removed on the shared engine: room for a loaded machine.
+  }, 120_000);
+
+  it('with --read-service-tags, maps a task whose service does not propagate its tags by the service\'s own tags', async () => {
+    const ecs = await startEcsTagsStandIn();
+    try {
+      const { front } = world.groups as { front: string };
+      agent = world.startAgent({ ECS_ANYWHERE_LB_TASK_METADATA_ENDPOINT: tmds.url, ECS_ANYWHERE_LB_READ_SERVICE_TAGS: 'true', AWS_ENDPOINT_URL_ECS: ecs.url });
+      await agent.ready();
+      // The service "shop" of cluster "default" (the stand-in's cluster ARN) carries the tag; its tasks do not.
+      const service = `arn:aws:ecs:${world.elb.region}:123456789012:service/default/shop`;
+      ecs.setTags(service, { 'ecs-anywhere-lb.target-group-arn': front });
+      const task = await startTask([{ name: 'web' }], {});
+      await world.waitForTargets('front', [`${HOST_IP}:${task.byName.web!.hostPort(8080)}`], 'registered by the service\'s own tag');
+      expect(ecs.calls.map((c) => c.resourceArn)).toEqual([service]);
+      const read = await agent.waitForLog((l) => l.event === 'task-metadata' && l.taskArn === task.taskArn, 'the task read');
+      expect(read).toMatchObject({ service: 'shop', tagsFrom: 'service' });
+      await task.byName.web!.remove();
+      await world.waitForTargets('front', [], 'gone with its container');
+    } finally {
+      await ecs.close();
+    }
   });
 });

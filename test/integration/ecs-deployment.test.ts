@@ -213,16 +213,18 @@ describe('stopping', () => {
 
 describe('the app', () => {
   it('finishes a request in flight at SIGTERM within its grace (the image\'s /cgi-bin/sleep holds one)', async () => {
-    const svc = await service({ family: uniqueFamily('inflight'), desiredCount: 1, taskDefinition: { healthCheck: HEALTH_CHECK, graceAfterSigtermSeconds: 3, stopTimeoutSeconds: 10 } });
+    const svc = await service({ family: uniqueFamily('inflight'), desiredCount: 1, taskDefinition: { healthCheck: HEALTH_CHECK, graceAfterSigtermSeconds: 8, stopTimeoutSeconds: 15 } });
     const [old] = svc.runningTasks();
     const started = Date.now();
-    const slow = fetch(old?.url('/cgi-bin/sleep?1.5') ?? '').then(async (r) => ({ status: r.status, body: (await r.text()).trim(), ms: Date.now() - started }));
+    // Long enough to still be in flight when the old task is stopped, even on a loaded machine where the
+    // new task takes seconds to turn healthy (the deployment stops the old task only after that).
+    const slow = fetch(old?.url('/cgi-bin/sleep?5') ?? '').then(async (r) => ({ status: r.status, body: (await r.text()).trim(), ms: Date.now() - started }));
     await sleep(200);
     await svc.deploy();
     const answer = await slow;
     expect(answer.status).toBe(200);
     expect(answer.body).toContain(`${old?.taskArn.slice(-32)}`);
-    expect(answer.ms).toBeGreaterThanOrEqual(1_400);
+    expect(answer.ms).toBeGreaterThanOrEqual(4_900);
     const stopped = svc.tasks().find((t) => t.taskArn === old?.taskArn);
     expect(stopped?.exitCode).toBe(0);
     expect(stopped?.stoppingSince ?? Infinity).toBeLessThan(started + answer.ms);

@@ -35,7 +35,7 @@ describe('watchFileChanges', () => {
       ];
       for (const [i, [what, step]] of steps.entries()) {
         await step();
-        await waitFor(() => changes === i + 1, { description: `change noticed: ${what}`, timeoutMs: 2000, intervalMs: 5 });
+        await waitFor(() => changes === i + 1, { description: `change noticed: ${what}`, timeoutMs: 5000, intervalMs: 5 });
       }
       await sleep(60);
       expect(changes).toBe(steps.length);

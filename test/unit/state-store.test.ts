@@ -153,12 +153,11 @@ describe('StateStore', () => {
   });
 
   it('removes the temp files of a writer that died mid-write, and no live writer\'s', async () => {
-    const dead = join(dir, 'state.json.999999999.3.tmp');
-    const live = join(dir, `state.json.${process.ppid}.1.tmp`);
-    await writeFile(dead, '{"vers');
-    await writeFile(live, '{"vers');
+    const dead = ['state.json.999999999.3.tmp', 'state.json.999999998.probe.tmp', 'mapping.last-good.json.999999997.tmp'];
+    const live = `state.json.${process.ppid}.1.tmp`;
+    for (const name of [...dead, live, 'notes.tmp']) await writeFile(join(dir, name), '{"vers');
     await new StateStore(dir).load();
-    expect((await readdir(dir)).sort()).toEqual([`state.json.${process.ppid}.1.tmp`]);
+    expect((await readdir(dir)).sort()).toEqual(['notes.tmp', live]);
   });
 
   it('leaves nothing of a failed write behind and keeps the previous file (a directory where the temp file goes)', async () => {

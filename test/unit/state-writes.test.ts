@@ -176,6 +176,16 @@ describe('Reconciler: after a state file that could not be used', () => {
     expect(errors[0]?.fields).toMatchObject({ event: 'state-recovered', salvaged: 2, kept: 1, lost: 1 });
   });
 
+  it('deregister --all on a damaged state: said once, and only what is on the current address goes', async () => {
+    const recovery: StateRecovery = { problem: 'state /s/state.json is cut short (9 bytes)', movedTo: '/s/state.json.corrupt-1', salvaged: [record(OLD, 31000)] };
+    const w = world(new Disk(EMPTY_STATE, recovery));
+    w.elb.put(WEB, `${HOST}:32768`, `${OLD}:31000`, `${OTHER_HOST}:32768`);
+    const { deregistered } = await w.reconciler.deregisterAll('manual-deregister');
+    expect(deregistered.map((t) => `${t.id}:${t.port}`)).toEqual([`${HOST}:32768`]);
+    expect(w.elb.holds(WEB)).toEqual([`${OTHER_HOST}:32768`, `${OLD}:31000`]);
+    expect(w.logs.filter((l) => l.level === 'error').map((l) => (l.fields as { event?: string } | undefined)?.event)).toEqual(['state-recovered']);
+  });
+
   it('says when nothing could be read from it', async () => {
     const w = world(new Disk(EMPTY_STATE, { problem: 'state /s/state.json is not valid JSON (x)', movedTo: '/s/state.json.corrupt-1', salvaged: [] }));
     await w.pass('startup');

@@ -1,14 +1,13 @@
 // The task metadata adapter over real HTTP: against the stand-in of the ECS agent's endpoint
 // (test/support/task-metadata-stand-in.ts, the ECS agent's response shapes), and the service
 // tag reader with the real ECS client against a small ListTagsForResource stand-in.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskMetadataEndpoint } from '../../agent/task-metadata/task-metadata-endpoint.ts';
 import { createServiceTagReader } from '../../agent/task-metadata/service-tags.ts';
 import { serviceArnOf } from '../../agent/task-metadata/tmds-response.ts';
 import { namesTargetGroups } from '../../agent/mapping/task-tags.ts';
 import { startTaskMetadataStandIn, type TaskMetadataStandIn } from '../support/task-metadata-stand-in.ts';
+import { startEcsTagsStandIn } from '../support/ecs-tags-stand-in.ts';
 import type { Log } from '../../agent/log.ts';
 
 const TASK = 'arn:aws:ecs:us-east-1:123456789012:task/default/0123456789abcdef0123456789abcdef';
@@ -144,33 +143,19 @@ describe('serviceArnOf', () => {
 
 describe('createServiceTagReader (real ECS client)', () => {
   it('calls ListTagsForResource once per service within the cache time, and names the error', async () => {
-    const calls: { target: string; body: string }[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        calls.push({ target: String(req.headers['x-amz-target']), body });
-        const { resourceArn } = JSON.parse(body) as { resourceArn: string };
-        if (resourceArn.endsWith('/denied')) {
-          res.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'User is not authorized to perform: ecs:ListTagsForResource' }));
-          return;
-        }
-        res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ tags: [{ key: 'ecs-a.lbName', value: TG }] }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const ecs = await startEcsTagsStandIn();
     try {
-      const read = await createServiceTagReader({
-        credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
-        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      });
       const svc = 'arn:aws:ecs:us-east-1:123456789012:service/default/web';
+      const denied = 'arn:aws:ecs:us-east-1:123456789012:service/default/denied';
+      ecs.setTags(svc, { 'ecs-a.lbName': TG });
+      ecs.deny(denied);
+      const read = await createServiceTagReader({ credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }), endpoint: ecs.url });
       expect(await read(svc)).toEqual({ 'ecs-a.lbName': TG });
       expect(await read(svc)).toEqual({ 'ecs-a.lbName': TG });
-      expect(calls).toEqual([{ target: 'AmazonEC2ContainerServiceV20141113.ListTagsForResource', body: JSON.stringify({ resourceArn: svc }) }]);
-      await expect(read('arn:aws:ecs:us-east-1:123456789012:service/default/denied')).rejects.toThrow(/AccessDeniedException: User is not authorized/);
+      expect(ecs.calls).toEqual([{ target: 'AmazonEC2ContainerServiceV20141113.ListTagsForResource', resourceArn: svc }]);
+      await expect(read(denied)).rejects.toThrow(/AccessDeniedException: User is not authorized/);
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await ecs.close();
     }
   });
 });
