@@ -40,12 +40,16 @@ export class GroupViews {
     this.readOnce.add(arn);
   }
 
-  /** This host registered these: new (or draining) ones are `initial` now, as ELBv2 makes them. */
+  /**
+   * This host registered these: new (or draining) ones are `initial` now, as ELBv2 makes them,
+   * and so are those whose earlier registration got no answer: this one did, so they are in
+   * the group (left `outcome-unknown`, every pass would register them again).
+   */
   registered(arn: string, targets: readonly TargetRef[]): void {
     const v = this.views.get(arn) ?? new Map<string, ActualTarget>();
     for (const t of targets) {
       const known = v.get(key(t));
-      if (!known || known.state === 'draining') v.set(key(t), { ...t, state: 'initial' });
+      if (!known || known.state === 'draining' || known.state === OUTCOME_UNKNOWN) v.set(key(t), { ...t, state: 'initial' });
     }
     this.views.set(arn, v);
   }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { OwnedTarget } from '../../agent/core/state.ts';
 import type { ActualTarget } from '../../agent/core/target-registry.ts';
 import { GroupViews, UNVERIFIED } from '../../agent/reconcile/group-view.ts';
+import { OUTCOME_UNKNOWN } from '../../agent/reconcile/plan.ts';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const TG2 = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/fedcba9876543210';
@@ -63,6 +64,15 @@ describe('GroupViews', () => {
       { id: '10.8.0.10', port: 32770, availabilityZone: 'all', state: 'initial' },
       { id: '10.8.0.11', port: 32768, state: 'healthy' },
     ]);
+  });
+
+  it('a registration that got an answer settles one that got none: the target is in the group (found by the chaos soak: a register per pass for minutes)', () => {
+    const views = new GroupViews();
+    views.read(TG, []);
+    views.outcomeUnknown(TG, [{ id: '10.8.0.10', port: 32768 }]);
+    expect(views.view(TG, [])).toEqual([{ id: '10.8.0.10', port: 32768, state: OUTCOME_UNKNOWN }]);
+    views.registered(TG, [{ id: '10.8.0.10', port: 32768 }]);
+    expect(views.view(TG, [])).toEqual([{ id: '10.8.0.10', port: 32768, state: 'initial' }]);
   });
 
   it('a registration into a group not viewed yet makes a view of just those targets', () => {
