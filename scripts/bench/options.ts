@@ -29,7 +29,7 @@ export interface Sizes {
 
 export const FULL: Sizes = { events: 200, running: 20, stoppedLevels: [0, 100, 300], eventsPerStoppedLevel: 100, burst: 100, groups: 3, startupContainers: 200, growthStarts: 1000, minChurn: 40, churnParallel: 8, idleSeconds: 60 };
 /** CI's smoke run: every path once, small. */
-export const QUICK: Sizes = { events: 40, running: 20, stoppedLevels: [0, 30], eventsPerStoppedLevel: 10, burst: 24, groups: 3, startupContainers: 24, growthStarts: 100, minChurn: 10, churnParallel: 8, idleSeconds: 5 };
+export const QUICK: Sizes = { events: 40, running: 20, stoppedLevels: [0, 20], eventsPerStoppedLevel: 10, burst: 24, groups: 3, startupContainers: 24, growthStarts: 100, minChurn: 10, churnParallel: 8, idleSeconds: 5 };
 
 export interface BenchOptions {
   readonly quick: boolean;
