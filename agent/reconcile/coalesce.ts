@@ -8,7 +8,7 @@
  * - Registrations are held in a burst of starts: it begins when containers for the group have
  *   been created and not started yet (Docker's `create` event names their labels: their starts
  *   are coming), and lasts while the host is still creating or starting containers (one is
- *   pending, or one was created or started less than `startQuietMs` ago). They go once the
+ *   pending, or one was created or started less than `startQuietMs` of the burst's age ago). They go once the
  *   host is quiet. A lone task's start is no burst, its sibling containers waiting for their
  *   dependencies included (unless they name the same group).
  * - Deregistrations are held when the host is in a burst of stop signals (`burstKills` or more
@@ -28,8 +28,11 @@ export const COALESCE = {
   growth: 3,
   /** Deregistrations go once no container was stopped for this long. */
   quietMs: 300,
-  /** Registrations go once no container was created or started for this long (starts come further apart than stops). */
-  startQuietMs: 2_500,
+  /**
+   * Registrations go once no container was created or started for a tenth of the burst's age,
+   * within these bounds (starts come further apart than stops, the more so the longer the burst).
+   */
+  startQuietMs: { min: 300, max: 2_500, share: 0.1 },
   /** A deregistration this soon after the group's last DeregisterTargets, with this many kills host-wide this recently, is part of a burst. */
   burstWindowMs: 250,
   burstKills: 3,
@@ -45,6 +48,12 @@ export interface HoldInput {
   readonly more: boolean;
   /** When the host will have been quiet long enough, if nothing more happens (undefined: not before the cap). */
   readonly quietAt?: number;
+}
+
+/** How long after the last start a burst of starts counts as over (a tenth of its age, bounded). */
+export function startQuietMs(burstAgeMs: number): number {
+  const q = COALESCE.startQuietMs;
+  return Math.min(q.max, Math.max(q.min, Math.round(q.share * burstAgeMs)));
 }
 
 /** How long the group's waiting changes are held still (0: send now). */

@@ -1,6 +1,6 @@
 // How long a burst's changes wait for the ones right behind them (reconcile/coalesce.ts), as a table.
 import { describe, expect, it } from 'vitest';
-import { COALESCE, holdMs, type HoldInput } from '../../agent/reconcile/coalesce.ts';
+import { COALESCE, holdMs, startQuietMs, type HoldInput } from '../../agent/reconcile/coalesce.ts';
 
 const T = 1_000_000;
 
@@ -31,5 +31,17 @@ describe('holdMs', () => {
       }
     }
     expect(calls).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('startQuietMs', () => {
+  it.each<[number, number]>([
+    [0, 300],
+    [2_000, 300],
+    [6_000, 600],
+    [20_000, 2_000],
+    [60_000, 2_500],
+  ])('a burst of starts %i ms old is over %i ms after its last start', (age, expected) => {
+    expect(startQuietMs(age)).toBe(expected);
   });
 });
