@@ -9,12 +9,15 @@
  * after an event costs one inspect at most, whatever else lies around on the host.
  */
 import type Dockerode from 'dockerode';
-import type { ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
+import type { ContainerActivity, ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
 import { inspectDetails, needsInspect, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type InspectDetails } from './container-snapshot.ts';
 import { isStopSignal, sameSignal } from './stop-signals.ts';
 
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
+
+/** How long a created container counts as about to start (a container left created for longer is not part of a burst). */
+export const PENDING_START_MS = 30_000;
 
 /** What the view holds per container: its snapshot, and what an inspect told (kept for the container's life). */
 interface Entry {
@@ -37,10 +40,16 @@ export class DockerContainerSource implements ContainerSource {
   private warm = false;
   /** Set after the event stream reconnected: the next listing re-checks stop marks once. */
   private recheckMarks = false;
+  /** Containers created and not started yet: id -> labels and when (ms). */
+  private readonly pending = new Map<string, { labels: Readonly<Record<string, string>>; createdAt: number }>();
+  private lastStopAt: number | undefined;
+  private starts: { labels: Readonly<Record<string, string>>; startedAt: number }[] = [];
+  private kills: number[] = [];
 
   constructor(
     private readonly docker: Dockerode,
     private readonly callTimeoutMs = DOCKER_CALL_TIMEOUT_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -51,7 +60,16 @@ export class DockerContainerSource implements ContainerSource {
    */
   observe(e: ContainerEvent, trigger: (reason: string) => void): void {
     const reason = `event:${e.action}`;
+    const created = this.pending.get(e.id);
+    if (created && e.action === 'start') this.starts.push({ labels: created.labels, startedAt: this.now() });
+    if (e.action !== 'create') this.pending.delete(e.id);
+    if (e.action === 'kill' || e.action === 'die' || e.action === 'stop') this.lastStopAt = this.now();
+    if (e.action === 'kill') this.kills.push(this.now());
     switch (e.action) {
+      case 'create':
+        // Nothing to register yet; its start comes (and the burst's registrations wait for it).
+        this.pending.set(e.id, { labels: e.labels ?? {}, createdAt: this.now() });
+        return;
       case 'kill': {
         if (isStopSignal(e.signal) || sameSignal(this.entries.get(e.id)?.stopSignal, e.signal)) {
           this.markStopping(e.id, e.timeNano);
@@ -83,6 +101,15 @@ export class DockerContainerSource implements ContainerSource {
     }
   }
 
+  /** Containers about to start, and when one was last stopped: what tells a burst from a lone change. */
+  activity(): ContainerActivity {
+    const now = this.now();
+    for (const [id, p] of this.pending) if (now - p.createdAt > PENDING_START_MS) this.pending.delete(id);
+    this.kills = this.kills.filter((t) => now - t < 1_000);
+    this.starts = this.starts.filter((t) => now - t.startedAt < 5_000);
+    return { pendingStarts: [...this.pending.values()], recentKills: [...this.kills], recentStarts: [...this.starts], ...(this.lastStopAt !== undefined ? { lastStopAt: this.lastStopAt } : {}) };
+  }
+
   /** The event stream is connected (`resumed`: again, after it broke: lost `start` events mean stop marks are re-checked). */
   connected(resumed: boolean): void {
     this.streaming = true;
@@ -95,6 +122,8 @@ export class DockerContainerSource implements ContainerSource {
   disconnected(): void {
     this.streaming = false;
     this.warm = false;
+    // Their starts may never be seen: nothing is held for them.
+    this.pending.clear();
   }
 
   /**

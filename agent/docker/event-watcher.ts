@@ -7,8 +7,8 @@ import type Dockerode from 'dockerode';
 import type { ContainerEvent } from '../core/container.ts';
 import { backoffDelay } from '../core/backoff.ts';
 
-/** Container actions that can change what should be registered. */
-export const RELEVANT_ACTIONS = new Set(['start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause']);
+/** Container actions that can change what should be registered (`create`: a start is coming, so a burst's registrations travel together). */
+export const RELEVANT_ACTIONS = new Set(['create', 'start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause']);
 
 export interface EventWatcherHooks {
   onEvent(event: ContainerEvent): void;
@@ -60,6 +60,8 @@ export function parseDockerEvent(line: string): ContainerEvent | undefined {
     id,
     ...(attributes.name !== undefined ? { name: attributes.name } : {}),
     ...(attributes.signal !== undefined ? { signal: attributes.signal } : {}),
+    // A `create` carries the container's labels (with `image` and `name`): which groups its start will concern.
+    ...(action === 'create' ? { labels: attributes } : {}),
     timeNano,
   };
 }

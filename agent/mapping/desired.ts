@@ -216,3 +216,12 @@ export function computeDesired(input: DesiredInput): DesiredResult {
   }
   return { endpoints: [...endpoints.values()], problems };
 }
+
+/**
+ * The target groups a container's labels and the mapping file's rules name (task tags need
+ * its task, read once it runs): which groups a container about to start will concern.
+ */
+export function labelledGroups(labels: Readonly<Record<string, string>>, rules: readonly MappingRule[]): Set<string> {
+  const requests = [...parseTargetLabels(labels).requests, ...requestsFromRules(rules, labels[ECS_FAMILY_LABEL], labels[ECS_CONTAINER_NAME_LABEL])];
+  return new Set(requests.map((r) => r.targetGroupArn));
+}

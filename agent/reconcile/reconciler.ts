@@ -17,7 +17,8 @@ import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, gateRead
 import type { ApiPace } from '../fleet/api-pace.ts';
 import { READ_JITTER, ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
-import { computeDesired, tasksToAsk } from '../mapping/desired.ts';
+import { computeDesired, labelledGroups, tasksToAsk } from '../mapping/desired.ts';
+import { COALESCE, holdMs, startQuietMs } from './coalesce.ts';
 import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
@@ -124,6 +125,10 @@ export class Reconciler {
   private readonly heldForState = new Set<string>();
   private readonly groups: GroupBackoff;
   private readonly views = new GroupViews();
+  /** Bursts under way per group and direction (`arn|register`, `arn|deregister`): since when, and since when changes are held. */
+  private readonly bursts = new Map<string, { since: number; heldSince?: number }>();
+  /** When each group's last DeregisterTargets went out (a burst of stop signals follows closely). */
+  private readonly lastDeregistered = new Map<string, number>();
   private readonly reads: ReadSchedule;
   /** Targets the API refused for a reason of their own (InvalidTarget, ...): not sent again before this time. */
   private readonly refused = new Map<string, number>();
@@ -215,10 +220,11 @@ export class Reconciler {
     const state = this.current;
     const containers = await this.o.containers.list({ fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
     const tasks = await this.tasksOf(containers);
+    const rules = 'current' in this.o.rules ? this.o.rules.current() : this.o.rules;
     const desired = computeDesired({
       containers,
       tasks,
-      rules: 'current' in this.o.rules ? this.o.rules.current() : this.o.rules,
+      rules,
       ...(this.o.allowedTargetGroups ? { allowedTargetGroups: new Set(this.o.allowedTargetGroups) } : {}),
       includeNonEcs: this.o.includeNonEcs,
       ...(address !== undefined ? { hostAddress: address } : {}),
@@ -256,13 +262,14 @@ export class Reconciler {
       // --availability-zone set to a zone wins; with the default `all`, groups that refused it take the zone chosen for them.
       ...(this.o.availabilityZone === 'all' ? { groupZones: rememberedZones(this.current) } : {}),
     });
-    const { plans, waveWaitMs } = this.spreadWaves(planned);
+    const spread = this.spreadWaves(planned);
+    const { plans, burstWaitMs, heldGroups } = this.coalesceBursts(spread.plans, groups, rules);
 
     let registered = 0;
     let deregistered = 0;
     let failed = 0;
-    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(waveWaitMs !== undefined ? [waveWaitMs] : [])];
-    let deferred = 0;
+    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(spread.waveWaitMs !== undefined ? [spread.waveWaitMs] : []), ...(burstWaitMs !== undefined ? [burstWaitMs] : [])];
+    let deferred = heldGroups;
     let heldForState = 0;
     const applied = new Map<string, AppliedChanges>();
     for (const p of plans) {
@@ -282,10 +289,8 @@ export class Reconciler {
     const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
-    // Written behind: nothing left to write here makes a target this host's that a call created.
-    // While writes fail, written now, so that the pass knows when to try again.
-    if (this.keeper.failing === undefined) this.keeper.updateLater({ ...this.current, addresses, targets });
-    else await this.keeper.update({ ...this.current, addresses, targets });
+    // After the calls, so it delays none of them (only the next pass, by one write when something changed).
+    await this.keeper.update({ ...this.current, addresses, targets });
     if (heldForState === 0) this.heldForState.clear();
     const stateRetry = this.keeper.retryInMs();
     if (stateRetry !== undefined) waits.push(stateRetry);
@@ -357,6 +362,63 @@ export class Reconciler {
       return withoutHeld(p, (t) => ports.has(t.port));
     });
     return { plans: held.filter((p) => p.register.length > 0 || p.deregister.length > 0), waveWaitMs: waitMs };
+  }
+
+  /**
+   * Holds a group's changes in a burst so that those right behind travel in the same call
+   * (coalesce.ts says how long); returns the plans to send now, when to look again, and how
+   * many groups have changes held. Sources that tell nothing of what is coming hold nothing.
+   */
+  private coalesceBursts(plans: GroupPlan[], groups: readonly string[], rules: readonly MappingRule[]): { plans: GroupPlan[]; burstWaitMs?: number; heldGroups: number } {
+    const activity = this.o.containers.activity?.();
+    if (!activity) return { plans, heldGroups: 0 };
+    const now = this.now();
+    // Only containers for this host's groups count (other containers come and go on the host too).
+    const ours = new Set(groups);
+    const oursOf = (labels: Readonly<Record<string, string>>) => [...labelledGroups(labels, rules)].filter((g) => ours.has(g));
+    const pendingSince = new Map<string, number>();
+    for (const p of activity.pendingStarts) for (const g of oursOf(p.labels)) pendingSince.set(g, Math.min(pendingSince.get(g) ?? Infinity, p.createdAt));
+    const lastStartAt = Math.max(-Infinity, ...activity.recentStarts.filter((s) => oursOf(s.labels).length > 0).map((s) => s.startedAt));
+    const startBursts = [...this.bursts].filter(([k]) => k.endsWith('|register')).map(([, b]) => b.since);
+    const quiet = startQuietMs(startBursts.length > 0 ? now - Math.min(...startBursts) : 0);
+    const starting = pendingSince.size > 0 || now - lastStartAt < quiet;
+    if (!starting) for (const k of this.bursts.keys()) if (k.endsWith('|register')) this.bursts.delete(k);
+    const startsQuietAt = pendingSince.size > 0 || lastStartAt === -Infinity ? undefined : lastStartAt + quiet;
+    const stopping = activity.lastStopAt !== undefined && now - activity.lastStopAt < COALESCE.quietMs;
+    const stopsQuietAt = activity.lastStopAt !== undefined ? activity.lastStopAt + COALESCE.quietMs : undefined;
+    const stopBurst = activity.recentKills.filter((t) => now - t < COALESCE.burstWindowMs).length >= COALESCE.burstKills;
+    let waitMs: number | undefined;
+    let heldGroups = 0;
+    const hold = (key: string, since: number | undefined, more: boolean, quietAt: number | undefined): boolean => {
+      const burst = this.bursts.get(key) ?? (since !== undefined ? { since } : undefined);
+      if (!burst) return false;
+      burst.heldSince ??= now;
+      const ms = holdMs({ now, burstSince: burst.since, heldSince: burst.heldSince, more, ...(quietAt !== undefined ? { quietAt } : {}) });
+      if (ms === 0) burst.heldSince = undefined;
+      this.bursts.set(key, burst);
+      if (ms > 0) waitMs = Math.min(waitMs ?? Infinity, ms);
+      return ms > 0;
+    };
+    const out: GroupPlan[] = [];
+    for (const p of plans) {
+      const arn = p.targetGroupArn;
+      let plan = p;
+      const pending = pendingSince.get(arn);
+      // More of the group's containers are being started: their registrations join these.
+      if (p.register.length > 0 && hold(`${arn}|register`, pending !== undefined ? Math.min(pending, now) : undefined, starting, startsQuietAt)) plan = withoutHeld(plan, () => true);
+      const last = this.lastDeregistered.get(arn);
+      if (plan.deregister.some((d) => d.why === 'not-desired')) {
+        // A burst of stop signals: this group's call went out moments ago, and containers are still being stopped.
+        const begins = stopBurst && last !== undefined && now - last < COALESCE.burstWindowMs ? now : undefined;
+        if (hold(`${arn}|deregister`, begins, stopping, stopsQuietAt)) plan = { ...plan, deregister: plan.deregister.filter((d) => d.why !== 'not-desired') };
+      } else if (activity.recentKills.length === 0 && (last === undefined || now - last >= COALESCE.burstWindowMs)) {
+        // No stop signal for a second: the burst is over.
+        this.bursts.delete(`${arn}|deregister`);
+      }
+      if (plan !== p) heldGroups++;
+      if (plan.register.length > 0 || plan.deregister.length > 0) out.push(plan);
+    }
+    return { plans: out, ...(waitMs !== undefined ? { burstWaitMs: waitMs } : {}), heldGroups };
   }
 
   /**
@@ -601,6 +663,7 @@ export class Reconciler {
     const deregister = deregistrationsAfter(p, (t) => added.some((a) => a.id === t.id && a.port === t.port));
     if (deregister.length > 0) {
       const { ok } = await send('DeregisterTargets', deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
+      if (!regardless) this.lastDeregistered.set(arn, this.now());
       for (const { target, why: planned } of deregister) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {

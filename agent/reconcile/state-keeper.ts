@@ -7,10 +7,8 @@
  * - `update`: bookkeeping after calls. Kept in memory at once and written now or, after a
  *   failure, again once its backoff has passed (what is on disk then still claims at least
  *   what this host registered: never less).
- * - `updateLater`: the same, written behind: the pass does not wait for it (what a pass
- *   leaves to write only forgets a deregistered target or a pruned address, or notes what is
- *   this host's by its address anyway; a crash before it lands leaves a record of a target
- *   already gone, which the next pass deregisters again, a no-op).
+ * - `updateLater`: the same, written behind: the pass does not wait for it (the address a pass
+ *   starts on: any registration on it writes it again first, with its record).
  * Writes after a failure wait out a jittered exponential backoff, so a full disk is not
  * hammered by every pass. Writes go one at a time, in order: one behind and one first never
  * race to the rename.

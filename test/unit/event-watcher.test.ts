@@ -86,11 +86,11 @@ describe('parseDockerEvent', () => {
     expect(RELEVANT_ACTIONS.has(exec?.action ?? '')).toBe(false);
   });
 
-  it.each(['start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause'])('counts %s as a relevant action', (action) => {
+  it.each(['create', 'start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause'])('counts %s as a relevant action', (action) => {
     expect(RELEVANT_ACTIONS.has(action)).toBe(true);
   });
 
-  it.each(['create', 'attach', 'exec_start', 'exec_die', 'rename', 'resize', 'top', 'commit', 'oom'])('does not count %s as relevant', (action) => {
+  it.each(['attach', 'exec_start', 'exec_die', 'rename', 'resize', 'top', 'commit', 'oom'])('does not count %s as relevant', (action) => {
     expect(RELEVANT_ACTIONS.has(action)).toBe(false);
   });
 });
