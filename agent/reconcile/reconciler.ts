@@ -389,8 +389,14 @@ export class Reconciler {
     const stopBurst = activity.recentKills.filter((t) => now - t < COALESCE.burstWindowMs).length >= COALESCE.burstKills;
     let waitMs: number | undefined;
     let heldGroups = 0;
-    const hold = (key: string, since: number | undefined, more: boolean, quietAt: number | undefined): boolean => {
-      const burst = this.bursts.get(key) ?? (since !== undefined ? { since } : undefined);
+    const hold = (key: string, since: number | undefined, more: boolean, quietAt: number | undefined, leading = false): boolean => {
+      const known = this.bursts.get(key);
+      if (!known && since !== undefined && leading) {
+        // The change that begins a burst goes at once (a start with siblings still to come is served now); those behind it wait.
+        this.bursts.set(key, { since });
+        return false;
+      }
+      const burst = known ?? (since !== undefined ? { since } : undefined);
       if (!burst) return false;
       burst.heldSince ??= now;
       const ms = holdMs({ now, burstSince: burst.since, heldSince: burst.heldSince, more, ...(quietAt !== undefined ? { quietAt } : {}) });
@@ -405,7 +411,7 @@ export class Reconciler {
       let plan = p;
       const pending = pendingSince.get(arn);
       // More of the group's containers are being started: their registrations join these.
-      if (p.register.length > 0 && hold(`${arn}|register`, pending !== undefined ? Math.min(pending, now) : undefined, starting, startsQuietAt)) plan = withoutHeld(plan, () => true);
+      if (p.register.length > 0 && hold(`${arn}|register`, pending !== undefined ? Math.min(pending, now) : undefined, starting, startsQuietAt, true)) plan = withoutHeld(plan, () => true);
       const last = this.lastDeregistered.get(arn);
       if (plan.deregister.some((d) => d.why === 'not-desired')) {
         // A burst of stop signals: this group's call went out moments ago, and containers are still being stopped.
