@@ -26,8 +26,8 @@ export async function churn(world: BenchWorld, count: number, parallel: number):
     description: `churn: targets of ${HOST_IP} still registered after every container stopped (${world.elb.targets(world.groups.agent).length} left)`,
     timeoutMs: 60_000,
   });
+  // A container stopped before the agent's pass ran may never be registered (its start and stop coalesce): a figure, not an error.
   const registerCalls = world.calls.callsSince('RegisterTargets', since).get(world.groups.agent) ?? 0;
-  if (registerCalls === 0) throw new Error('churn: the agent sent no RegisterTargets for the churned containers');
   return { containers: count, seconds: Math.round((Date.now() - since) / 100) / 10, registerCalls };
 }
 
