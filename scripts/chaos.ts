@@ -28,10 +28,14 @@ async function main(): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`chaos: seed ${options.seed}, duration ${options.durationSeconds} s (replay with --seed ${options.seed})`);
   const stop = new AbortController();
-  process.once('SIGINT', () => {
-    out('chaos: SIGINT, finishing with the final checks');
-    stop.abort();
-  });
+  // A CI timeout or a terminal closing ends the run the same way as Ctrl-C: the final checks, then the
+  // teardown (agent, namespace, tmpfs, containers), so nothing of the run is left behind.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      out(`chaos: ${signal}, finishing with the final checks`);
+      stop.abort();
+    });
+  }
   const { report, history } = await runSoak(options, out, stop.signal);
   out(`\n${formatReport(report)}`);
   if (options.jsonFile) writeFileSync(options.jsonFile, `${JSON.stringify({ ...report, history }, null, 2)}\n`);
