@@ -1,4 +1,4 @@
-// `npm run bench -- [--quick] [--json FILE] [--plot FILE|--no-plot] [--executable PATH|bundle]`:
+// `npm run bench -- [--quick] [--json FILE] [--plot FILE|--no-plot] [--executable PATH|bundle] [--profile]`:
 // measures the agent (the built x64 single executable when there is one, else the bundle)
 // against a real Docker engine and the local ELBv2 endpoint, side by side with a naive probe
 // (scripts/bench/probe.ts: one event, one inspect, one SDK call) on the same events:
@@ -7,11 +7,15 @@
 //  - a burst across 3 groups started and stopped together, against Docker's own time;
 //  - start-up to first reconcile with none and with many containers; idle CPU seconds per hour;
 //  - resident memory idle, after the burst, and idle again after 1,000 container starts and stops (growth);
-//  - the executables' and the bundle's sizes.
+//  - the executables' and the bundle's sizes;
+//  - with --profile, where the agent's time between a lone event and its call goes, step by step
+//    (from its own trace, agent/trace.ts; tracing adds a little to each event, so the latencies of
+//    a profiled run are not the ones to quote).
 // Prints the figures, writes them as JSON (--json), draws the latency plot (scripts/bench/plot.py;
 // full runs write docs/bench-latency.png). Exits non-zero only on errors (a target never
 // registered, Docker failing): goals missed are reported, never fatal.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EcsContainer } from '../test/support/ecs-container.ts';
 import type { AgentProcess } from '../test/support/agent-process.ts';
 import { sleep, waitFor } from '../test/support/wait.ts';
@@ -21,6 +25,7 @@ import { burst } from './bench/burst.ts';
 import { addStoppedContainers, churn } from './bench/churn.ts';
 import { loneChanges, type LoneChangeSamples } from './bench/one-at-a-time.ts';
 import { parseBenchOptions } from './bench/options.ts';
+import { profileEventPath, profileLines } from './bench/profile.ts';
 import { cpuSeconds, peakRssMiB, rssMiB, rssParts } from './bench/proc.ts';
 import { drawPlot, printReport, withGoals, type BenchResult, type LevelResult } from './bench/report.ts';
 import { round1, summary } from './bench/stats.ts';
@@ -28,12 +33,12 @@ import { round1, summary } from './bench/stats.ts';
 const SETTLE_MS = 3_000;
 
 /** Starts an agent with a fresh state directory and waits for its first reconcile; resolves with the agent and its uptime then. */
-async function startAgent(world: BenchWorld, start: (env: Record<string, string>) => AgentProcess): Promise<{ agent: AgentProcess; readyMs: number; remove(): void }> {
+async function startAgent(world: BenchWorld, start: (env: Record<string, string>) => AgentProcess): Promise<{ agent: AgentProcess; readyMs: number; dir: string; remove(): void }> {
   const dir = stateDir();
   const agent = start(world.agentEnv(dir.path));
   try {
     const ready = await agent.ready(60_000);
-    return { agent, readyMs: Number(ready.uptimeMs), remove: dir.remove };
+    return { agent, readyMs: Number(ready.uptimeMs), dir: dir.path, remove: dir.remove };
   } catch (err) {
     await agent.stop('SIGKILL');
     dir.remove();
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
     current = { name, since: Date.now() };
     if (text) console.error(`bench: ${text}`);
   };
-  const world = await createBenchWorld(sizes.groups);
+  const world = await createBenchWorld(sizes.groups, options.profile);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
     const main = await startAgent(world, under.start);
@@ -87,6 +92,8 @@ async function main(): Promise<void> {
       Object.assign(mem, { idleWithRunning: first.rss, idleAnonymous: first.anonymous, idleFileBacked: first.file });
     });
     const levels: LevelResult[] = [level(0, await world.containerCount(), base)];
+    const trace = join(main.dir, 'trace');
+    const profile = options.profile && existsSync(trace) ? profileEventPath(readFileSync(trace, 'utf8')) : undefined;
 
     phase('burst', `burst of ${sizes.burst} across ${sizes.groups} groups; start-up with ${sizes.startupContainers} containers`);
     let startupWithMany = NaN;
@@ -150,8 +157,10 @@ async function main(): Promise<void> {
       seconds: Math.round((Date.now() - began) / 1000),
       phaseSeconds,
       measuredAt: new Date().toISOString(),
+      ...(profile ? { profile } : {}),
     });
     printReport(result);
+    if (profile) for (const line of profileLines(profile)) console.log(line);
     if (options.json) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
     if (options.plot) drawPlot(result, options.plot);
   } finally {

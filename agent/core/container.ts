@@ -52,7 +52,7 @@ export interface ContainerActivity {
   /** Created less than a while ago and not started yet (a burst being started), with their labels and when they were created (ms). */
   readonly pendingStarts: readonly { readonly labels: Readonly<Record<string, string>>; readonly createdAt: number }[];
   /** Containers whose `create` was seen and that started in the last few seconds, with their labels and when they started (ms). */
-  readonly recentStarts: readonly { readonly labels: Readonly<Record<string, string>>; readonly startedAt: number }[];
+  readonly recentStarts: readonly { readonly id: string; readonly labels: Readonly<Record<string, string>>; readonly startedAt: number }[];
   /** When the last `kill`, `die` or `stop` event arrived (ms since the epoch); undefined: none yet. */
   readonly lastStopAt?: number;
   /** When the `kill` events of the last second arrived (ms): many at once are a burst of stops. */

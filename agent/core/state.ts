@@ -2,6 +2,7 @@
  * What this host registered and which addresses it used: the records that make ownership
  * provable after a restart, a crash or a changed address, and the port they are kept through.
  */
+import { targetKey } from './target-registry.ts';
 
 export const STATE_VERSION = 1;
 
@@ -35,6 +36,37 @@ export interface AgentState {
 
 export const EMPTY_STATE: AgentState = { version: STATE_VERSION, addresses: [], targets: [] };
 
+/** Records in key order (each key built once: a pass sorts every record it keeps). */
+export function sortedByKey(records: Iterable<OwnedTarget>): OwnedTarget[] {
+  const keyed = [...records].map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t] as const);
+  keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return keyed.map(([, t]) => t);
+}
+
+/** Records, with `added` replacing records of the same target; in key order, as a pass leaves them. */
+export function mergeTargets(existing: readonly OwnedTarget[], added: readonly OwnedTarget[]): OwnedTarget[] {
+  const out = new Map(existing.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+  for (const t of added) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
+  return sortedByKey(out.values());
+}
+
+/**
+ * Records noted ahead of their calls (RegisterTargets), with the addresses they are on: what a
+ * note adds to the state, cheaper to make durable than the whole state (one appended line).
+ */
+export interface StateNote {
+  readonly targets: readonly OwnedTarget[];
+  readonly addresses: readonly string[];
+}
+
+/** The state with notes taken in, in order: their records merged, their addresses added. */
+export function withNotes(state: AgentState, notes: readonly StateNote[]): AgentState {
+  if (notes.length === 0) return state;
+  const addresses = [...state.addresses];
+  for (const n of notes) for (const a of n.addresses) if (!addresses.includes(a)) addresses.push(a);
+  return { ...state, addresses, targets: mergeTargets(state.targets, notes.flatMap((n) => n.targets)) };
+}
+
 /**
  * A saved state that could not be used (cut short, garbage, a wrong version, unreadable):
  * kept aside for a person, never fatal. The agent starts from what it can still prove is its
@@ -58,6 +90,14 @@ export interface StatePort {
   load(): Promise<AgentState>;
   /** Replaces the saved state durably; throws when it cannot (a full disk, a read-only directory). */
   save(state: AgentState): Promise<void>;
+  /**
+   * Makes a note durable: after it resolves, a `load` gives the last saved state with this and
+   * every earlier note since taken in. Throws like `save`. Optional: without it, the whole
+   * state is saved instead.
+   */
+  note?(note: StateNote): Promise<void>;
   /** Set by `load` when the saved state could not be used. */
   readonly recovery?: StateRecovery;
+  /** Set by `load` when something on disk was passed over and the state is usable still (a note cut short): said once, as a warning. */
+  readonly notice?: string;
 }

@@ -46,11 +46,23 @@ export interface TargetRegistry {
   /** True when changes are only pretended (--dry-run): log lines then say "would register". */
   readonly simulated?: boolean;
   describeTargets(targetGroupArn: string): Promise<ActualTarget[]>;
-  register(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void>;
+  /**
+   * `sendAfter` (only where `sendsAfter` is true): the request leaves this host only once it
+   * resolves (the targets' records are on disk), and is prepared (serialised, signed) meanwhile;
+   * when it rejects, nothing is sent and the call rejects with its reason.
+   */
+  register(targetGroupArn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void>;
+  /** Whether `register` holds a prepared request for `sendAfter` (else the caller waits before calling). */
+  readonly sendsAfter?: boolean;
   deregister(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void>;
   describeGroup(targetGroupArn: string): Promise<TargetGroupInfo>;
   /** The zones of these load balancers (DescribeLoadBalancers); absent: this registry cannot tell. */
   loadBalancerZones?(loadBalancerArns: readonly string[]): Promise<LoadBalancerZones[]>;
+}
+
+/** A call that was not sent because what had to come first did not happen (the targets' records could not be written). */
+export class NotSent extends Error {
+  override readonly name = 'NotSent';
 }
 
 /** Most targets one RegisterTargets/DeregisterTargets call carries (the AWS Load Balancer Controller uses 200). */

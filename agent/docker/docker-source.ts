@@ -12,6 +12,7 @@ import type Dockerode from 'dockerode';
 import type { ContainerActivity, ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
 import { inspectDetails, needsInspect, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type InspectDetails } from './container-snapshot.ts';
 import { isStopSignal, sameSignal } from './stop-signals.ts';
+import { trace } from '../trace.ts';
 
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
@@ -43,7 +44,7 @@ export class DockerContainerSource implements ContainerSource {
   /** Containers created and not started yet: id -> labels and when (ms). */
   private readonly pending = new Map<string, { labels: Readonly<Record<string, string>>; createdAt: number }>();
   private lastStopAt: number | undefined;
-  private starts: { labels: Readonly<Record<string, string>>; startedAt: number }[] = [];
+  private starts: { id: string; labels: Readonly<Record<string, string>>; startedAt: number }[] = [];
   private kills: number[] = [];
 
   constructor(
@@ -61,7 +62,7 @@ export class DockerContainerSource implements ContainerSource {
   observe(e: ContainerEvent, trigger: (reason: string) => void): void {
     const reason = `event:${e.action}`;
     const created = this.pending.get(e.id);
-    if (created && e.action === 'start') this.starts.push({ labels: created.labels, startedAt: this.now() });
+    if (created && e.action === 'start') this.starts.push({ id: e.id, labels: created.labels, startedAt: this.now() });
     if (e.action !== 'create') this.pending.delete(e.id);
     if (e.action === 'kill' || e.action === 'die' || e.action === 'stop') this.lastStopAt = this.now();
     if (e.action === 'kill') this.kills.push(this.now());
@@ -178,6 +179,7 @@ export class DockerContainerSource implements ContainerSource {
       // Gone already (removed right after the event): the listing has no entry for it either.
       entry = undefined;
     }
+    trace('inspected', id);
     if (this.news.get(id) !== n) return false;
     if (entry) this.entries.set(id, entry);
     else this.entries.delete(id);

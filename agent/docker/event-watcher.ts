@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import type { ContainerEvent } from '../core/container.ts';
 import { backoffDelay } from '../core/backoff.ts';
+import { trace } from '../trace.ts';
 
 /** Container actions that can change what should be registered (`create`: a start is coming, so a burst's registrations travel together). */
 export const RELEVANT_ACTIONS = new Set(['create', 'start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause']);
@@ -160,7 +161,10 @@ export class EventWatcher {
     const event = parseDockerEvent(line);
     if (!event) return;
     if (this.lastTimeNano === undefined || event.timeNano > this.lastTimeNano) this.lastTimeNano = event.timeNano;
-    if (RELEVANT_ACTIONS.has(event.action) || event.action === 'health_status') this.hooks.onEvent(event);
+    if (RELEVANT_ACTIONS.has(event.action) || event.action === 'health_status') {
+      trace('event', `${event.action} ${event.id} ${event.timeNano}`);
+      this.hooks.onEvent(event);
+    }
   }
 
   private detach(): void {

@@ -19,6 +19,7 @@ import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
 import { regionOfArn, shortTargetGroup } from '../core/arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
 import type { LoadBalancerZones, TargetGroupInfo, TargetRegistry } from '../core/target-registry.ts';
+import { trace } from '../trace.ts';
 
 /**
  * Called after every HTTP request to the API. `reachable` is false when the request got no
@@ -120,6 +121,7 @@ export class Elbv2Registry implements TargetRegistry {
       (next, context) => async (args) => {
         const action = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
         const started = performance.now();
+        trace('send', action);
         try {
           const out = await next(args);
           this.options.observe?.(action, undefined, performance.now() - started, true);
@@ -176,8 +178,34 @@ export class Elbv2Registry implements TargetRegistry {
     });
   }
 
-  async register(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void> {
-    await this.call('RegisterTargets', targetGroupArn, (c) => c.send(new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: targets.map(toSdk) })));
+  /** Holds the prepared request for `sendAfter`: see TargetRegistry. */
+  readonly sendsAfter = true;
+
+  async register(targetGroupArn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void> {
+    const command = new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: targets.map(toSdk) });
+    let refused: { reason: unknown } | undefined;
+    if (sendAfter) {
+      // Its rejection is this call's outcome, whenever the SDK gets to it.
+      sendAfter.catch(() => undefined);
+      // Last of finalizeRequest: after serialising and signing, before the request observer and the HTTP handler.
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          try {
+            await sendAfter;
+          } catch (reason) {
+            refused = { reason };
+            throw reason;
+          }
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low', name: 'ecsAnywhereLbSendAfter' },
+      );
+    }
+    try {
+      await this.call('RegisterTargets', targetGroupArn, (c) => c.send(command));
+    } catch (err) {
+      throw refused ? refused.reason : err;
+    }
   }
 
   async deregister(targetGroupArn: string, targets: readonly TargetRef[]): Promise<void> {

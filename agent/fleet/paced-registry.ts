@@ -24,8 +24,12 @@ export class PacedRegistry implements TargetRegistry {
     return this.paced('DescribeTargetHealth', () => this.inner.describeTargets(arn));
   }
 
-  register(arn: string, targets: readonly TargetRef[]): Promise<void> {
-    return this.paced('RegisterTargets', () => this.inner.register(arn, targets));
+  get sendsAfter(): boolean | undefined {
+    return this.inner.sendsAfter;
+  }
+
+  register(arn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void> {
+    return this.paced('RegisterTargets', () => this.inner.register(arn, targets, sendAfter));
   }
 
   deregister(arn: string, targets: readonly TargetRef[]): Promise<void> {

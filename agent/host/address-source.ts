@@ -58,7 +58,8 @@ function firstIpv4(list: NetworkInterfaceInfo[] | undefined): string | undefined
 /** Picks the address according to the policy, from what the host network shows. */
 export async function chooseAddress(policy: AddressPolicy, net: HostNetwork): Promise<AddressChoice> {
   let choice: AddressChoice;
-  const all = net.interfaces();
+  // Listing the interfaces costs a syscall per address, and a host with many containers has a veth each: only when needed.
+  const all = policy.hostIp === undefined ? net.interfaces() : {};
   if (policy.hostIp !== undefined) {
     choice = { address: policy.hostIp };
   } else if (policy.interface !== undefined) {

@@ -8,9 +8,12 @@
  * - Registrations are held in a burst of starts: it begins when containers for the group have
  *   been created and not started yet (Docker's `create` event names their labels: their starts
  *   are coming), and lasts while the host is still creating or starting containers (one is
- *   pending, or one was created or started less than `startQuietMs` of the burst's age ago). The
- *   registration that begins the burst goes at once; those behind it go once the host is quiet. A lone task's start is no burst, its sibling containers waiting for their
- *   dependencies included (unless they name the same group).
+ *   pending, or two that still run were started less than `startQuietMs` of the burst's age
+ *   ago: one start alone, like a lone start right after a burst, goes at once, and containers
+ *   started and stopped again are no siblings coming up). The registration that begins the
+ *   burst goes at once; those behind it go once the host is quiet. A lone task's start is no
+ *   burst, its sibling containers waiting for their dependencies included (unless they name
+ *   the same group).
  * - Deregistrations are held when the host is in a burst of stop signals (`burstKills` or more
  *   `kill` events within `burstWindowMs`), the group's last call went out within that window,
  *   and containers are still being stopped (a `kill`, `die` or `stop` less than `quietMs` ago).

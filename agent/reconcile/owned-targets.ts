@@ -3,7 +3,7 @@
  * recompute them after a pass, and forget earlier addresses once nothing is left on them.
  */
 import type { DesiredEndpoint } from '../mapping/desired.ts';
-import type { AgentState, OwnedTarget } from '../core/state.ts';
+import { sortedByKey, type AgentState, type OwnedTarget } from '../core/state.ts';
 import { isOwned } from './plan.ts';
 import { targetKey, type ActualTarget, type TargetRef } from '../core/target-registry.ts';
 
@@ -29,20 +29,6 @@ export function ownedRecord(arn: string, target: TargetRef, endpoint: DesiredEnd
     containerName: endpoint.containerName,
     ...(endpoint.taskArn !== undefined ? { taskArn: endpoint.taskArn } : {}),
   };
-}
-
-/** Records in key order (each key built once: a pass sorts every record it keeps). */
-function sortedByKey(records: Iterable<OwnedTarget>): OwnedTarget[] {
-  const keyed = [...records].map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t] as const);
-  keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return keyed.map(([, t]) => t);
-}
-
-/** Records, with `added` replacing records of the same target; in key order, as {@link ownedAfter} leaves them. */
-export function mergeTargets(existing: readonly OwnedTarget[], added: readonly OwnedTarget[]): OwnedTarget[] {
-  const out = new Map(existing.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
-  for (const t of added) out.set(targetKey(t.targetGroupArn, t.id, t.port), t);
-  return sortedByKey(out.values());
 }
 
 /**

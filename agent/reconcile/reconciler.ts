@@ -9,9 +9,9 @@ import type { AddressChoice, AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
 import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { Cidr } from '../core/ipv4.ts';
-import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
+import { withNotes, type AgentState, type OwnedTarget, type StatePort } from '../core/state.ts';
 import { StateKeeper } from './state-keeper.ts';
-import { MAX_TARGETS_PER_CALL, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
+import { MAX_TARGETS_PER_CALL, NotSent, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
 import { OperationError } from '../errors.ts';
 import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, gateReadIntervalMs, type ApiClass, type ApiLimits } from '../fleet/api-budget.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
@@ -24,11 +24,12 @@ import type { MappingRule } from '../mapping/mapping-file.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
 import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import { GroupViews } from './group-view.ts';
-import { keptAddresses, mergeTargets, ownedAfter, ownedRecord, provableRecords, recordedKeys, type AppliedChanges } from './owned-targets.ts';
+import { keptAddresses, ownedAfter, ownedRecord, provableRecords, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { chunk, plan, type GroupPlan } from './plan.ts';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
 import { availabilityZoneFor, deregisterReason, deregistrationsAfter, groupsInPlay, isZoneRefusal, spreads, withoutHeld, zoneForHost, zonesForTargets } from './policy.ts';
+import { trace } from '../trace.ts';
 
 /** The zones remembered for groups that refused `all`, as read from the state (anything malformed is ignored). */
 function rememberedZonesRecord(state: AgentState): Record<string, string> {
@@ -196,6 +197,7 @@ export class Reconciler {
   private adoptRecovery(address: string | undefined): void {
     if (this.recoveryDone) return;
     this.recoveryDone = true;
+    if (this.o.store.notice !== undefined) this.o.log.warn(this.o.store.notice, { event: 'state-notice' });
     const r = this.o.store.recovery;
     if (r === undefined) return;
     const kept = provableRecords(r.salvaged, address);
@@ -212,13 +214,16 @@ export class Reconciler {
 
   /** Runs one pass. Throws only when the containers can't be listed or state can't be written. */
   async reconcile(reasons: readonly string[]): Promise<PassResult> {
+    trace('pass', reasons.join(','));
     await this.currentState();
     const choice = await this.o.addresses.current();
+    trace('address');
     this.noteAddress(choice.address, choice.interface, choice.problem);
     const address = choice.address;
     this.adoptRecovery(address);
     const state = this.current;
     const containers = await this.o.containers.list({ fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
+    trace('listed');
     const tasks = await this.tasksOf(containers);
     const rules = 'current' in this.o.rules ? this.o.rules.current() : this.o.rules;
     const desired = computeDesired({
@@ -229,6 +234,7 @@ export class Reconciler {
       includeNonEcs: this.o.includeNonEcs,
       ...(address !== undefined ? { hostAddress: address } : {}),
     });
+    trace('desired');
     this.reportProblems(desired.problems);
     this.seen = { containers, endpoints: desired.endpoints, ...(address !== undefined ? { address } : {}) };
     for (const id of this.latched) if (!containers.some((c) => c.id === id && c.running && !c.stopping)) this.latched.delete(id);
@@ -254,6 +260,7 @@ export class Reconciler {
     const watched = [...new Set([...this.draining.keys()].map((k) => k.slice(0, k.indexOf('|'))))].filter((g) => !groups.includes(g));
     const readWait = await this.readDue([...groups, ...watched], fleetReadWindowMs(shape), intervalMs);
 
+    trace('read');
     const actual = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const availabilityZone = availabilityZoneFor(address, this.o.vpcCidrs, this.o.availabilityZone);
     const planned = plan({
@@ -263,7 +270,7 @@ export class Reconciler {
       ...(this.o.availabilityZone === 'all' ? { groupZones: rememberedZones(this.current) } : {}),
     });
     const spread = this.spreadWaves(planned);
-    const { plans, burstWaitMs, heldGroups } = this.coalesceBursts(spread.plans, groups, rules);
+    const { plans, burstWaitMs, heldGroups } = this.coalesceBursts(spread.plans, groups, rules, containers);
 
     let registered = 0;
     let deregistered = 0;
@@ -272,6 +279,7 @@ export class Reconciler {
     let deferred = heldGroups;
     let heldForState = 0;
     const applied = new Map<string, AppliedChanges>();
+    trace('planned');
     for (const p of plans) {
       const outcome = await this.apply(p, containers, reasons);
       registered += outcome.added.length;
@@ -369,7 +377,7 @@ export class Reconciler {
    * (coalesce.ts says how long); returns the plans to send now, when to look again, and how
    * many groups have changes held. Sources that tell nothing of what is coming hold nothing.
    */
-  private coalesceBursts(plans: GroupPlan[], groups: readonly string[], rules: readonly MappingRule[]): { plans: GroupPlan[]; burstWaitMs?: number; heldGroups: number } {
+  private coalesceBursts(plans: GroupPlan[], groups: readonly string[], rules: readonly MappingRule[], containers: readonly ContainerSnapshot[]): { plans: GroupPlan[]; burstWaitMs?: number; heldGroups: number } {
     const activity = this.o.containers.activity?.();
     if (!activity) return { plans, heldGroups: 0 };
     const now = this.now();
@@ -378,7 +386,11 @@ export class Reconciler {
     const oursOf = (labels: Readonly<Record<string, string>>) => [...labelledGroups(labels, rules)].filter((g) => ours.has(g));
     const pendingSince = new Map<string, number>();
     for (const p of activity.pendingStarts) for (const g of oursOf(p.labels)) pendingSince.set(g, Math.min(pendingSince.get(g) ?? Infinity, p.createdAt));
-    const lastStartAt = Math.max(-Infinity, ...activity.recentStarts.filter((s) => oursOf(s.labels).length > 0).map((s) => s.startedAt));
+    // A burst of starts goes on while two of ours started within the quiet time and still run: one start alone is no burst (a
+    // lone start right after one, say), nor is a container started and stopped again a sibling coming up.
+    const running = new Set(containers.filter((c) => c.running && !c.stopping).map((c) => c.id));
+    const starts = activity.recentStarts.filter((s) => running.has(s.id) && oursOf(s.labels).length > 0).map((s) => s.startedAt).sort((a, b) => b - a);
+    const lastStartAt = starts[1] ?? -Infinity;
     const startBursts = [...this.bursts].filter(([k]) => k.endsWith('|register')).map(([, b]) => b.since);
     const quiet = startQuietMs(startBursts.length > 0 ? now - Math.min(...startBursts) : 0);
     const starting = pendingSince.size > 0 || now - lastStartAt < quiet;
@@ -628,10 +640,22 @@ export class Reconciler {
     };
 
     const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
-    const addresses = [...new Set([...this.current.addresses, ...records.map((r) => r.id)])];
-    // Record before calling: if the process dies mid-call, the next run still knows these are ours.
+    // Record before calling: if the process dies mid-call, the next run still knows these are ours. Where the registry
+    // can hold a prepared request until then, the request is serialised and signed while the records are written, and
+    // leaves this host only once they are on disk; otherwise the call waits for them.
     // A record that cannot be written (a full disk) is not registered: the next pass after the write's backoff tries again.
-    if (records.length > 0 && !(await this.keeper.recordFirst({ ...this.current, addresses, targets: mergeTargets(this.current.targets, records) }))) {
+    const noted = { targets: records, addresses: [...new Set(records.map((r) => r.id))].filter((a) => !this.current.addresses.includes(a)) };
+    if (records.length > 0) trace('note');
+    const recorded = records.length > 0 ? this.keeper.recordFirst(withNotes(this.current, [noted]), noted).then((ok) => (trace('noted'), ok)) : Promise.resolve(true);
+    const ahead = this.o.registry.sendsAfter === true;
+    const written = recorded.then((ok) => {
+      if (!ok) throw new NotSent(`the records of ${tg} ${records.map(show).join(' ')} cannot be written to ${this.o.store.path}`);
+    });
+    // Observed here too when the call is not made (the group waits for its backoff or the pace): never an unhandled rejection.
+    written.catch(() => undefined);
+    const pending = p.register.length > 0 && ahead ? send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch, written)) : undefined;
+    if (!(await recorded)) {
+      await pending;
       heldForState = records.length;
       for (const r of records) {
         const k = targetKey(arn, r.id, r.port);
@@ -642,7 +666,7 @@ export class Reconciler {
         });
       }
     } else if (p.register.length > 0) {
-      const { ok, unknown } = await send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch));
+      const { ok, unknown } = await (pending ?? send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.o.registry.register(arn, batch)));
       // No usable answer: the target may be in the group, so its record stays and a later pass decides.
       this.views.outcomeUnknown(arn, unknown);
       for (const { target, endpoint } of p.register) {
@@ -715,10 +739,13 @@ export class Reconciler {
         return;
       }
       try {
+        trace('call', action);
         await call(batch);
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
         this.groups.succeeded(arn, action);
       } catch (err) {
+        // Its records could not be written first: nothing was sent, and the caller holds the registration.
+        if (err instanceof NotSent) return;
         if (action === 'RegisterTargets' && isZoneRefusal(err) && batch.some((t) => t.availabilityZone === 'all') && (await this.takeRealZone(arn))) {
           // Not a failure: planned again at once, with the group's zone.
           waitMs = 0;

@@ -3,7 +3,8 @@
  * agent serving when the disk cannot take one (full, read-only, failing):
  * - `recordFirst`: records that must be on disk before a call (a target before its
  *   RegisterTargets, the address it is on). Kept only once written; when the write fails
- *   the caller does not make the call.
+ *   the caller does not make the call. Written as a note (one appended line, one sync) where
+ *   the store takes notes, else as the whole state.
  * - `update`: bookkeeping after calls. Kept in memory at once and written now or, after a
  *   failure, again once its backoff has passed (what is on disk then still claims at least
  *   what this host registered: never less).
@@ -14,7 +15,7 @@
  * race to the rename.
  */
 import { backoffDelay } from '../core/backoff.ts';
-import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort } from '../core/state.ts';
+import { EMPTY_STATE, type AgentState, type OwnedTarget, type StateNote, type StatePort } from '../core/state.ts';
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
 
@@ -72,9 +73,12 @@ export class StateKeeper {
     return this.failure !== undefined ? Math.max(0, this.failure.retryAt - this.o.now()) : undefined;
   }
 
-  /** Writes `next` and adopts it only once it is on disk; false when it is not (the caller must not rely on it). */
-  async recordFirst(next: AgentState): Promise<boolean> {
-    if (!(await this.write(next))) return false;
+  /**
+   * Writes `next` and adopts it only once it is on disk; false when it is not (the caller must
+   * not rely on it). `note`: what `next` adds to the current state, written alone when the store takes notes.
+   */
+  async recordFirst(next: AgentState, note?: StateNote): Promise<boolean> {
+    if (!(await this.write(next, false, note))) return false;
     this.state = next;
     return true;
   }
@@ -101,22 +105,25 @@ export class StateKeeper {
     this.state = { ...this.current, targets };
   }
 
-  private write(next: AgentState, newest = false): Promise<boolean> {
-    const run = this.writing.then(() => this.writeNow(newest ? this.current : next));
+  private write(next: AgentState, newest = false, note?: StateNote): Promise<boolean> {
+    const run = this.writing.then(() => this.writeNow(newest ? this.current : next, note));
     this.writing = run;
     return run;
   }
 
-  private async writeNow(next: AgentState): Promise<boolean> {
-    const text = JSON.stringify(next);
-    if (text === this.written) return true;
+  private async writeNow(next: AgentState, note: StateNote | undefined): Promise<boolean> {
+    const store = this.o.store;
+    const noting = note !== undefined && store.note !== undefined;
+    const text = noting ? undefined : JSON.stringify(next);
+    if (text !== undefined && text === this.written) return true;
     if (this.failure !== undefined && this.o.now() < this.failure.retryAt) return false;
     try {
-      await this.o.store.save(next);
+      await (noting ? store.note?.(note) : store.save(next));
     } catch (err) {
       this.failed(err);
       return false;
     }
+    // After a note the saved state alone is no longer what a load gives: the next update saves it, whatever it holds.
     this.written = text;
     this.o.onWrite?.(true);
     if (this.failure !== undefined) {

@@ -7,7 +7,7 @@
  */
 import { isTargetGroupArn } from '../core/arn.ts';
 import { parseIpv4 } from '../core/ipv4.ts';
-import { STATE_VERSION, type AgentState, type OwnedTarget } from '../core/state.ts';
+import { STATE_VERSION, type AgentState, type OwnedTarget, type StateNote } from '../core/state.ts';
 import { targetKey } from '../core/target-registry.ts';
 
 /** The text as a state, or why it cannot be one (with the records still readable in it). */
@@ -102,4 +102,50 @@ export function isTransientReadError(code: string | undefined): boolean {
 /** The name a damaged file is kept under: `state.json.corrupt-2026-12-02T01-02-03Z`. */
 export function asideName(path: string, at: Date): string {
   return `${path}.corrupt-${at.toISOString().replace(/\.[0-9]+Z$/, 'Z').replace(/:/g, '-')}`;
+}
+
+/** A line of the journal: a note and its number (the saved state names the last number it took in). */
+export interface JournalEntry extends StateNote {
+  readonly seq: number;
+}
+
+/** The journal's line for a note. */
+export function journalLine(seq: number, note: StateNote): string {
+  return `${JSON.stringify({ seq, targets: note.targets, addresses: note.addresses })}\n`;
+}
+
+/**
+ * The journal's entries, in order, and the lines that are none. A line that is not a whole
+ * entry is what a write cut short leaves (its call was never made: the write never returned);
+ * blank lines are skipped. Entries must be as strict as the state's records.
+ */
+export function parseJournalText(text: string): { readonly entries: JournalEntry[]; readonly skipped: number } {
+  const entries: JournalEntry[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const entry = journalEntry(line);
+    if (entry) entries.push(entry);
+    else skipped++;
+  }
+  return { entries, skipped };
+}
+
+function journalEntry(line: string): JournalEntry | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v) || typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1) return undefined;
+  if (!Array.isArray(v.targets) || v.targets.some((t) => recordProblem(t) !== undefined)) return undefined;
+  if (!Array.isArray(v.addresses) || v.addresses.some((a) => typeof a !== 'string' || parseIpv4(a) === undefined)) return undefined;
+  return { seq: v.seq, targets: v.targets as OwnedTarget[], addresses: v.addresses as string[] };
+}
+
+/** The number of the last note a saved state took in (0: none, or a state saved before notes existed). */
+export function journalSeqOf(state: AgentState): number {
+  const seq = (state as { journalSeq?: unknown }).journalSeq;
+  return typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
 }

@@ -1,20 +1,39 @@
 /**
  * What this host registered and which addresses it used, kept on disk so that a restart,
- * a crash or a changed address never leaves a target nobody owns. Written atomically
- * (temp file, fsync, rename, fsync of the directory): a SIGKILL at any moment leaves
- * either the old or the new file. A file that cannot be used (cut short by a power loss on
- * a card that ignored the fsync, garbage, a wrong version, unreadable) is moved aside with
- * the time in its name and the agent starts over; a write that fails (a full disk, a
- * read-only directory) leaves no temp file behind and throws, so the caller can keep the
- * previous file and try again later.
+ * a crash or a changed address never leaves a target nobody owns. Two files:
+ * - `state.json`, the saved state, replaced atomically (temp file, fsync, rename, fsync of
+ *   the directory): a SIGKILL at any moment leaves either the old or the new file.
+ * - `state.journal`, the notes made ahead of a call (a target before its RegisterTargets):
+ *   one line each, appended with O_DSYNC, so a note costs one write that returns once it is
+ *   on disk instead of the four steps of a save. Each line has a number and the saved state
+ *   names the last one it took in, so a load takes in only the later lines (a saved state
+ *   that dropped a record is not undone by an older note); the journal is cut back once it
+ *   outgrows COMPACT_BYTES. A line cut short (the write never returned, so its call was
+ *   never made) is skipped and said once.
+ * A state file that cannot be used (cut short by a power loss on a card that ignored the
+ * fsync, garbage, a wrong version, unreadable) is moved aside with the time in its name and
+ * the agent starts over; a write that fails (a full disk, a read-only directory) leaves no
+ * temp file behind and throws, so the caller can keep the previous file and try again later.
  */
-import { access, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EMPTY_STATE, type AgentState, type StatePort, type StateRecovery } from '../core/state.ts';
+import { EMPTY_STATE, withNotes, type AgentState, type StateNote, type StatePort, type StateRecovery } from '../core/state.ts';
 import { OperationError, errorMessage } from '../errors.ts';
-import { asideName, isTransientReadError, parseStateText } from './state-file.ts';
+import { asideName, isTransientReadError, journalLine, journalSeqOf, parseJournalText, parseStateText, type JournalEntry } from './state-file.ts';
 
 export const STATE_FILE = 'state.json';
+export const JOURNAL_FILE = 'state.journal';
+/** A journal longer than this is cut back after the next save (every line in it is older than the saved state by then). */
+export const COMPACT_BYTES = 64 * 1024;
+
+/** What the journal holds: its entries, the lines that are none, its size; or why it cannot be read. */
+interface JournalRead {
+  readonly entries: readonly JournalEntry[];
+  readonly skipped: number;
+  readonly bytes: number;
+  readonly problem?: string;
+}
 
 /** What the state file holds now, without changing anything (for `check` and `status`). */
 export type StateFileStatus =
@@ -34,35 +53,69 @@ const TEMP = /^(?:state\.json|mapping\.last-good\.json)\.([0-9]+)(?:\.[0-9a-z]+)
 /** Reads and writes the state file in one directory. */
 export class StateStore implements StatePort {
   readonly path: string;
+  readonly journalPath: string;
   recovery?: StateRecovery;
+  notice?: string;
   private saves = 0;
+  /** The number of the last note made or read. */
+  private seq = 0;
+  private journal: FileHandle | undefined;
+  private journalBytes = 0;
+  /** The journal may end in a fragment: of this process's last write, if it failed, or of another's before this one began. */
+  private cut = true;
 
   constructor(
     readonly dir: string,
     private readonly options: StateStoreOptions = {},
   ) {
     this.path = join(dir, STATE_FILE);
+    this.journalPath = join(dir, JOURNAL_FILE);
   }
 
-  /** What the file holds. Throws an OperationError only for a passing condition (no file descriptors, no memory). */
+  /** What the files hold, the journal's later notes taken in. Throws an OperationError only for a passing condition (no file descriptors, no memory). */
   async inspect(): Promise<StateFileStatus> {
+    return (await this.read()).status;
+  }
+
+  private async read(): Promise<{ status: StateFileStatus; journal: JournalRead }> {
+    const journal = await this.readJournal();
+    const notes = (after: number) => journal.entries.filter((e) => e.seq > after);
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { kind: 'missing' };
+      if (code === 'ENOENT') return { status: journal.entries.length > 0 ? { kind: 'ok', state: withNotes(EMPTY_STATE, notes(0)) } : { kind: 'missing' }, journal };
       if (isTransientReadError(code)) throw new OperationError('reading state', this.path, code ?? 'Error', 'transient', errorMessage(err), { cause: err });
-      return { kind: 'unusable', problem: `cannot be read (${errorMessage(err)})`, salvaged: [] };
+      return { status: { kind: 'unusable', problem: `cannot be read (${errorMessage(err)})`, salvaged: notes(0).flatMap((e) => e.targets) }, journal };
     }
     const parsed = parseStateText(text);
-    return parsed.ok ? { kind: 'ok', state: parsed.state } : { kind: 'unusable', problem: parsed.problem, salvaged: parsed.salvaged };
+    if (!parsed.ok) return { status: { kind: 'unusable', problem: parsed.problem, salvaged: [...parsed.salvaged, ...notes(0).flatMap((e) => e.targets)] }, journal };
+    const { journalSeq: _seq, ...state } = parsed.state as AgentState & { journalSeq?: unknown };
+    return { status: { kind: 'ok', state: withNotes(state, notes(journalSeqOf(parsed.state))) }, journal };
+  }
+
+  private async readJournal(): Promise<JournalRead> {
+    let text: string;
+    try {
+      text = await readFile(this.journalPath, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { entries: [], skipped: 0, bytes: 0 };
+      if (isTransientReadError(code)) throw new OperationError('reading state', this.journalPath, code ?? 'Error', 'transient', errorMessage(err), { cause: err });
+      return { entries: [], skipped: 0, bytes: 0, problem: `cannot be read (${errorMessage(err)})` };
+    }
+    return { ...parseJournalText(text), bytes: Buffer.byteLength(text) };
   }
 
   /** The saved state; empty when there is none yet, or when it cannot be used (then `recovery` says why and where it went). */
   async load(): Promise<AgentState> {
     await this.removeStaleTemps();
-    const found = await this.inspect();
+    const { status: found, journal } = await this.read();
+    this.seq = Math.max(this.seq, ...journal.entries.map((e) => e.seq), found.kind === 'ok' ? journalSeqOf(found.state) : 0);
+    this.journalBytes = journal.bytes;
+    if (journal.problem !== undefined) this.notice = `state journal ${this.journalPath} ${journal.problem}: the targets noted in it since the last save are not known to this run`;
+    else if (journal.skipped > 0) this.notice = `state journal ${this.journalPath}: ${journal.skipped} line(s) cut short skipped (a write the agent did not finish; no call was made for it)`;
     if (found.kind === 'missing') return EMPTY_STATE;
     if (found.kind === 'ok') return found.state;
     let movedTo: string | undefined;
@@ -78,9 +131,29 @@ export class StateStore implements StatePort {
     return EMPTY_STATE;
   }
 
-  /** Replaces the state file atomically and durably; on failure nothing of the attempt is left. */
+  /** Replaces the state file atomically and durably; on failure nothing of the attempt is left. The state takes in every note made so far. */
   async save(state: AgentState): Promise<void> {
-    await replaceFile(this.dir, STATE_FILE, `${JSON.stringify(state, null, 2)}\n`, `${STATE_FILE}.${process.pid}.${++this.saves}.tmp`);
+    const seq = this.seq;
+    await replaceFile(this.dir, STATE_FILE, `${JSON.stringify(seq > 0 ? { ...state, journalSeq: seq } : state, null, 2)}\n`, `${STATE_FILE}.${process.pid}.${++this.saves}.tmp`);
+    if (this.journalBytes <= COMPACT_BYTES || this.journal === undefined) return;
+    // Every line is older than the state just saved; a cut that does not reach the disk leaves lines a load skips by their numbers.
+    await this.journal.truncate(0).then(() => (this.journalBytes = 0), () => undefined);
+  }
+
+  /** Appends the note to the journal and returns once it is on disk (O_DSYNC: the write returns after its data is). */
+  async note(note: StateNote): Promise<void> {
+    if (this.journal === undefined) {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.journal = await open(this.journalPath, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC, 0o600);
+    }
+    // A process's first line, and the one after a write that failed part-way, begin with a newline: a fragment stays a line of its own.
+    const line = `${this.cut ? '\n' : ''}${journalLine(++this.seq, note)}`;
+    const bytes = Buffer.byteLength(line);
+    this.cut = true;
+    const { bytesWritten } = await this.journal.write(line);
+    this.journalBytes += bytesWritten;
+    if (bytesWritten < bytes) throw new Error(`wrote ${bytesWritten} of ${bytes} bytes to ${this.journalPath}`);
+    this.cut = false;
   }
 
   /** Moves the current file aside under a name with the time; returns that name. */

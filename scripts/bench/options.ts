@@ -1,4 +1,4 @@
-/** The bench's command line: `npm run bench -- [--quick] [--json FILE] [--plot FILE|--no-plot] [--executable PATH|bundle]`. */
+/** The bench's command line: `npm run bench -- [--quick] [--json FILE] [--plot FILE|--no-plot] [--executable PATH|bundle] [--profile]`. */
 import { parseArgs } from 'node:util';
 
 /** How much of each measurement a run does. */
@@ -41,6 +41,8 @@ export interface BenchOptions {
   readonly executable?: string;
   /** Extra Node/V8 flags for the agent (bundle only), to compare their costs. */
   readonly nodeFlags: readonly string[];
+  /** Trace the agent's event path (ECSLB_TRACE_FILE) and report where its time goes; the tracing itself adds a little to each event. */
+  readonly profile: boolean;
 }
 
 export const DEFAULT_PLOT = 'docs/bench-latency.png';
@@ -55,6 +57,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       'no-plot': { type: 'boolean', default: false },
       executable: { type: 'string' },
       'node-flag': { type: 'string', multiple: true, default: [] },
+      profile: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -69,5 +72,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     ...(plot !== undefined ? { plot } : {}),
     ...(values.executable !== undefined ? { executable: values.executable } : {}),
     nodeFlags: values['node-flag'] ?? [],
+    profile: values.profile ?? false,
   };
 }

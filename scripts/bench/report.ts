@@ -7,6 +7,7 @@ import { REPO_ROOT } from '../../test/support/agent-process.ts';
 import type { BurstFigures } from './burst.ts';
 import { GOALS } from './goals.ts';
 import type { Sizes } from './options.ts';
+import type { EventPathProfile } from './profile.ts';
 import { ratios, type Summary } from './stats.ts';
 
 /** One stopped-container level: agent and probe, each direction. */
@@ -24,6 +25,8 @@ export interface BenchResult {
   readonly agent: { readonly kind: string; readonly path: string; readonly commit?: string; readonly nodeFlags: readonly string[] };
   readonly node: string;
   readonly sizes: Sizes;
+  /** --profile: the agent's event path step by step. */
+  readonly profile?: EventPathProfile;
   /** The raw latencies (ms) with no stopped containers, for the plot. */
   readonly samples: { readonly start: { agent: number[]; probe: number[] }; readonly kill: { agent: number[]; probe: number[] } };
   readonly levels: readonly LevelResult[];

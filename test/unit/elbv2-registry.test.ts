@@ -189,3 +189,32 @@ describe('Elbv2Registry requests', () => {
     if (kind !== undefined) expect(kindOf(err)).toBe(kind);
   });
 });
+
+describe('Elbv2Registry register with sendAfter', () => {
+  beforeAll(() => writeCredentialsFile(file, credentialsNumber(9)));
+  const T = [{ id: '10.8.0.10', port: 31000, availabilityZone: 'all' }];
+
+  it('sends nothing until it resolves (the records on disk), then the one request', async () => {
+    const { registry: r, observed } = registry();
+    expect(r.sendsAfter).toBe(true);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const call = r.register(arn, T, gate);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(elb.requestLog).toEqual([]);
+    release();
+    await call;
+    expect(calls()).toEqual([['RegisterTargets', expect.anything(), 200]]);
+    expect(observed).toEqual([{ action: 'RegisterTargets', code: undefined, reachable: true }]);
+    expect(elb.targets(arn).map((t) => `${t.id}:${t.port}`)).toContain('10.8.0.10:31000');
+  });
+
+  it('sends nothing and rejects with the reason when it rejects; no request is observed', async () => {
+    const { registry: r, observed } = registry();
+    const reason = new Error('records not written');
+    const err = await r.register(arn, [{ id: '10.8.0.10', port: 31001, availabilityZone: 'all' }], Promise.reject(reason)).then(() => undefined, (e: unknown) => e);
+    expect(err).toBe(reason);
+    expect(elb.requestLog).toEqual([]);
+    expect(observed).toEqual([]);
+  });
+});

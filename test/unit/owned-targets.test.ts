@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keptAddresses, mergeTargets, ownedAfter } from '../../agent/reconcile/owned-targets.ts';
+import { mergeTargets } from '../../agent/core/state.ts';
+import { keptAddresses, ownedAfter } from '../../agent/reconcile/owned-targets.ts';
 import type { ActualTarget } from '../../agent/core/target-registry.ts';
 import type { OwnedTarget } from '../../agent/core/state.ts';
 

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AddressSource } from '../../agent/core/address.ts';
 import type { ContainerSnapshot, ContainerSource } from '../../agent/core/container.ts';
-import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort, type StateRecovery } from '../../agent/core/state.ts';
+import { EMPTY_STATE, withNotes, type AgentState, type OwnedTarget, type StateNote, type StatePort, type StateRecovery } from '../../agent/core/state.ts';
+import type { TargetRef } from '../../agent/core/target-registry.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
 import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
@@ -39,12 +40,40 @@ class Disk implements StatePort {
   }
 }
 
-function world(disk = new Disk()) {
+/** A disk that takes notes (as the journal does): each takes a few ms, and fails like a save while `full`. */
+class NotingDisk extends Disk {
+  constructor(readonly order: string[]) {
+    super();
+  }
+  async note(n: StateNote): Promise<void> {
+    this.attempts++;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (this.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    this.saved = withNotes(this.saved, [n]);
+    this.order.push(`noted ${n.targets.map((t) => t.port).join(' ')}`);
+  }
+}
+
+/** A registry that prepares a request while the records are written, as the ELBv2 adapter does, and says when it sends. */
+class AheadRegistry extends MemoryRegistry {
+  readonly sendsAfter = true;
+  constructor(readonly order: string[]) {
+    super();
+  }
+  override async register(arn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void> {
+    const ports = targets.map((t) => t.port).join(' ');
+    this.order.push(`prepared ${ports}`);
+    await sendAfter;
+    this.order.push(`sent ${ports}`);
+    return super.register(arn, targets);
+  }
+}
+
+function world(disk: Disk = new Disk(), elb: MemoryRegistry = new MemoryRegistry()) {
   let t = 1_700_000_000_000;
   const running = new Map<string, ContainerSnapshot>();
   const containers: ContainerSource = { list: () => Promise.resolve([...running.values()]) };
   const addresses: AddressSource = { current: () => Promise.resolve({ address: HOST }) };
-  const elb = new MemoryRegistry();
   const logs: { level: string; message: string; fields?: object }[] = [];
   const log: Log = {
     error: (message, fields) => logs.push({ level: 'error', message, ...(fields ? { fields } : {}) }),
@@ -192,5 +221,35 @@ describe('Reconciler: after a state file that could not be used', () => {
     expect(w.logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
       `state /s/state.json is not valid JSON (x): moved to /s/state.json.corrupt-1; starting over with what this host can prove is its own, every target on its current address ${HOST}; no target record could be read from it`,
     ]);
+  });
+
+  it('with notes and a registry that prepares ahead: a request leaves only after its note, and none when the note fails', async () => {
+    const order: string[] = [];
+    const w = world(new NotingDisk(order), new AheadRegistry(order));
+    const a = container('a', 32768);
+    const b = container('b', 32769);
+    w.start(a);
+    await w.pass('startup');
+    // Prepared while the note was written, sent once it was on disk.
+    expect(order).toEqual(['prepared 32768', 'noted 32768', 'sent 32768']);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`]);
+
+    w.disk.full = true;
+    w.start(b);
+    const held = await w.pass('event:start');
+    expect(order.slice(3)).toEqual(['prepared 32769']);
+    expect(w.elb.changeCalls().filter((x) => x.action === 'RegisterTargets' && x.targets.includes(`${HOST}:32769`))).toEqual([]);
+    expect(held).toMatchObject({ heldForState: 1, failed: 0, settled: false });
+    expect(w.logs.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      `not registering tg/web ${HOST}:32769 yet: its record cannot be written to /var/lib/ecs-anywhere-lb-agent/state.json (ENOSPC: no space left on device, write)`,
+    ]);
+
+    w.disk.full = false;
+    w.advance(1000);
+    const after = await w.pass('retry');
+    expect(after).toMatchObject({ registered: 1, settled: true });
+    expect(order.slice(4)).toEqual(['prepared 32769', 'noted 32769', 'sent 32769']);
+    expect(w.elb.holds(WEB)).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
+    expect(w.recorded()).toEqual([`${HOST}:32768`, `${HOST}:32769`]);
   });
 });
