@@ -16,7 +16,8 @@
  *   the same group).
  * - Deregistrations are held when the host is in a burst of stop signals (`burstKills` or more
  *   `kill` events within `burstWindowMs`), the group's last call went out within that window,
- *   and containers are still being stopped (a `kill`, `die` or `stop` less than `quietMs` ago).
+ *   and containers are still being stopped (a `kill`, `die` or `stop` less than `stopQuietMs` of
+ *   the burst's age ago).
  *   They go once the host is quiet. A lone stop, or a task's few containers stopped together,
  *   is no burst: its deregistration goes at once.
  * Either way a change waits at most `growth` times as long as the burst had lasted when it was
@@ -29,8 +30,11 @@ export const COALESCE = {
   minHoldMs: 500,
   /** A change waits at most this many times as long as its burst had lasted. */
   growth: 3,
-  /** Deregistrations go once no container was stopped for this long. */
-  quietMs: 300,
+  /**
+   * Deregistrations go once no container was stopped for a tenth of the burst's age, within
+   * these bounds (a loaded engine stops a hundred containers over ten seconds, with pauses).
+   */
+  stopQuietMs: { min: 300, max: 1_500, share: 0.1 },
   /**
    * Registrations go once no container was created or started for a tenth of the burst's age,
    * within these bounds (starts come further apart than stops, the more so the longer the burst).
@@ -55,7 +59,15 @@ export interface HoldInput {
 
 /** How long after the last start a burst of starts counts as over (a tenth of its age, bounded). */
 export function startQuietMs(burstAgeMs: number): number {
-  const q = COALESCE.startQuietMs;
+  return quietFor(COALESCE.startQuietMs, burstAgeMs);
+}
+
+/** How long after the last stop event a burst of stops counts as over (a tenth of its age, bounded). */
+export function stopQuietMs(burstAgeMs: number): number {
+  return quietFor(COALESCE.stopQuietMs, burstAgeMs);
+}
+
+function quietFor(q: { readonly min: number; readonly max: number; readonly share: number }, burstAgeMs: number): number {
   return Math.min(q.max, Math.max(q.min, Math.round(q.share * burstAgeMs)));
 }
 

@@ -1,6 +1,6 @@
 // How long a burst's changes wait for the ones right behind them (reconcile/coalesce.ts), as a table.
 import { describe, expect, it } from 'vitest';
-import { COALESCE, holdMs, startQuietMs, type HoldInput } from '../../agent/reconcile/coalesce.ts';
+import { COALESCE, holdMs, startQuietMs, stopQuietMs, type HoldInput } from '../../agent/reconcile/coalesce.ts';
 
 const T = 1_000_000;
 
@@ -43,5 +43,17 @@ describe('startQuietMs', () => {
     [60_000, 2_500],
   ])('a burst of starts %i ms old is over %i ms after its last start', (age, expected) => {
     expect(startQuietMs(age)).toBe(expected);
+  });
+});
+
+describe('stopQuietMs', () => {
+  it.each<[number, number]>([
+    [0, 300],
+    [2_000, 300],
+    [5_000, 500],
+    [10_000, 1_000],
+    [60_000, 1_500],
+  ])('a burst of stops %i ms old is over %i ms after its last stop event', (age, expected) => {
+    expect(stopQuietMs(age)).toBe(expected);
   });
 });
