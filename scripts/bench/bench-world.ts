@@ -4,6 +4,7 @@
  * and helpers to start the containers each measurement needs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { REPO_ROOT, tempDir } from '../../test/support/agent-process.ts';
@@ -90,6 +91,8 @@ export async function createBenchWorld(groupCount: number, trace = false): Promi
       return starts;
     },
     agentEnv: (stateDir) => ({
+      // As systemd starts it: the unit's own environment (the state directory is the bench's).
+      ...unitEnvironment(),
       ...aws,
       ECS_ANYWHERE_LB_HOST_IP: HOST_IP,
       ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: [agent, ...burst].join(','),
@@ -126,6 +129,20 @@ export async function createBenchWorld(groupCount: number, trace = false): Promi
     },
   };
   return world;
+}
+
+/** The variables the systemd unit's Environment= lines set, less the state directory. */
+export function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(REPO_ROOT, 'systemd', 'ecs-anywhere-lb-agent.service'), 'utf8');
+  const out: Record<string, string> = {};
+  for (const [, assignments] of unit.matchAll(/^Environment=(.*)$/gm)) {
+    for (const a of (assignments ?? '').split(/\s+/)) {
+      const eq = a.indexOf('=');
+      if (eq > 0) out[a.slice(0, eq)] = a.slice(eq + 1);
+    }
+  }
+  delete out.ECS_ANYWHERE_LB_STATE_DIR;
+  return out;
 }
 
 /** A fresh state directory for an agent, removed at the end. */
