@@ -53,7 +53,7 @@ export interface ContainerActivity {
   readonly pendingStarts: readonly { readonly labels: Readonly<Record<string, string>>; readonly createdAt: number }[];
   /** Containers whose `create` was seen and that started in the last few seconds, with their labels and when they started (ms). */
   readonly recentStarts: readonly { readonly id: string; readonly labels: Readonly<Record<string, string>>; readonly startedAt: number }[];
-  /** When the last `kill`, `die` or `stop` event arrived (ms since the epoch); undefined: none yet. */
+  /** When the last `kill`, or `die` of a container no stop signal was seen for, arrived (ms since the epoch); undefined: none yet. */
   readonly lastStopAt?: number;
   /** When the `kill` events of the last second arrived (ms): many at once are a burst of stops. */
   readonly recentKills: readonly number[];

@@ -64,7 +64,9 @@ export class DockerContainerSource implements ContainerSource {
     const created = this.pending.get(e.id);
     if (created && e.action === 'start') this.starts.push({ id: e.id, labels: created.labels, startedAt: this.now() });
     if (e.action !== 'create') this.pending.delete(e.id);
-    if (e.action === 'kill' || e.action === 'die' || e.action === 'stop') this.lastStopAt = this.now();
+    // What tells that more deregistrations are coming: stop signals, and containers that die without one (a crash). A
+    // `die` after a stop signal adds none, nor does `stop` (it follows `die`, late when the engine is busy: seconds).
+    if (e.action === 'kill' || (e.action === 'die' && !this.stopping.has(e.id))) this.lastStopAt = this.now();
     if (e.action === 'kill') this.kills.push(this.now());
     switch (e.action) {
       case 'create':

@@ -16,8 +16,8 @@
  *   the same group).
  * - Deregistrations are held when the host is in a burst of stop signals (`burstKills` or more
  *   `kill` events within `burstWindowMs`), the group's last call went out within that window,
- *   and containers are still being stopped (a `kill`, `die` or `stop` less than `stopQuietMs` of
- *   the burst's age ago).
+ *   and containers are still being stopped (a `kill`, or a `die` without one, less than
+ *   `stopQuietMs` of the burst's age ago).
  *   They go once the host is quiet. A lone stop, or a task's few containers stopped together,
  *   is no burst: its deregistration goes at once.
  * Either way a change waits at most `growth` times as long as the burst had lasted when it was
