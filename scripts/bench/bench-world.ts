@@ -15,6 +15,7 @@ import { ensureTestImage } from '../../test/support/test-image.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { indexChangeCalls, type CallIndex, type ChangeAction } from './call-index.ts';
 import { recordDockerEvents, type DockerEventTimes } from './docker-events.ts';
+import { parseEnvironmentAssignments, parseUnit } from '../e2e-vpn/service-command.ts';
 
 export const HOST_IP = '10.8.0.10';
 /** Containers with this label are the probe's too (the one-at-a-time rounds); burst and churn are the agent's alone. */
@@ -133,16 +134,10 @@ export async function createBenchWorld(groupCount: number, trace = false): Promi
 
 /** The variables the systemd unit's Environment= lines set, less the state directory. */
 export function unitEnvironment(): Record<string, string> {
-  const unit = readFileSync(join(REPO_ROOT, 'systemd', 'ecs-anywhere-lb-agent.service'), 'utf8');
-  const out: Record<string, string> = {};
-  for (const [, assignments] of unit.matchAll(/^Environment=(.*)$/gm)) {
-    for (const a of (assignments ?? '').split(/\s+/)) {
-      const eq = a.indexOf('=');
-      if (eq > 0) out[a.slice(0, eq)] = a.slice(eq + 1);
-    }
-  }
-  delete out.ECS_ANYWHERE_LB_STATE_DIR;
-  return out;
+  const unit = parseUnit([readFileSync(join(REPO_ROOT, 'systemd', 'ecs-anywhere-lb-agent.service'), 'utf8')]);
+  const env = Object.fromEntries((unit.get('Service')?.get('Environment') ?? []).flatMap(parseEnvironmentAssignments));
+  delete env.ECS_ANYWHERE_LB_STATE_DIR;
+  return env;
 }
 
 /** A fresh state directory for an agent, removed at the end. */
