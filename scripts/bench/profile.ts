@@ -91,6 +91,7 @@ function follow(lines: readonly Line[], i: number, direction: 'start' | 'kill'):
       marks.set('send', l.at);
       return marks;
     }
+    if (l.step === 'noted' && marks.has('note') && !marks.has('noted')) marks.set('noted', l.at);
     if (l.step === 'call' && l.detail !== action) continue;
     if (steps.includes(l.step) && !marks.has(l.step)) marks.set(l.step, l.at);
   }
@@ -113,7 +114,13 @@ export function profileEventPath(text: string): EventPathProfile {
       return { step, what, n: d.length, p50: round2(percentile(d, 50)), p90: round2(percentile(d, 90)) };
     });
     const total = events.map((m) => m.get('send')! - m.get('engine')!);
-    return [...rows, { step: 'total', what: 'engine event to the request leaving (the endpoint receives it after)', n: total.length, p50: round2(percentile(total, 50)), p90: round2(percentile(total, 90)) }];
+    const noted = events.flatMap((m) => (m.has('noted') && m.has('note') ? [m.get('noted')! - m.get('note')!] : []));
+    const row = (step: string, what: string, d: readonly number[]) => ({ step, what, n: d.length, p50: round2(percentile(d, 50)), p90: round2(percentile(d, 90)) });
+    return [
+      ...rows,
+      ...(noted.length > 0 ? [row('noted', 'of which the note (one O_DSYNC append), from `note`, overlapping the SDK', noted)] : []),
+      row('total', 'engine event to the request leaving (the endpoint receives it after)', total),
+    ];
   };
   return { start: figures('start'), kill: figures('kill') };
 }

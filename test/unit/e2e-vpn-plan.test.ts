@@ -94,7 +94,7 @@ describe('serviceCommand', () => {
     const cmd = serviceCommand(root, 'etc/systemd/system/ecs-anywhere-lb-agent.service');
     expect(cmd.argv).toEqual([join(root, 'usr/local/bin/ecs-anywhere-lb-agent'), 'run']);
     expect(cmd.stateDirectory).toBe(join(root, 'var/lib/ecs-anywhere-lb-agent'));
-    expect(cmd.env).toEqual({ ECS_ANYWHERE_LB_INTERFACE: 'tun0', AWS_REGION: 'eu-west-1', ECS_ANYWHERE_LB_STATE_DIR: join(root, 'var/lib/ecs-anywhere-lb-agent'), MALLOC_ARENA_MAX: '2', A: '1 2', B: '3' });
+    expect(cmd.env).toEqual({ ECS_ANYWHERE_LB_INTERFACE: 'tun0', AWS_REGION: 'eu-west-1', ECS_ANYWHERE_LB_STATE_DIR: join(root, 'var/lib/ecs-anywhere-lb-agent'), MALLOC_ARENA_MAX: '1', A: '1 2', B: '3' });
   });
   it('an OpenVPN client unit template: %i, WorkingDirectory inside the root, the system openvpn', () => {
     const unit = join(root, 'openvpn-client@.service');
