@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { STATE_FILE } from '../../agent/state/state-store.ts';
 import { credentialsNumber, writeCredentialsFile, writeFileAtomically } from '../../test/support/shared-credentials-file.ts';
 import { uniform } from '../fleet-sim/random.ts';
 import type { FaultKind } from './scenario.ts';
@@ -30,7 +31,6 @@ export interface FaultInjector {
   lift(ctx: FaultContext): Promise<string>;
 }
 
-export const STATE_FILE = 'state.json';
 const FILLER = 'filler';
 
 const endpointFault = (describe: (ctx: FaultContext) => { update: Parameters<ChaosWorld['elb']['setFaults']>[0]; text: string }): FaultInjector => ({

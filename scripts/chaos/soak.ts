@@ -5,14 +5,14 @@
  * along, its RSS after every cycle. Every violation is printed with the seed, the recent
  * event history and the diff.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { AgentProcess, ensureAgentBundle } from '../../test/support/agent-process.ts';
 import { TEST_RUN_LABEL } from '../../test/support/ecs-container.ts';
 import { sleep } from '../../test/support/wait.ts';
 import { stream } from '../fleet-sim/random.ts';
 import { Churn, CONTAINER_PORT } from './churn.ts';
-import { FAULTS, STATE_FILE, type FaultContext } from './faults.ts';
+import { JOURNAL_FILE, STATE_FILE, StateStore } from '../../agent/state/state-store.ts';
+import { FAULTS, type FaultContext } from './faults.ts';
 import type { ChaosOptions } from './options.ts';
 import { desiredTargets, diffTargets, healthFromStatus, isConverged, liveTargets, lostForeign, targetKey, type ListedContainer, type TargetDiff } from './oracle.ts';
 import { convergenceFigures, countBy, judgeRss, type ChaosReport, type RssSample } from './report.ts';
@@ -179,14 +179,16 @@ export async function runSoak(options: ChaosOptions, out: (line: string) => void
     const { live } = await snapshot();
     let recorded: Set<string>;
     try {
-      const state = JSON.parse(readFileSync(join(world.stateDir, STATE_FILE), 'utf8')) as { targets?: Array<{ targetGroupArn: string; id: string; port: number }> };
-      recorded = new Set((state.targets ?? []).map((t) => targetKey(t.targetGroupArn, t.id, t.port)));
+      // Read as the agent reads it: state.json with the journal's later notes taken in (a record is noted before its call).
+      const found = await new StateStore(world.stateDir, { moveAside: false }).inspect();
+      if (found.kind === 'unusable') throw new Error(found.problem);
+      recorded = new Set((found.kind === 'ok' ? found.state.targets : []).map((t) => targetKey(t.targetGroupArn, t.id, t.port)));
     } catch (error) {
-      violation(`while the state dir is full, ${STATE_FILE} is unreadable: ${error instanceof Error ? error.message : String(error)}`);
+      violation(`while the state dir is full, the state is unreadable: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
     const unrecorded = [...live.ours].filter((k) => !recorded.has(k) && world.elb.targets(k.split('|')[0] ?? '').some((t) => t.state !== 'draining' && `${t.id}:${t.port}` === k.split('|')[1]));
-    if (unrecorded.length > 0) violation(`registered while the state dir is full but not recorded in ${STATE_FILE}: ${unrecorded.join(', ')}`);
+    if (unrecorded.length > 0) violation(`registered while the state dir is full but not recorded in ${STATE_FILE} or ${JOURNAL_FILE}: ${unrecorded.join(', ')}`);
   };
 
   const sampleRss = () => {
