@@ -14,7 +14,7 @@ import { runAgentCommand, type AgentProcess } from '../support/agent-process.ts'
 import { freeTcpPort, type EcsContainer } from '../support/ecs-container.ts';
 import { createTestClient } from '../support/local-elbv2/test-client.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
-import { sleep } from '../support/wait.ts';
+import { sleep, waitFor } from '../support/wait.ts';
 
 const LIVE = ['initial', 'healthy', 'unhealthy'];
 const FOREIGN = `${FOREIGN_IP}:31000`;
@@ -167,8 +167,9 @@ describe.skipIf(noTmpfs !== undefined)(`a state directory on a full file system$
     for (const f of fillers) rmSync(f, { force: true });
     await world.waitForTargets('rec', [at(kept), at(waiting), FOREIGN], 'held registration sent once the disk has space', 15_000, LIVE);
     await agent.waitForLog((l) => l.event === 'state-write-recovered', 'write recovered logged');
-    const after = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { targets: { id: string; port: number }[] };
-    expect(after.targets.map((t) => `${t.id}:${t.port}`).sort()).toEqual([at(kept), at(waiting)].sort());
+    // The first write to succeed may be the waiting target's note (state.journal); state.json is saved right after its call.
+    const saved = () => (JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { targets: { id: string; port: number }[] }).targets.map((t) => `${t.id}:${t.port}`).sort();
+    await waitFor(() => JSON.stringify(saved()) === JSON.stringify([at(kept), at(waiting)].sort()), { description: 'state.json holding the kept and the waiting target', timeoutMs: 10_000 });
     foreignUntouched();
     expect(existsSync(join(stateDir, 'state.json'))).toBe(true);
   });
