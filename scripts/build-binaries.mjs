@@ -45,9 +45,10 @@ const ARCHES = /** @type {const} */ (['x64', 'arm64']);
  * with 20 containers (cold page cache, x64): 74 -> 60 MiB resident, of which the anonymous part
  * 27 -> 18 MiB; latency ratios to the bench's probe unchanged within the noise (README, Footprint
  * and speed). Not --lite-mode or --jitless: they take WebAssembly away, and Node's fetch (the
- * task metadata endpoint) needs it.
+ * task metadata endpoint) needs it. --expose-gc gives the agent V8's collector, to give the heap's
+ * pages back once a busy spell is over (agent/host/heap-trim.ts).
  */
-export const EXEC_ARGV = ['--no-opt', '--no-maglev', '--max-semi-space-size=1', '--optimize-for-size', '--v8-pool-size=1'];
+export const EXEC_ARGV = ['--no-opt', '--no-maglev', '--max-semi-space-size=1', '--optimize-for-size', '--v8-pool-size=1', '--expose-gc'];
 
 const QEMU = { x64: { qemu: 'qemu-x86_64-static', sysroot: '/usr/x86_64-linux-gnu' }, arm64: { qemu: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu' } };
 

@@ -11,6 +11,7 @@ import { unknownWarning, type UnknownName } from '../config-file.ts';
 import { EventWatcher } from '../docker/event-watcher.ts';
 import { errorMessage } from '../errors.ts';
 import { AddressWatcher } from '../host/address-watcher.ts';
+import { HeapTrim, lastResortCollector } from '../host/heap-trim.ts';
 import { watchFileChanges } from '../host/file-change.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
@@ -37,12 +38,17 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     log.error(`cannot load state yet: ${errorMessage(err)}; the reconcile passes try again`, { event: 'state-load-failed', error: errorMessage(err) });
   }
 
+  const heap = heapTrim(parts);
+  const observe = passObserver(parts);
   const loop = new ReconcileLoop({
     pass: (reasons) => reconciler.reconcile(reasons),
     log,
     intervalMs: config.reconcileIntervalMs,
     retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
-    onPass: passObserver(parts),
+    onPass: (result, ms, error) => {
+      observe(result, ms, error);
+      heap?.activity();
+    },
   });
   const trigger = (reason: string) => loop.trigger(reason);
 
@@ -90,6 +96,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   });
   log.info(`received ${signal}; stopping`, { event: 'stopping', signal, onExit: config.onExit });
   watcher.stop();
+  heap?.stop();
   address?.stop();
   mappingWatch?.stop();
   await loop.stop();
@@ -128,6 +135,20 @@ function passObserver(parts: Parts): (result: PassResult | undefined, ms: number
       log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
     }
   };
+}
+
+/** Heap pages given back once a busy spell is over (host/heap-trim.ts); off without --expose-gc (the bundle run by a plain `node`). */
+function heapTrim(parts: Parts): HeapTrim | undefined {
+  const collect = lastResortCollector();
+  if (!collect) {
+    parts.log.debug('heap trim off: started without --expose-gc', { event: 'heap-trim-off' });
+    return undefined;
+  }
+  const mib = (bytes: number) => Math.round(bytes / 104857.6) / 10;
+  return new HeapTrim({
+    collect,
+    onTrim: (t) => parts.log.debug(`heap trimmed after a busy spell: ${mib(t.beforeBytes)} -> ${mib(t.afterBytes)} MiB resident in ${Math.round(t.ms)} ms`, { event: 'heap-trim', beforeMiB: mib(t.beforeBytes), afterMiB: mib(t.afterBytes), ms: Math.round(t.ms) }),
+  });
 }
 
 /**
