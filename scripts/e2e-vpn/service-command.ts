@@ -78,6 +78,8 @@ export function serviceCommand(root: string, unit: string, options: { instance?:
   if (/^[-@:+!]/.test(execStart)) throw new Error(`${unitFile}: ExecStart= prefix not supported here: ${execStart}`);
   const [program, ...args] = expand(execStart).split(/\s+/);
   const env: Record<string, string> = {};
+  // systemd.exec(5): settings from EnvironmentFile= override those made with Environment=.
+  for (const value of service.get('Environment') ?? []) for (const [k, v] of parseEnvironmentAssignments(expand(value))) env[k] = v;
   for (const file of service.get('EnvironmentFile') ?? []) {
     const optional = file.startsWith('-');
     const path = join(root, expand(optional ? file.slice(1) : file));
@@ -87,7 +89,6 @@ export function serviceCommand(root: string, unit: string, options: { instance?:
     }
     for (const line of readConfigLines(readFileSync(path, 'utf8'), path)) env[line.key] = line.value;
   }
-  for (const value of service.get('Environment') ?? []) for (const [k, v] of parseEnvironmentAssignments(expand(value))) env[k] = v;
   const state = service.get('StateDirectory')?.at(-1);
   const stateDirectory = state !== undefined ? join(root, 'var/lib', state) : undefined;
   if (state !== undefined && stateDirectory !== undefined) {

@@ -83,18 +83,18 @@ describe('OpenVPN configurations', () => {
 describe('serviceCommand', () => {
   const root = mkdtempSync(join(tmpdir(), 'e2e-vpn-unit-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  it('reads the installed agent unit as systemd starts it: program inside the root, agent.env, Environment, StateDirectory', () => {
+  it('reads the installed agent unit as systemd starts it: program inside the root, agent.env over Environment, StateDirectory', () => {
     mkdirSync(join(root, 'etc/systemd/system/ecs-anywhere-lb-agent.service.d'), { recursive: true });
     mkdirSync(join(root, 'etc/ecs-anywhere-lb-agent'), { recursive: true });
     mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
     writeFileSync(join(root, 'usr/local/bin/ecs-anywhere-lb-agent'), '#!/bin/sh\n');
     writeFileSync(join(root, 'etc/systemd/system/ecs-anywhere-lb-agent.service'), readFileSync('systemd/ecs-anywhere-lb-agent.service', 'utf8'));
     writeFileSync(join(root, 'etc/systemd/system/ecs-anywhere-lb-agent.service.d/10-vpn.conf'), '[Unit]\nAfter=openvpn-client@ecs-anywhere.service\n[Service]\nEnvironment="A=1 2" B=3\n');
-    writeFileSync(join(root, 'etc/ecs-anywhere-lb-agent/agent.env'), '# comment\nECS_ANYWHERE_LB_INTERFACE=tun0\nAWS_REGION="eu-west-1"\n');
+    writeFileSync(join(root, 'etc/ecs-anywhere-lb-agent/agent.env'), '# comment\nECS_ANYWHERE_LB_INTERFACE=tun0\nAWS_REGION="eu-west-1"\nB=from-file\n');
     const cmd = serviceCommand(root, 'etc/systemd/system/ecs-anywhere-lb-agent.service');
     expect(cmd.argv).toEqual([join(root, 'usr/local/bin/ecs-anywhere-lb-agent'), 'run']);
     expect(cmd.stateDirectory).toBe(join(root, 'var/lib/ecs-anywhere-lb-agent'));
-    expect(cmd.env).toEqual({ ECS_ANYWHERE_LB_INTERFACE: 'tun0', AWS_REGION: 'eu-west-1', ECS_ANYWHERE_LB_STATE_DIR: join(root, 'var/lib/ecs-anywhere-lb-agent'), MALLOC_ARENA_MAX: '1', A: '1 2', B: '3' });
+    expect(cmd.env).toEqual({ ECS_ANYWHERE_LB_INTERFACE: 'tun0', AWS_REGION: 'eu-west-1', ECS_ANYWHERE_LB_STATE_DIR: join(root, 'var/lib/ecs-anywhere-lb-agent'), MALLOC_ARENA_MAX: '1', A: '1 2', B: 'from-file' });
   });
   it('an OpenVPN client unit template: %i, WorkingDirectory inside the root, the system openvpn', () => {
     const unit = join(root, 'openvpn-client@.service');
