@@ -67,6 +67,19 @@ async function main(): Promise<void> {
   };
   const world = await createBenchWorld(sizes.groups, options.profile);
   const cleanups: Array<() => Promise<void> | void> = [];
+  let tornDown: Promise<void> | undefined;
+  const tearDown = () =>
+    (tornDown ??= (async () => {
+      for (const c of cleanups.reverse()) await c();
+      await world.close();
+    })());
+  // Ctrl-C or a kill mid-run: the agent, the probe, the endpoint and the containers go too.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}: removing what the run started`);
+      void tearDown().finally(() => process.exit(code));
+    });
+  }
   try {
     const main = await startAgent(world, under.start);
     cleanups.push(() => main.agent.stop('SIGKILL').then(() => undefined), main.remove);
@@ -164,8 +177,7 @@ async function main(): Promise<void> {
     if (options.json) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
     if (options.plot) drawPlot(result, options.plot);
   } finally {
-    for (const c of cleanups.reverse()) await c();
-    await world.close();
+    await tearDown();
   }
 }
 

@@ -37,7 +37,7 @@ def main() -> None:
     for ax, direction in zip(axes[:2], ["start", "kill"]):
         for who in ["agent", "probe"]:
             s = base[direction][who]
-            cdf(ax, r["samples"][direction][who], f"{who}: p50 {s['p50']} ms, p99 {s['p99']} ms (n={s['n']})", COLORS[who])
+            cdf(ax, r["samples"][direction][who], f"{who}: p50 {s['p50']:.1f} ms, p99 {s['p99']:.1f} ms (n={s['n']})", COLORS[who])
         ax.set_xscale("log")
         ax.set_xlabel("ms from Docker's event to the call reaching the endpoint")
         ax.set_ylabel("fraction of events")

@@ -8,7 +8,7 @@ import type { BurstFigures } from './burst.ts';
 import { GOALS } from './goals.ts';
 import type { Sizes } from './options.ts';
 import type { EventPathProfile } from './profile.ts';
-import { ratios, type Summary } from './stats.ts';
+import { ratios, round1, type Summary } from './stats.ts';
 
 /** One stopped-container level: agent and probe, each direction. */
 export interface LevelResult {
@@ -62,7 +62,7 @@ export function withGoals(r: BenchResult): BenchResult {
   return { ...r, goals: { latency, burst, ...(idleRss !== undefined ? { idleRss } : {}), allMet: latency.every((l) => l.met) && burst.start && burst.stop && idleRss !== false } };
 }
 
-const ms = (s: Summary) => `p50 ${s.p50} / p90 ${s.p90} / p99 ${s.p99} / max ${s.max} ms (n=${s.n})`;
+const ms = (s: Summary) => `p50 ${round1(s.p50)} / p90 ${round1(s.p90)} / p99 ${round1(s.p99)} / max ${round1(s.max)} ms (n=${s.n})`;
 const yes = (met: boolean) => (met ? 'met' : 'MISSED');
 
 /** Prints the figures, one finding per line, to stdout. */

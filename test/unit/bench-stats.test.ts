@@ -25,8 +25,12 @@ describe('percentile (nearest rank)', () => {
 });
 
 describe('summary', () => {
-  it('rounds to one decimal', () => {
-    expect(summary([1.04, 2.25, 3.5])).toEqual({ n: 3, p50: 2.3, p90: 3.5, p99: 3.5, max: 3.5 });
+  it('rounds to two decimals', () => {
+    expect(summary([1.004, 2.256, 3.5])).toEqual({ n: 3, p50: 2.26, p90: 3.5, p99: 3.5, max: 3.5 });
+  });
+
+  it('keeps the digits a ratio needs: 5.44 over 3.64 ms is 1.49x, not the 1.5x of 5.4 over 3.6', () => {
+    expect(ratios(summary([5.44]), summary([3.64]), { p50: 1.5, p99: 2 })).toEqual({ p50: 1.49, p99: 1.49, met: true });
   });
 });
 
