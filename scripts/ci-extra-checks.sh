@@ -18,6 +18,9 @@ npm run check:binaries
 # Docker failing), never on timings, which are noisy on shared machines.
 echo "--- npm run bench -- --quick"
 npm run bench -- --quick --json dist/bench-quick.json
+# What the start path's last step is made of (SDK and journal write, a second), so the script keeps working.
+echo "--- npm run bench:sdk-and-note -- --calls 10 --gap-ms 5"
+npm run bench:sdk-and-note -- --calls 10 --gap-ms 5
 # The chaos soak, 60 s with a fixed seed (about 80 s with its final checks): fails on any violation
 # (a group not converging, another host's target removed, an agent exit it did not cause, RSS growth).
 echo "--- npm run chaos -- --duration 60 --seed 12"
