@@ -31,24 +31,13 @@ import { parseArgs } from 'node:util';
 import { gzippedSize, writeSha256File, writeTarGz } from './binaries/archive.mjs';
 import { extractNode, nodeTarball } from './binaries/node-dist.mjs';
 import { BuildError, haveTool, run } from './binaries/run.mjs';
+import { EXEC_ARGV } from './binaries/exec-argv.mjs';
 import { makeBlob, makeExecutable, stripTool } from './binaries/sea.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NAME = 'ecs-anywhere-lb-agent';
 const ARCHES = /** @type {const} */ (['x64', 'arm64']);
 /** Debian's qemu-user names and cross sysroots, to try a foreign-architecture binary. */
-/**
- * Node/V8 flags baked into the executables (sea-config execArgv); `--exec-argv` overrides them.
- * The agent's JavaScript runs briefly per event and idles in between, so memory matters more
- * than peak speed: no optimizing compilers (TurboFan, Maglev; the Sparkplug baseline stays),
- * a 1 MiB young generation, V8's size-first heuristics and one V8 worker thread. Measured idle
- * with 20 containers (cold page cache, x64): 74 -> 60 MiB resident, of which the anonymous part
- * 27 -> 18 MiB; latency ratios to the bench's probe unchanged within the noise (README, Footprint
- * and speed). Not --lite-mode or --jitless: they take WebAssembly away, and Node's fetch (the
- * task metadata endpoint) needs it. --expose-gc gives the agent V8's collector, to give the heap's
- * pages back once a busy spell is over (agent/host/heap-trim.ts).
- */
-export const EXEC_ARGV = ['--no-opt', '--no-maglev', '--max-semi-space-size=1', '--optimize-for-size', '--v8-pool-size=1', '--expose-gc'];
 
 const QEMU = { x64: { qemu: 'qemu-x86_64-static', sysroot: '/usr/x86_64-linux-gnu' }, arm64: { qemu: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu' } };
 
