@@ -20,6 +20,10 @@ export interface CommandLine {
   readonly unset: readonly string[];
   /** `iam-policy --region REGION`. */
   readonly region?: string;
+  /** `iam-policy --account ACCOUNT_ID`. */
+  readonly account?: string;
+  /** `iam-policy --tag-scoped KEY=VALUE`. */
+  readonly tagScoped?: string;
   readonly options: RawOptions;
   readonly help: boolean;
   readonly version: boolean;
@@ -31,7 +35,7 @@ export interface CommandLine {
 
 const COMMAND_FLAGS = new Set(['help', 'version', 'json', 'all']);
 /** Flags that take a value and belong to one command: [the command (and action) they go with]. */
-const COMMAND_VALUE_FLAGS: Record<string, string> = { unset: 'config set', region: 'iam-policy', 'target-groups': 'iam-policy' };
+const COMMAND_VALUE_FLAGS: Record<string, string> = { unset: 'config set', region: 'iam-policy', account: 'iam-policy', 'tag-scoped': 'iam-policy', 'target-groups': 'iam-policy' };
 
 /** Parses argv (without node and script). Throws ConfigError for unknown commands and options. */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
@@ -41,6 +45,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const words: string[] = [];
   const unset: string[] = [];
   let region: string | undefined;
+  let account: string | undefined;
+  let tagScoped: string | undefined;
   let command: Command | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -81,6 +87,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     given.add(name);
     if (name === 'unset') unset.push(text);
     else if (name === 'region') region = text;
+    else if (name === 'account') account = text;
+    else if (name === 'tag-scoped') tagScoped = text;
     else if (name === 'target-groups') options['allowed-target-groups'] = text;
     else options[name] = text;
   }
@@ -112,6 +120,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     args: words,
     unset,
     ...(region !== undefined ? { region } : {}),
+    ...(account !== undefined ? { account } : {}),
+    ...(tagScoped !== undefined ? { tagScoped } : {}),
     options,
     help: flags.has('help'),
     version: flags.has('version'),
@@ -141,9 +151,11 @@ export function helpText(): string {
     '                   would be invalid (a missing file starts from a commented template)',
     '  config get --config FILE KEY',
     '                   print the value the file gives KEY (exit 1 when it sets none)',
-    '  iam-policy [--target-groups ARN,...] [--region REGION] [--read-service-tags]',
+    '  iam-policy [--target-groups ARN,...] [--region REGION --account ID] [--tag-scoped KEY=VALUE] [--read-service-tags]',
     '                   print the IAM policy JSON for the instance role (groups from the flag, or --config and',
-    '                   the environment like `run`; --region with --allow-any-target-group)',
+    '                   the environment like `run`; --region (AWS_REGION) and --account (AWS_ACCOUNT_ID) with',
+    '                   --allow-any-target-group;',
+    '                   --tag-scoped: also every group of --region and --account that carries the tag KEY=VALUE)',
     '  --version        print version and git commit',
     '  --help           print this help',
     '',

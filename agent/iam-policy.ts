@@ -3,6 +3,8 @@
  * runs with: RegisterTargets and DeregisterTargets on those groups only, and the Describe
  * calls (which support no resource-level permissions) on "*". The one template of it: the
  * installer, the packages and the README print what `ecs-anywhere-lb-agent iam-policy` prints.
+ * No ARN of it names any account but the one given: a group list names its accounts, and the
+ * forms that cover many groups (--allow-any-target-group, --tag-scoped) need --account.
  *
  * What each permission is for, and what happens without it:
  * - DescribeLoadBalancers: the zones of a group that refuses AvailabilityZone=all (cross-zone
@@ -16,13 +18,27 @@ import { ConfigError } from './errors.ts';
 
 /** An AWS region name such as eu-west-1, us-gov-west-1 or cn-north-1. */
 export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
+/** An AWS account id: twelve digits. */
+export const AWS_ACCOUNT_PATTERN = /^[0-9]{12}$/;
+/** A tag key or value as IAM conditions take them (letters, digits, spaces and + - = . _ : / @). */
+const TAG_TEXT = /^[\p{L}\p{N} +\-=._:/@]{1,256}$/u;
+
+/** --tag-scoped KEY=VALUE: the groups that carry this tag. */
+export interface TagScope {
+  readonly key: string;
+  readonly value: string;
+}
 
 /** What the policy is for. */
 export interface PolicyScope {
   readonly allowedTargetGroups: readonly string[];
   readonly allowAnyTargetGroup: boolean;
-  /** Needed only with allowAnyTargetGroup and no list: the region whose every group the policy then covers. */
+  /** Needed with allowAnyTargetGroup and no list, and with tagScope: the region whose groups the policy then covers. */
   readonly region?: string;
+  /** Needed wherever region is: the account whose groups the policy covers (never "*"). */
+  readonly account?: string;
+  /** --tag-scoped KEY=VALUE: Register/Deregister on every group of the region and account that carries the tag. */
+  readonly tagScope?: TagScope;
   /** --read-service-tags: the agent reads services' own tags (ecs:ListTagsForResource). */
   readonly readServiceTags?: boolean;
 }
@@ -36,21 +52,39 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
+/** Reads --tag-scoped's KEY=VALUE; throws a ConfigError naming the flag. */
+export function parseTagScope(text: string): TagScope {
+  const eq = text.indexOf('=');
+  const key = eq > 0 ? text.slice(0, eq) : '';
+  const value = eq > 0 ? text.slice(eq + 1) : '';
+  if (!TAG_TEXT.test(key) || !TAG_TEXT.test(value) || key.startsWith('aws:')) {
+    throw new ConfigError('--tag-scoped', `"${text}" is not KEY=VALUE with a tag key and value (letters, digits, spaces and + - = . _ : / @; no aws: prefix)`);
+  }
+  return { key, value };
+}
+
+/** Every target group of the scope's region and account; throws a ConfigError naming what is missing and why it is needed. */
+function regionGroups(scope: PolicyScope, why: string): string {
+  if (scope.region === undefined || scope.region === '') throw new ConfigError('--region (AWS_REGION)', `required ${why}`);
+  if (!AWS_REGION_PATTERN.test(scope.region)) throw new ConfigError('--region (AWS_REGION)', `"${scope.region}" is not an AWS region such as eu-west-1`);
+  if (scope.account === undefined || scope.account === '') throw new ConfigError('--account (AWS_ACCOUNT_ID)', `required ${why}: the policy names no other account's groups`);
+  if (!AWS_ACCOUNT_PATTERN.test(scope.account)) throw new ConfigError('--account (AWS_ACCOUNT_ID)', `"${scope.account}" is not an AWS account id (12 digits)`);
+  return `arn:${partitionOf(scope.region)}:elasticloadbalancing:${scope.region}:${scope.account}:targetgroup/*`;
+}
+
 /**
- * The resources RegisterTargets and DeregisterTargets are granted on: the allowed groups, or
- * (with --allow-any-target-group and no list, as the agent then joins any group) every target
- * group of the region. Throws a ConfigError naming what is missing.
+ * The resources RegisterTargets and DeregisterTargets are granted on without a condition: the
+ * allowed groups, or (with --allow-any-target-group and no list, as the agent then joins any
+ * group) every target group of one region and account. None with --tag-scoped alone: the
+ * tag's statement grants those. Throws a ConfigError naming what is missing.
  */
 export function policyResources(scope: PolicyScope): string[] {
   if (scope.allowedTargetGroups.length > 0) return [...new Set(scope.allowedTargetGroups)];
+  if (scope.tagScope !== undefined) return [];
   if (!scope.allowAnyTargetGroup) {
-    throw new ConfigError('--target-groups (ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS)', 'required: the target group ARNs the policy lets this host join');
+    throw new ConfigError('--target-groups (ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS)', 'required (or --tag-scoped): the target group ARNs the policy lets this host join');
   }
-  if (scope.region === undefined || scope.region === '') {
-    throw new ConfigError('--region (AWS_REGION)', 'required with --allow-any-target-group: the policy then covers every target group of one region');
-  }
-  if (!AWS_REGION_PATTERN.test(scope.region)) throw new ConfigError('--region (AWS_REGION)', `"${scope.region}" is not an AWS region such as eu-west-1`);
-  return [`arn:${partitionOf(scope.region)}:elasticloadbalancing:${scope.region}:*:targetgroup/*`];
+  return [regionGroups(scope, 'with --allow-any-target-group: the policy then covers every target group of one region and account')];
 }
 
 /**
@@ -58,23 +92,29 @@ export function policyResources(scope: PolicyScope): string[] {
  * of the groups (a task's service and its target groups live in one region), or of --region.
  */
 export function serviceResources(scope: PolicyScope): string[] {
-  const places = scope.allowedTargetGroups.length > 0
-    ? scope.allowedTargetGroups.map((arn) => arn.split(':')).map(([, partition, , region, account]) => `arn:${partition}:ecs:${region}:${account}`)
-    : policyResources(scope).map((arn) => arn.split(':')).map(([, partition, , region]) => `arn:${partition}:ecs:${region}:*`);
+  const groups = [...policyResources(scope), ...(scope.tagScope !== undefined ? [taggedGroups(scope)] : [])];
+  const places = groups.map((arn) => arn.split(':')).map(([, partition, , region, account]) => `arn:${partition}:ecs:${region}:${account}`);
   return [...new Set(places)].map((p) => `${p}:service/*`);
 }
 
+function taggedGroups(scope: PolicyScope): string {
+  return regionGroups(scope, 'with --tag-scoped: the tagged groups of one region and account');
+}
+
+const CHANGE_ACTIONS = ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'];
+
 /** The policy document. */
 export function iamPolicy(scope: PolicyScope): unknown {
+  const listed = policyResources(scope);
+  const tag = scope.tagScope;
   return {
     Version: '2012-10-17',
     Statement: [
-      {
-        Sid: 'RegisterTargetsInAllowedTargetGroups',
-        Effect: 'Allow',
-        Action: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
-        Resource: policyResources(scope),
-      },
+      ...(listed.length > 0 ? [{ Sid: 'RegisterTargetsInAllowedTargetGroups', Effect: 'Allow', Action: CHANGE_ACTIONS, Resource: listed }] : []),
+      // Operators add a group by tagging it; the tag is read from the group at each call, so untagging it takes the grant away.
+      ...(tag !== undefined
+        ? [{ Sid: 'RegisterTargetsInTaggedTargetGroups', Effect: 'Allow', Action: CHANGE_ACTIONS, Resource: taggedGroups(scope), Condition: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } } }]
+        : []),
       {
         Sid: 'DescribeTargetGroupsAndHealth',
         Effect: 'Allow',

@@ -143,15 +143,22 @@ describe('iam-policy', () => {
   it('takes the groups from --target-groups, or from the config file like run', async () => {
     expect(resources((await run(['iam-policy', '--target-groups', ARN])).out)).toEqual([ARN]);
     expect(resources((await run(['iam-policy', '--config', file([`${P}ALLOWED_TARGET_GROUPS=${ARN}`])])).out)).toEqual([ARN]);
-    expect(resources((await run(['iam-policy', '--allow-any-target-group', '--region', 'eu-west-1'])).out)).toEqual(['arn:aws:elasticloadbalancing:eu-west-1:*:targetgroup/*']);
-    expect(resources((await run(['iam-policy', '--config', file([`${P}ALLOW_ANY_TARGET_GROUP=true`, 'AWS_REGION=us-gov-west-1'])])).out))
-      .toEqual(['arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:*:targetgroup/*']);
+    expect(resources((await run(['iam-policy', '--allow-any-target-group', '--region', 'eu-west-1', '--account', '123456789012'])).out)).toEqual(['arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/*']);
+    expect(resources((await run(['iam-policy', '--config', file([`${P}ALLOW_ANY_TARGET_GROUP=true`, 'AWS_REGION=us-gov-west-1', 'AWS_ACCOUNT_ID=123456789012'])])).out))
+      .toEqual(['arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:targetgroup/*']);
+  });
+
+  it('--tag-scoped grants the tagged groups of --region and --account', async () => {
+    const policy = JSON.parse((await run(['iam-policy', '--tag-scoped', 'lb=edge', '--region', 'eu-west-1', '--account', '123456789012'])).out) as { Statement: { Resource: unknown; Condition?: unknown }[] };
+    expect(policy.Statement[0]).toMatchObject({ Resource: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/*', Condition: { StringEquals: { 'aws:ResourceTag/lb': 'edge' } } });
   });
 
   it.each<[string, string[], RegExp]>([
     ['a malformed ARN', ['iam-policy', '--target-groups', 'arn:aws:elasticloadbalancing:eu-west-1:1234:targetgroup/web/abc'], /invalid --target-groups .*is not a target group ARN/],
     ['no groups', ['iam-policy'], /invalid --target-groups .*required/],
     ['any group without a region', ['iam-policy', '--allow-any-target-group'], /invalid --region \(AWS_REGION\): required/],
+    ['any group without an account', ['iam-policy', '--allow-any-target-group', '--region', 'eu-west-1'], /invalid --account \(AWS_ACCOUNT_ID\): required/],
+    ['a tag without =', ['iam-policy', '--tag-scoped', 'lb', '--region', 'eu-west-1', '--account', '123456789012'], /invalid --tag-scoped/],
   ])('refuses %s', async (_case, argv, message) => {
     await expect(run(argv)).rejects.toThrow(message);
   });
