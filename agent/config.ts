@@ -9,6 +9,7 @@ import { readConfigLines, unknownNames, type UnknownName } from './config-file.t
 import { DEFAULT_HEALTH_THRESHOLD, DEFAULT_READINESS_PORT, OPTIONS, envName, type OptionSpec } from './config-options.ts';
 import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
+import { isWildcardAddress } from './listener-limits.ts';
 import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
 
 export type OnExit = 'auto' | 'deregister' | 'keep';
@@ -210,7 +211,9 @@ function parseReadinessAddress(text: string, option: string): AgentConfig['readi
   if (t === 'auto' || t === 'off') return t;
   const m = /^([0-9.]+)(?::([0-9]{1,5}))?$/.exec(t);
   const port = m?.[2] !== undefined ? Number(m[2]) : DEFAULT_READINESS_PORT;
-  if (!m || parseIpv4(m[1] as string) === undefined || port < 1 || port > 65535) throw new ConfigError(option, `"${text}" is not auto, off or IPv4[:PORT] (e.g. 172.17.0.1:${DEFAULT_READINESS_PORT})`);
+  if (!m || parseIpv4(m[1] as string) === undefined || port > 65535) throw new ConfigError(option, `"${text}" is not auto, off or IPv4[:PORT] (e.g. 172.17.0.1:${DEFAULT_READINESS_PORT}; port 0: any free port, logged)`);
+  // Every interface would put the gate on the LAN too: the bridge gateway is the one address containers need.
+  if (isWildcardAddress(m[1] as string)) throw new ConfigError(option, `"${text}" listens on every interface; give the Docker bridge's gateway address (or auto)`);
   return { host: m[1] as string, port };
 }
 

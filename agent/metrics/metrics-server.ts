@@ -7,6 +7,7 @@
  * while Docker is down, the agent has no reason to call it.
  */
 import { createServer } from 'node:http';
+import { CLOSE_HEADER, isWildcardAddress, limitConnections } from '../listener-limits.ts';
 import type { Log } from '../log.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -31,19 +32,21 @@ export async function startMetricsServer(
   unhealthyAfterMs = DEFAULT_UNHEALTHY_AFTER_MS,
 ): Promise<{ close(): Promise<void>; port: number }> {
   const startedAt = Date.now();
-  const server = createServer((req, res) => {
+  if (isWildcardAddress(address.host)) throw new Error(`metrics are served on one loopback address, not on every interface (${address.host})`);
+  const server = createServer({ maxHeaderSize: 4096 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { allow: 'GET, HEAD', ...CLOSE_HEADER }).end();
     } else if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.render());
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', ...CLOSE_HEADER }).end(metrics.render());
     } else if (path === '/healthz') {
       const h = healthOf(metrics, Date.now(), unhealthyAfterMs, startedAt);
-      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(h.ok ? 'ok\n' : `${h.problems.join('\n')}\n`);
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', ...CLOSE_HEADER }).end(h.ok ? 'ok\n' : `${h.problems.join('\n')}\n`);
     } else {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics or /healthz\n');
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...CLOSE_HEADER }).end('not found: try /metrics or /healthz\n');
     }
   });
+  limitConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => resolve());

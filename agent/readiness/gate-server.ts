@@ -2,17 +2,17 @@
  * Serves the readiness gate: `GET /ready` from a task container's health check answers 200
  * once every target of that container is healthy in its groups, 503 with a one-line reason
  * before. The caller is known by its source address (host network mode: `?id=`). Read-only,
- * bounded: GET and HEAD only, small requests, a cap on connections and a short timeout; each
- * answer is computed from data the agent already holds, never by a call of its own.
+ * bounded: GET and HEAD only, small requests, the listener limits (a few connections per
+ * source address, one answer per connection, timeouts within about a second: a container
+ * that holds sockets open cannot starve the others' health checks); each answer is computed
+ * from data the agent already holds, never by a call of its own.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
+import { CLOSE_HEADER, isWildcardAddress, limitConnections } from '../listener-limits.ts';
 import type { Log } from '../log.ts';
 
 export const GATE_PATH = '/ready';
-/** Connections served at once; a container's health check makes one every few seconds. */
-export const GATE_MAX_CONNECTIONS = 128;
-export const GATE_TIMEOUT_MS = 5_000;
 
 /** The query the gate sees in a request. */
 export function gateQueryOf(req: Pick<IncomingMessage, 'url' | 'socket'>): GateQuery {
@@ -27,16 +27,16 @@ export async function startGateServer(
   answer: (q: GateQuery) => GateAnswer,
   log: Log,
 ): Promise<{ close(): Promise<void>; port: number }> {
-  const server = createServer({ maxHeaderSize: 4096, requestTimeout: GATE_TIMEOUT_MS, headersTimeout: GATE_TIMEOUT_MS }, (req, res) => {
+  if (isWildcardAddress(address.host)) throw new Error(`the readiness gate listens on one address, not on every interface (${address.host})`);
+  const server = createServer({ maxHeaderSize: 4096 }, (req, res) => {
     const text = (status: number, body: string, headers: Record<string, string> = {}) =>
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(req.method === 'HEAD' ? undefined : `${body}\n`);
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...CLOSE_HEADER, ...headers }).end(req.method === 'HEAD' ? undefined : `${body}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed: GET /ready', { allow: 'GET, HEAD' });
     if ((req.url ?? '/').split('?')[0] !== GATE_PATH) return text(404, 'not found: GET /ready');
     const a = answer(gateQueryOf(req));
     text(a.ready ? 200 : 503, a.reason);
   });
-  server.maxConnections = GATE_MAX_CONNECTIONS;
-  server.keepAliveTimeout = 1_000;
+  limitConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => resolve());

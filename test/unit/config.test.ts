@@ -228,6 +228,14 @@ describe('accepted values', () => {
     expect(buildConfig(minimal({ 'metrics-address': text })).metricsAddress).toEqual(expected);
   });
 
+  it.each([
+    ['172.17.0.1', { host: '172.17.0.1', port: 9465 }],
+    ['172.17.0.1:0', { host: '172.17.0.1', port: 0 }],
+    ['off', 'off'],
+  ])('readiness-address %s', (text, expected) => {
+    expect(buildConfig(minimal({ 'readiness-address': text })).readinessAddress).toEqual(expected);
+  });
+
   it.each(['all', 'us-east-1a', 'eu-central-2c', 'us-gov-west-1b', 'ap-northeast-3a'])('availability-zone %s', (zone) => {
     expect(buildConfig(minimal({ 'availability-zone': zone })).availabilityZone).toBe(zone);
   });
@@ -284,7 +292,9 @@ describe('validation errors name the option and its environment variable', () =>
     ['availability-zone "any"', minimal({ 'availability-zone': 'any' }), 'availability-zone', 'zone name'],
     ['dry-run not a boolean', minimal({ 'dry-run': 'maybe' }), 'dry-run', '"maybe"'],
     ['readiness-address a name', minimal({ 'readiness-address': 'docker0' }), 'readiness-address', '"docker0" is not auto, off or IPv4[:PORT]'],
-    ['readiness-address port 0', minimal({ 'readiness-address': '172.17.0.1:0' }), 'readiness-address', 'is not auto, off or IPv4[:PORT]'],
+    ['readiness-address on every interface', minimal({ 'readiness-address': '0.0.0.0' }), 'readiness-address', 'listens on every interface'],
+    ['readiness-address on every interface, with a port', minimal({ 'readiness-address': '0.0.0.0:9465' }), 'readiness-address', 'listens on every interface'],
+    ['readiness-address port above 65535', minimal({ 'readiness-address': '172.17.0.1:70000' }), 'readiness-address', 'is not auto, off or IPv4[:PORT]'],
     ['fleet-size zero', minimal({ 'fleet-size': '0' }), 'fleet-size', '"0" is not a whole number of hosts'],
     ['fleet-size a fraction', minimal({ 'fleet-size': '2.5' }), 'fleet-size', '"2.5" is not a whole number of hosts'],
     ['elb-api-limits malformed', minimal({ 'elb-api-limits': 'change=fast' }), 'elb-api-limits', '"change=fast" is not CLASS=RATE:BURST'],
