@@ -3,7 +3,7 @@ import { ConfigError } from './errors.ts';
 import { OPTIONS, envName } from './config-options.ts';
 import type { RawOptions } from './config.ts';
 
-export const COMMANDS = ['run', 'status', 'check', 'deregister', 'config', 'iam-policy'] as const;
+export const COMMANDS = ['run', 'status', 'check', 'deregister', 'config', 'iam-policy', 'docker-proxy'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** What `config` does with the file. */
@@ -156,6 +156,9 @@ export function helpText(): string {
     '                   the environment like `run`; --region (AWS_REGION) and --account (AWS_ACCOUNT_ID) with',
     '                   --allow-any-target-group;',
     '                   --tag-scoped: also every group of --region and --account that carries the tag KEY=VALUE)',
+    '  docker-proxy     hold the Docker socket for the agent and pass on only its five reads (GET list, inspect,',
+    '                   events, the bridge network, version; 403 for anything else), on the socket systemd passes',
+    '                   or --docker-host\'s path, to the engine at DOCKER_HOST (default unix:///var/run/docker.sock)',
     '  --version        print version and git commit',
     '  --help           print this help',
     '',

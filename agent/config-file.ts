@@ -174,8 +174,16 @@ export function editConfigFile(text: string | undefined, set: readonly (readonly
   const changes: string[] = [];
   for (const [key, value] of values) {
     const was = before.get(key);
-    if (was !== value) changes.push(was === undefined ? `set ${key}=${value}` : `set ${key}=${value} (was ${was})`);
+    if (was !== value) changes.push(was === undefined ? `set ${key}=${shownValue(key, value)}` : `set ${key}=${shownValue(key, value)} (was ${shownValue(key, was)})`);
   }
-  for (const key of removed) if (before.has(key)) changes.push(`removed ${key} (was ${before.get(key) as string})`);
+  for (const key of removed) if (before.has(key)) changes.push(`removed ${key} (was ${shownValue(key, before.get(key) as string)})`);
   return { text: `${out.join('\n')}\n`, changes };
+}
+
+/** Keys whose values are secrets: `config set` and `config get` never print them (a terminal's scrollback, a support ticket). */
+export const SECRET_KEYS: readonly string[] = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+
+/** A value as `config` prints it: secrets masked, their length kept so that a truncated paste shows. */
+export function shownValue(key: string, value: string): string {
+  return SECRET_KEYS.includes(key) ? `<hidden, ${value.length} characters>` : value;
 }

@@ -26,6 +26,8 @@ export const DEFAULT_FLEET_SIZE = '100';
 export const DEFAULT_READINESS_ADDRESS = 'auto';
 /** Where the ECS agent serves the task metadata endpoint, for host processes too (ecs-init redirects it to 127.0.0.1:51679). */
 export const DEFAULT_TASK_METADATA_ENDPOINT = 'http://169.254.170.2';
+/** The docker-proxy's socket (systemd/ecs-anywhere-lb-agent-docker-proxy.socket): the agent's only way to Docker by default. */
+export const DEFAULT_DOCKER_HOST = 'unix:///run/ecs-anywhere-lb-agent/docker.sock';
 /** The readiness gate's port when --readiness-address is auto or names no port. */
 export const DEFAULT_READINESS_PORT = 9465;
 
@@ -55,6 +57,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'metrics-address', type: 'string', help: 'HOST:PORT for Prometheus /metrics and /healthz (default off; loopback only)' },
   { name: 'health-threshold', type: 'duration', help: `/healthz answers 503 once Docker or the ELB API has not answered for this long (default ${DEFAULT_HEALTH_THRESHOLD} or twice --reconcile-interval, whichever is longer)` },
   { name: 'retry-max-delay', type: 'duration', default: DEFAULT_RETRY_MAX_DELAY, help: 'cap of the jittered exponential backoff after throttling, 5xx or network errors, per target group' },
+  { name: 'docker-host', type: 'string', default: DEFAULT_DOCKER_HOST, help: 'where the agent reaches Docker: the docker-proxy\'s socket, which passes on only the agent\'s five reads; unix:///var/run/docker.sock is the engine itself (full control of the host: see docs/security.md). `docker-proxy` listens here unless systemd passes it its socket' },
   { name: 'dry-run', type: 'boolean', default: 'false', help: 'log the changes a reconcile would make without making them' },
 ];
 

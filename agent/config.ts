@@ -10,6 +10,7 @@ import { DEFAULT_HEALTH_THRESHOLD, DEFAULT_READINESS_PORT, OPTIONS, envName, typ
 import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
 import { isWildcardAddress } from './listener-limits.ts';
+import { parseDockerEndpoint, showDockerEndpoint, type DockerEndpoint } from './docker-endpoint.ts';
 import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
 
 export type OnExit = 'auto' | 'deregister' | 'keep';
@@ -45,6 +46,8 @@ export interface AgentConfig {
   readonly taskMetadataEndpoint?: string;
   readonly readServiceTags: boolean;
   readonly dryRun: boolean;
+  /** Where the agent reaches Docker: the docker-proxy's socket by default. */
+  readonly dockerHost: DockerEndpoint;
 }
 
 /** Raw option texts keyed by option name. */
@@ -84,6 +87,17 @@ export function parseBoolean(spec: OptionSpec, text: string): boolean {
 /** A comma-separated list, blanks dropped. */
 export function splitList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** The log options alone, for the docker-proxy, which needs none of the agent's others. */
+export function proxyLogOptions(raw: RawOptions): Pick<AgentConfig, 'logFormat' | 'logLevel'> {
+  const pick = <T extends string>(name: string): T => {
+    const spec = OPTIONS.find((o) => o.name === name) as OptionSpec;
+    const text = raw[name] ?? (spec.default as string);
+    if (!spec.values?.includes(text)) throw new ConfigError(`--${name} (${envName(name)})`, `"${text}" is not one of ${spec.values?.join(', ')}`);
+    return text as T;
+  };
+  return { logFormat: pick<LogFormat>('log-format'), logLevel: pick<LogLevel>('log-level') };
 }
 
 /** Validates merged raw options into the agent's configuration. */
@@ -195,6 +209,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     ...(mappingFile !== undefined ? { mappingFile } : {}),
     ...(value('metrics-address') !== undefined ? { metricsAddress: parseMetricsAddress(value('metrics-address') as string, flag('metrics-address')) } : {}),
     dryRun: bool('dry-run'),
+    dockerHost: parseDockerEndpoint(value('docker-host') as string, flag('docker-host')),
     healthThresholdMs,
     retryMaxDelayMs: duration('retry-max-delay', 1000),
     fleetSize,
@@ -236,6 +251,7 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
     metricsAddress: config.metricsAddress ? `${config.metricsAddress.host}:${config.metricsAddress.port}` : undefined,
     elbApiLimits: formatApiLimits(config.elbApiLimits),
     readinessAddress: typeof config.readinessAddress === 'string' ? config.readinessAddress : `${config.readinessAddress.host}:${config.readinessAddress.port}`,
+    dockerHost: showDockerEndpoint(config.dockerHost),
   };
 }
 

@@ -3,7 +3,8 @@
  * parts, and hands them to the command. Only this file decides exit codes.
  */
 import { helpText, parseCommandLine } from './cli.ts';
-import { buildConfig, resolveOptions, type AgentConfig } from './config.ts';
+import { buildConfig, proxyLogOptions, resolveOptions, type AgentConfig } from './config.ts';
+import { DEFAULT_DOCKER_HOST } from './config-options.ts';
 import { unknownWarning, type UnknownName } from './config-file.ts';
 import { configGet, configSet, configValidate, printIamPolicy } from './commands/config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
@@ -31,7 +32,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   ]);
   const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(command !== 'run' ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
-  const docker = new Dockerode();
+  const docker = new Dockerode(config.dockerHost);
   const containers = new DockerContainerSource(docker);
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
@@ -96,6 +97,12 @@ export async function main(argv: readonly string[], env: Record<string, string |
     unknown = resolved.unknown;
     if (cli.command !== 'run') for (const u of unknown) process.stderr.write(`ecs-anywhere-lb-agent: warning: ${unknownWarning(u)}\n`);
     if (cli.command === 'iam-policy') return printIamPolicy(cli, env);
+    if (cli.command === 'docker-proxy') {
+      const { proxyListenOf, engineSocketOf, runDockerProxy } = await import('./commands/docker-proxy.ts');
+      const { logFormat, logLevel } = proxyLogOptions(resolved.options);
+      const listen = proxyListenOf(env, resolved.options['docker-host'] ?? DEFAULT_DOCKER_HOST, process.pid);
+      return await runDockerProxy(listen, engineSocketOf(env), createLogger({ format: logFormat, level: logLevel }).child({ component: 'docker-proxy' }));
+    }
     config = buildConfig(resolved.options);
     env = resolved.env;
   } catch (err) {

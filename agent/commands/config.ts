@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CommandLine } from '../cli.ts';
-import { checkStorableValue, configKey, editConfigFile, readConfigLines, unknownError } from '../config-file.ts';
+import { checkStorableValue, configKey, editConfigFile, readConfigLines, shownValue, unknownError } from '../config-file.ts';
 import { OPTIONS, envName, type OptionSpec } from '../config-options.ts';
 import { buildConfig, parseBoolean, resolveFileText, resolveOptions, splitList, type AgentConfig, type ResolvedOptions } from '../config.ts';
 import { isTargetGroupArn } from '../core/arn.ts';
@@ -159,7 +159,7 @@ export async function configGet(cli: CommandLine, env: Record<string, string | u
   const text = await readIfExists(file);
   const value = text === undefined ? undefined : readConfigLines(text, file).filter((l) => l.key === key).at(-1)?.value;
   if (value === undefined) return EXIT_NOT_SET;
-  io.out(`${value}\n`);
+  io.out(`${shownValue(key, value)}\n`);
   return EXIT_OK;
 }
 

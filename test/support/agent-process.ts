@@ -1,8 +1,11 @@
 // Runs the real agent (the esbuild bundle, the same code the executables embed) as a
 // child process against the test Docker engine and a local ELBv2 endpoint, and reads
-// its JSON log lines so tests can wait for and assert on what it said.
+// its JSON log lines so tests can wait for and assert on what it said. As installed, the
+// agent reaches Docker through its docker-proxy (the same bundle's `docker-proxy` command,
+// socket-activated as systemd does it), unless a test names ECS_ANYWHERE_LB_DOCKER_HOST.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from './wait.ts';
@@ -49,19 +52,73 @@ export interface AgentProcessOptions {
   executable?: string;
 }
 
+/**
+ * The agent's docker-proxy, started from the agent's own code for one agent and handed its
+ * listening socket as systemd's .socket unit does (fd 3, LISTEN_FDS=1, LISTEN_PID): the socket
+ * exists before either process runs, so the agent's first call waits in the backlog, never fails.
+ */
+class DockerProxyProcess {
+  readonly dockerHost: string;
+  output = '';
+  private readonly child: ChildProcess;
+  private readonly dir: { path: string; remove(): void };
+
+  constructor(command: string, prefix: string[], engine: string | undefined) {
+    this.dir = tempDir('ecslb-proxy-');
+    const path = join(this.dir.path, 'docker.sock');
+    const bound = join(this.dir.path, 'bound.sock');
+    const server = createServer();
+    server.listen(bound); // binds and listens before returning (a unix path)
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: engine, ECS_ANYWHERE_LB_LOG_FORMAT: 'json', ECS_ANYWHERE_LB_LOG_LEVEL: 'debug' })) {
+      if (v !== undefined) env[k] = v;
+    }
+    // LISTEN_PID must be the proxy's own pid: the shell exports its pid, then becomes the proxy.
+    this.child = spawn('/bin/sh', ['-c', 'export LISTEN_FDS=1 LISTEN_PID=$$; exec "$@"', 'sh', command, ...prefix, 'docker-proxy'], { env, stdio: ['ignore', 'pipe', 'pipe', fd] });
+    this.child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
+    // Node unlinks a socket it bound when it closes it: the name moves first, and the child keeps its copy of the descriptor.
+    renameSync(bound, path);
+    server.close();
+    this.dockerHost = `unix://${path}`;
+  }
+
+  /** Requests the proxy refused, from its log. */
+  refused(): string[] {
+    return this.output.split('\n').filter((l) => l.includes('"docker-proxy-refused"'));
+  }
+
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    this.child.once('close', () => this.dir.remove());
+    if (this.child.exitCode !== null || this.child.signalCode !== null) this.dir.remove();
+  }
+}
+
 /** A running agent process. */
 export class AgentProcess {
   readonly logs: AgentLogLine[] = [];
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
+  /** The agent's docker-proxy; undefined when the test named ECS_ANYWHERE_LB_DOCKER_HOST itself. */
+  readonly dockerProxy?: DockerProxyProcess;
   private readonly child: ChildProcess;
 
   constructor(options: AgentProcessOptions = {}) {
     const command = options.executable ?? process.execPath;
-    const args = options.executable ? (options.args ?? ['run']) : [ensureAgentBundle(), ...(options.args ?? ['run'])];
+    const prefix = options.executable ? [] : [ensureAgentBundle()];
+    const args = [...prefix, ...(options.args ?? ['run'])];
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST, ...options.env })) {
+    const given: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST, ...options.env };
+    // The engine a test names with DOCKER_HOST is the proxy's; the agent itself reaches Docker only through the proxy.
+    if (given.ECS_ANYWHERE_LB_DOCKER_HOST === undefined) {
+      this.dockerProxy = new DockerProxyProcess(command, prefix, given.DOCKER_HOST);
+      given.ECS_ANYWHERE_LB_DOCKER_HOST = this.dockerProxy.dockerHost;
+      given.DOCKER_HOST = undefined;
+    }
+    for (const [k, v] of Object.entries(given)) {
       if (v !== undefined) env[k] = v;
     }
     this.child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,8 +141,11 @@ export class AgentProcess {
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });
-    // 'close' (not 'exit'): every byte of stdout and stderr has been read by then.
-    this.exited = new Promise((resolveExit) => this.child.on('close', (code) => resolveExit(code)));
+    // 'close' (not 'exit'): every byte of stdout and stderr has been read by then. The proxy ends with its agent.
+    this.exited = new Promise((resolveExit) => this.child.on('close', (code) => {
+      this.dockerProxy?.stop();
+      resolveExit(code);
+    }));
   }
 
   get pid(): number | undefined {
@@ -109,7 +169,8 @@ export class AgentProcess {
 
   /** The last lines of output, for failure messages. */
   tail(lines = 40): string {
-    return `${this.stdout}\n${this.stderr}`.trim().split('\n').slice(-lines).join('\n');
+    const last = (text: string, n: number) => text.trim().split('\n').slice(-n).join('\n');
+    return `${last(`${this.stdout}\n${this.stderr}`, lines)}${this.dockerProxy?.output ? `\n--- docker-proxy ---\n${last(this.dockerProxy.output, 10)}` : ''}`;
   }
 
   /** Sends a signal and waits for the exit code. */

@@ -137,6 +137,32 @@ describe('config get', () => {
   });
 });
 
+describe('config set and get mask secrets', () => {
+  const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLETOKEN';
+
+  it.each([['AWS_SECRET_ACCESS_KEY', SECRET], ['AWS_SESSION_TOKEN', TOKEN]])('%s: never printed, its length shown', async (key, value) => {
+    const f = file([`${P}ALLOWED_TARGET_GROUPS=${ARN}`]);
+    const set = await run(['config', 'set', '--config', f, `${key}=${value}`]);
+    expect(set.code).toBe(0);
+    expect(set.out).toContain(`set ${key}=<hidden, ${value.length} characters>`);
+    const changed = await run(['config', 'set', '--config', f, `${key}=${value}2`]);
+    expect(changed.out).toContain(`set ${key}=<hidden, ${value.length + 1} characters> (was <hidden, ${value.length} characters>)`);
+    const removed = await run(['config', 'set', '--config', f, '--unset', key]);
+    expect(removed.out).toContain(`removed ${key} (was <hidden, ${value.length + 1} characters>)`);
+    await run(['config', 'set', '--config', f, `${key}=${value}`]);
+    expect(await run(['config', 'get', '--config', f, key])).toEqual({ code: 0, out: `<hidden, ${value.length} characters>\n`, err: '' });
+    for (const r of [set, changed, removed]) expect(`${r.out}${r.err}`).not.toContain(value);
+    // The file itself holds the value: the agent reads it.
+    expect(readFileSync(f, 'utf8')).toContain(`${key}=${value}\n`);
+  });
+
+  it('prints other AWS values as they are', async () => {
+    const f = file([`${P}ALLOWED_TARGET_GROUPS=${ARN}`]);
+    expect((await run(['config', 'set', '--config', f, 'AWS_ACCESS_KEY_ID=AKIDEXAMPLE'])).out).toContain('set AWS_ACCESS_KEY_ID=AKIDEXAMPLE');
+  });
+});
+
 describe('iam-policy', () => {
   const resources = (out: string) => (JSON.parse(out) as { Statement: { Resource: unknown }[] }).Statement[0]?.Resource;
 

@@ -68,6 +68,7 @@ describe('buildConfig defaults', () => {
       readinessAddress: 'auto',
       taskMetadataEndpoint: 'http://169.254.170.2',
       readServiceTags: false,
+      dockerHost: { socketPath: '/run/ecs-anywhere-lb-agent/docker.sock' },
     });
   });
 
@@ -104,6 +105,7 @@ describe('buildConfig defaults', () => {
       'readiness-address': '172.17.0.1',
       'task-metadata-endpoint': 'http://127.0.0.1:51679/',
       'read-service-tags': 'true',
+      'docker-host': 'unix:///var/run/docker.sock',
     });
     expect(config).toStrictEqual({
       hostIp: '10.8.0.10',
@@ -133,8 +135,9 @@ describe('buildConfig defaults', () => {
       readinessAddress: { host: '172.17.0.1', port: 9465 },
       taskMetadataEndpoint: 'http://127.0.0.1:51679',
       readServiceTags: true,
+      dockerHost: { socketPath: '/var/run/docker.sock' },
     });
-    expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40' });
+    expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40', dockerHost: 'unix:///var/run/docker.sock' });
   });
 
   it('accepts no allowed groups when --allow-any-target-group is set', () => {
@@ -474,7 +477,7 @@ describe('parseCommandLine', () => {
   });
 
   it('knows exactly the documented commands', () => {
-    expect([...COMMANDS]).toEqual(['run', 'status', 'check', 'deregister', 'config', 'iam-policy']);
+    expect([...COMMANDS]).toEqual(['run', 'status', 'check', 'deregister', 'config', 'iam-policy', 'docker-proxy']);
   });
 
   it.each<[string, string[], string, string]>([

@@ -1,0 +1,102 @@
+/**
+ * The Docker socket proxy (`ecs-anywhere-lb-agent docker-proxy`): privilege separation, as
+ * OpenSSH does it. The Docker socket is root on the host (whoever can call it can start a
+ * privileged container), and the agent parses what containers, the network and AWS send it.
+ * So the agent holds no Docker socket: this small process holds it and passes on only the five
+ * reads the agent makes (list, inspect, events, the bridge network, version), by exact path
+ * and query parameters. Everything else gets 403: other methods, paths, parameters, a request
+ * body, an upgrade. Requests are rebuilt, not relayed byte for byte, so nothing the client
+ * sends besides the checked method, path and query reaches Docker.
+ */
+import { request, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+
+/** One allowed call: a path pattern (after an optional /vN.NN prefix) and the query parameters it may carry. */
+interface Route {
+  readonly name: string;
+  readonly path: RegExp;
+  readonly query: readonly string[];
+}
+
+/** The agent's Docker calls, and no other. */
+export const DOCKER_PROXY_ROUTES: readonly Route[] = [
+  { name: 'list containers', path: /^\/containers\/json$/, query: ['all'] },
+  { name: 'inspect a container', path: /^\/containers\/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\/json$/, query: [] },
+  { name: 'events', path: /^\/events$/, query: ['filters', 'since'] },
+  { name: 'inspect the bridge network', path: /^\/networks\/bridge$/, query: [] },
+  { name: 'version', path: /^\/version$/, query: [] },
+];
+
+/** Bytes of a refused request's body read (and dropped) before the connection is cut. */
+const REFUSED_BODY_LIMIT = 64 * 1024;
+
+const API_VERSION_PREFIX = /^\/v1\.[0-9]{1,3}(?=\/)/;
+
+/** Why a request is refused, or undefined when it is one of the allowed reads. Pure: the proxy's whole policy. */
+export function refusalOf(method: string, url: string, headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
+  if (method !== 'GET') return `method ${method} not allowed: this proxy serves the agent's reads only (GET)`;
+  if (!url.startsWith('/')) return 'not an origin-form request target';
+  const parsed = new URL(url, 'http://docker');
+  const path = parsed.pathname.replace(API_VERSION_PREFIX, '');
+  // The URL parser resolves dot segments and decodes nothing; the raw target must say the same as the parsed path.
+  if (url.split('?')[0] !== parsed.pathname || /%/.test(parsed.pathname)) return `path ${JSON.stringify(url.split('?')[0])} is not in canonical form`;
+  const route = DOCKER_PROXY_ROUTES.find((r) => r.path.test(path));
+  if (route === undefined) return `GET ${path} is not one of the agent's Docker calls`;
+  const extra = [...parsed.searchParams.keys()].find((k) => !route.query.includes(k));
+  if (extra !== undefined) return `query parameter ${JSON.stringify(extra)} not allowed for ${route.name}`;
+  if (new Set(parsed.searchParams.keys()).size !== [...parsed.searchParams.keys()].length) return `a query parameter repeats for ${route.name}`;
+  if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) return 'a request body is not allowed';
+  if (headers.upgrade !== undefined) return 'connection upgrades are not allowed';
+  return undefined;
+}
+
+/** Where the proxy forwards to: the Docker engine's unix socket. */
+export interface DockerProxyOptions {
+  readonly upstreamSocket: string;
+  readonly onRefused?: (method: string, url: string, reason: string) => void;
+  readonly onUpstreamError?: (err: Error) => void;
+}
+
+function answer(res: ServerResponse, status: number, message: string): void {
+  const body = `${JSON.stringify({ message })}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+}
+
+/** The proxy's HTTP server (not listening yet): the caller listens on a path or on a socket systemd passed. */
+export function createDockerProxy(options: DockerProxyOptions): Server {
+  const server = createServer({ maxHeaderSize: 8192 }, (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? '';
+    const url = req.url ?? '';
+    const refused = refusalOf(method, url, req.headers);
+    if (refused !== undefined) {
+      options.onRefused?.(method, url, refused);
+      // The answer follows the (discarded) request body, so that the client reads it instead of a reset; a long body is cut off.
+      let received = 0;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > REFUSED_BODY_LIMIT) req.destroy();
+      });
+      req.on('end', () => answer(res, 403, `ecs-anywhere-lb-agent docker-proxy: ${refused}`));
+      return;
+    }
+    const upstream = request({ socketPath: options.upstreamSocket, method: 'GET', path: url, headers: { host: 'docker', 'user-agent': 'ecs-anywhere-lb-agent-docker-proxy' } }, (up) => {
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && k !== 'connection' && k !== 'transfer-encoding' && k !== 'keep-alive') headers[k] = v;
+      res.writeHead(up.statusCode ?? 502, headers);
+      // Now, not with the first byte of the body: an event stream's first byte may be minutes away, and the client waits for the headers.
+      res.flushHeaders();
+      // Events stream for as long as both ends live; either end closing ends the other.
+      up.pipe(res);
+      up.on('error', () => res.destroy());
+      up.on('aborted', () => res.destroy());
+    });
+    upstream.on('error', (err) => {
+      options.onUpstreamError?.(err);
+      if (!res.headersSent) answer(res, 502, `ecs-anywhere-lb-agent docker-proxy: cannot reach Docker at ${options.upstreamSocket}: ${err.message}`);
+      else res.destroy();
+    });
+    res.on('close', () => upstream.destroy());
+    upstream.end();
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  return server;
+}
