@@ -42,13 +42,36 @@ export function safeJson(value: unknown): string {
   }
 }
 
-/** One line: JSON `{"level","message",...fields,"timestamp"}`, or `TIMESTAMP LEVEL message key=value...`. */
+/** Characters a terminal acts on: C0 and C1 controls, DEL, line and paragraph separators, bidirectional overrides. */
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** Characters a text-format value of a field is quoted for: controls, spaces, quotes, backslashes, `=`. */
+// eslint-disable-next-line no-control-regex
+const NEEDS_QUOTES = /[\u0000-\u0020\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"\\=]/;
+/** Characters of a text-format field value kept; the rest is cut (a container label can be 64 KiB). */
+export const TEXT_VALUE_MAX = 200;
+
+/** Escapes what a terminal would act on as \u.... (text format: labels and tags come from task authors). */
+export function escapeControls(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A field value in text format: as it is when plain and short, else JSON-quoted (escaped) and cut at TEXT_VALUE_MAX characters. */
+export function textValue(value: unknown): string {
+  // Other values are JSON already, which escapes every control character: only their length is checked.
+  const text = typeof value === 'string' ? value : safeJson(value) ?? String(value);
+  if (text.length <= TEXT_VALUE_MAX && (typeof value !== 'string' || !NEEDS_QUOTES.test(text))) return escapeControls(text);
+  const cut = text.length > TEXT_VALUE_MAX ? `${text.slice(0, TEXT_VALUE_MAX)}…(${text.length} characters)` : text;
+  return escapeControls(JSON.stringify(cut));
+}
+
+/** One line: JSON `{"level","message",...fields,"timestamp"}`, or `TIMESTAMP LEVEL message key=value...` with controls escaped. */
 export function formatLine(format: LogFormat, level: LogLevel, message: string, fields: object, timestamp: string): string {
   if (format === 'json') return safeJson({ ...fields, level, message, timestamp });
   const pairs = Object.entries(fields)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : safeJson(v)}`)
+    .map(([k, v]) => `${escapeControls(k)}=${textValue(v)}`)
     .join(' ');
-  return `${timestamp} ${level.toUpperCase()} ${message}${pairs ? ` ${pairs}` : ''}`;
+  return `${timestamp} ${level.toUpperCase()} ${escapeControls(message)}${pairs ? ` ${pairs}` : ''}`;
 }
 
 class LineLogger implements Log {

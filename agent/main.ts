@@ -38,6 +38,8 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
   const elb = new Elbv2Registry({ credentials, observe });
   const addresses = createAddressSource(config);
+  // The commands that act on what the state says refuse a directory someone else could write.
+  if (command === 'run' || command === 'deregister') await (await import('./state/state-dir.ts')).checkStateDir(config.stateDir);
   // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
   const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
   const store = config.dryRun ? new MemoryStatePort(disk) : disk;

@@ -144,7 +144,7 @@ export class StateStore implements StatePort {
   async note(note: StateNote): Promise<void> {
     if (this.journal === undefined) {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      this.journal = await open(this.journalPath, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC, 0o600);
+      this.journal = await open(this.journalPath, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC | constants.O_NOFOLLOW, 0o600);
     }
     // A process's first line, and the one after a write that failed part-way, begin with a newline: a fragment stays a line of its own.
     const line = `${this.cut ? '\n' : ''}${journalLine(++this.seq, note)}`;
@@ -183,14 +183,18 @@ export class StateStore implements StatePort {
 
 /**
  * Replaces `dir/name` atomically and durably: a temp file (`tmpName`, mode 0600) written and
- * synced, renamed over it, the directory synced. On failure nothing of the attempt is left:
+ * synced, renamed over it, the directory synced. The temp file is always a new file
+ * (O_EXCL|O_NOFOLLOW): a link planted at its name is never followed. On failure nothing of the attempt is left:
  * a full disk must not fill up further with half-written temp files, one per retry.
  */
+/** Flags of a temp file: created here and now, never an existing file or a symbolic link's target. */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
 export async function replaceFile(dir: string, name: string, text: string, tmpName: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, tmpName);
   try {
-    const file = await open(tmp, 'w', 0o600);
+    const file = await open(tmp, NEW_FILE, 0o600);
     try {
       await file.writeFile(text);
       await file.sync();
@@ -230,7 +234,7 @@ export async function probeWrite(dir: string): Promise<string | undefined> {
   const tmp = join(dir, `${STATE_FILE}.${process.pid}.probe.tmp`);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const file = await open(tmp, 'w', 0o600);
+    const file = await open(tmp, NEW_FILE, 0o600);
     try {
       await file.writeFile(Buffer.alloc(size, 0x20));
       await file.sync();

@@ -1,7 +1,7 @@
 // The agent's logger (agent/log.ts): the lines it writes, per format and level.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatLine, safeJson } from '../../agent/log.ts';
+import { TEXT_VALUE_MAX, createLogger, formatLine, safeJson } from '../../agent/log.ts';
 
 function capture(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
@@ -23,6 +23,27 @@ describe('formatLine', () => {
     { format: 'text' as const, fields: {}, expected: `${ts} INFO registered` },
   ])('$format with $fields', ({ format, fields, expected }) => {
     expect(formatLine(format, 'info', 'registered', fields, ts)).toBe(expected);
+  });
+
+  it.each([
+    ['an ANSI escape in a label value', { label: 'web\u001b[2J\u001b[31mOWNED' }, 'label="web\\u001b[2J\\u001b[31mOWNED"'],
+    ['a newline that would forge a second line', { tag: 'a\n2026-12-02T01:00:00.000Z ERROR forged' }, 'tag="a\\n2026-12-02T01:00:00.000Z ERROR forged"'],
+    ['a bidirectional override', { name: 'abc\u202edcba' }, 'name="abc\\u202edcba"'],
+    ['a space', { family: 'two words' }, 'family="two words"'],
+    ['a plain value as it is', { family: 'web-1' }, 'family=web-1'],
+  ])('text: %s is escaped and quoted', (_case, fields, expected) => {
+    const line = formatLine('text', 'warn', 'skipped', fields, ts);
+    expect(line).toBe(`${ts} WARN skipped ${expected}`);
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+  });
+
+  it('text: a long value is cut at about 200 characters, its length said', () => {
+    const line = formatLine('text', 'info', 'x', { label: 'a'.repeat(70_000) }, ts);
+    expect(line).toBe(`${ts} INFO x label="${'a'.repeat(TEXT_VALUE_MAX)}…(70000 characters)"`);
+  });
+
+  it('text: control characters in the message are escaped too', () => {
+    expect(formatLine('text', 'info', 'container \u001b]0;title\u0007 skipped', {}, ts)).toBe(`${ts} INFO container \\u001b]0;title\\u0007 skipped`);
   });
 
   it('a field named level or message cannot overwrite the line\'s own', () => {
