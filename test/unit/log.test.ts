@@ -34,6 +34,7 @@ describe('formatLine', () => {
   ])('text: %s is escaped and quoted', (_case, fields, expected) => {
     const line = formatLine('text', 'warn', 'skipped', fields, ts);
     expect(line).toBe(`${ts} WARN skipped ${expected}`);
+    // eslint-disable-next-line no-control-regex
     expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
   });
 
