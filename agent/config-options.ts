@@ -3,6 +3,8 @@
  * the config file, `--help` and the effective-config log line. Defaults are named here.
  */
 
+import { ECS_DYNAMIC_PORT_RANGE } from './core/port-range.ts';
+
 /** How an option's text is read. */
 export type OptionType = 'string' | 'boolean' | 'duration' | 'list' | 'enum' | 'cidrs' | 'count';
 
@@ -49,6 +51,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'drain-timeout', type: 'duration', default: DEFAULT_DRAIN_TIMEOUT, help: 'how long to wait for deregistered targets to drain on exit' },
   { name: 'log-format', type: 'enum', values: ['json', 'text'], default: 'json', help: 'log line format' },
   { name: 'log-level', type: 'enum', values: ['error', 'warn', 'info', 'debug'], default: 'info', help: 'least severe level logged' },
+  { name: 'host-port-range', type: 'string', default: ECS_DYNAMIC_PORT_RANGE, help: 'MIN-MAX: in host network mode a label\'s or mapping\'s port is registered only if the container exposes it or it lies in this range (default ECS\'s dynamic host ports), so a task cannot put the host\'s own ports (22...) into a group' },
   { name: 'include-non-ecs', type: 'boolean', default: 'false', help: 'also admit containers without ECS task labels (plain Docker, compose)' },
   { name: 'mapping-file', type: 'string', help: 'JSON file mapping task family + container name to target groups' },
   { name: 'task-metadata-endpoint', type: 'string', default: DEFAULT_TASK_METADATA_ENDPOINT, help: 'URL of the ECS task metadata endpoint, where each task\'s service and tags are read (GET /v4/<id>/taskWithTags) so that service tags (ecs-a.lbName, ecs-anywhere-lb.*) map whole services; off = labels and the mapping file only' },

@@ -9,6 +9,7 @@ import { readConfigLines, unknownNames, type UnknownName } from './config-file.t
 import { DEFAULT_HEALTH_THRESHOLD, DEFAULT_READINESS_PORT, OPTIONS, envName, type OptionSpec } from './config-options.ts';
 import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
+import { parsePortRange, type PortRange } from './core/port-range.ts';
 import { isWildcardAddress } from './listener-limits.ts';
 import { parseDockerEndpoint, showDockerEndpoint, type DockerEndpoint } from './docker-endpoint.ts';
 import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
@@ -48,6 +49,8 @@ export interface AgentConfig {
   readonly dryRun: boolean;
   /** Where the agent reaches Docker: the docker-proxy's socket by default. */
   readonly dockerHost: DockerEndpoint;
+  /** Host network mode: ports a container may name without exposing them. */
+  readonly hostPortRange: PortRange;
 }
 
 /** Raw option texts keyed by option name. */
@@ -107,6 +110,11 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     return raw[name] ?? spec?.default;
   };
   const flag = (name: string) => `--${name} (${envName(name)})`;
+  const portRange = (name: string): PortRange => {
+    const range = parsePortRange(value(name) as string);
+    if (range === undefined) throw new ConfigError(flag(name), `"${value(name)}" is not MIN-MAX with 1 <= MIN <= MAX <= 65535 (e.g. 32768-60999)`);
+    return range;
+  };
   const bool = (name: string) => parseBoolean(OPTIONS.find((o) => o.name === name) as OptionSpec, value(name) ?? 'false');
   const duration = (name: string, minMs: number) => {
     const text = value(name) as string;
@@ -210,6 +218,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     ...(value('metrics-address') !== undefined ? { metricsAddress: parseMetricsAddress(value('metrics-address') as string, flag('metrics-address')) } : {}),
     dryRun: bool('dry-run'),
     dockerHost: parseDockerEndpoint(value('docker-host') as string, flag('docker-host')),
+    hostPortRange: portRange('host-port-range'),
     healthThresholdMs,
     retryMaxDelayMs: duration('retry-max-delay', 1000),
     fleetSize,
@@ -252,6 +261,7 @@ export function describeConfig(config: AgentConfig): Record<string, unknown> {
     elbApiLimits: formatApiLimits(config.elbApiLimits),
     readinessAddress: typeof config.readinessAddress === 'string' ? config.readinessAddress : `${config.readinessAddress.host}:${config.readinessAddress.port}`,
     dockerHost: showDockerEndpoint(config.dockerHost),
+    hostPortRange: `${config.hostPortRange.min}-${config.hostPortRange.max}`,
   };
 }
 

@@ -62,6 +62,7 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       rules: mapping ?? [],
       ...(config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0 ? {} : { allowedTargetGroups: config.allowedTargetGroups }),
       includeNonEcs: config.includeNonEcs,
+      hostPortRange: config.hostPortRange,
       ...(taskMetadata ? { taskMetadata } : {}),
       vpcCidrs: config.vpcCidrs,
       availabilityZone: config.availabilityZone,

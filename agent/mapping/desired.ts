@@ -10,6 +10,7 @@ import {
   type ContainerSnapshot,
   type PortBinding,
 } from '../core/container.ts';
+import { inPortRange, type PortRange } from '../core/port-range.ts';
 import type { TaskMetadata } from '../core/task-metadata.ts';
 import { parseReadinessGate, parseTargetLabels, type MappingProblem, type TargetRequest } from './labels.ts';
 import { requestsFromRules, type MappingRule } from './mapping-file.ts';
@@ -42,6 +43,8 @@ export interface DesiredInput {
   readonly hostAddress?: string;
   /** What the task metadata endpoint told about the tasks, by task ARN (tags that map whole services). */
   readonly tasks?: ReadonlyMap<string, TaskMetadata>;
+  /** Host network mode: a named port the container does not expose is registered only inside this range (undefined: any). */
+  readonly hostPortRange?: PortRange;
 }
 
 export interface DesiredResult {
@@ -87,10 +90,17 @@ function resolveHostPort(
   request: TargetRequest,
   byId: ReadonlyMap<string, ContainerSnapshot>,
   hostAddress: string | undefined,
+  hostPortRange: PortRange | undefined,
 ): { port: number } | { problem: string } {
   const published = publishedTcp(c, byId);
   if (published === 'host') {
-    if (request.containerPort !== undefined) return { port: request.containerPort };
+    if (request.containerPort !== undefined) {
+      // A host-network container shares every port of the host: a label must not put the host's sshd (22) into a group.
+      const port = request.containerPort;
+      const exposed = c.exposedPorts.some((p) => p.protocol === 'tcp' && p.containerPort === port);
+      if (exposed || hostPortRange === undefined || inPortRange(port, hostPortRange)) return { port };
+      return { problem: `host network mode: port ${port}/tcp is not exposed by the container and is outside --host-port-range ${hostPortRange.min}-${hostPortRange.max}` };
+    }
     const exposed = c.exposedPorts.filter((p) => p.protocol === 'tcp');
     if (exposed.length === 1) return { port: (exposed[0] as { containerPort: number }).containerPort };
     return { problem: `host network mode with ${exposed.length} exposed TCP ports: name one with ${request.source === 'mapping-file' ? 'containerPort' : 'a port'}` };
@@ -193,7 +203,7 @@ export function computeDesired(input: DesiredInput): DesiredResult {
         problems.push({ ...who, source: request.source, message: `target group ${request.targetGroupArn} is not in --allowed-target-groups` });
         continue;
       }
-      const resolved = resolveHostPort(c, request, byId, input.hostAddress);
+      const resolved = resolveHostPort(c, request, byId, input.hostAddress, input.hostPortRange);
       if ('problem' in resolved) {
         problems.push({ ...who, source: request.source, message: resolved.problem });
         continue;

@@ -5,6 +5,7 @@
  * repair is due, at a pace sized to the fleet; a change costs one call per group. Runs are
  * serialised by the loop; this class keeps the state between them.
  */
+import type { PortRange } from '../core/port-range.ts';
 import type { AddressChoice, AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
 import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
@@ -69,6 +70,8 @@ export interface ReconcilerOptions {
   /** Undefined: any group (--allow-any-target-group). */
   readonly allowedTargetGroups?: readonly string[];
   readonly includeNonEcs: boolean;
+  /** --host-port-range: host-network ports a container may name without exposing them. */
+  readonly hostPortRange?: PortRange;
   /** Tasks' service tags (ecs-a.lbName, ecs-anywhere-lb.*); none: labels and the mapping file only. */
   readonly taskMetadata?: TaskMetadataSource;
   readonly vpcCidrs: readonly Cidr[];
@@ -231,6 +234,7 @@ export class Reconciler {
       ...(this.o.allowedTargetGroups ? { allowedTargetGroups: new Set(this.o.allowedTargetGroups) } : {}),
       includeNonEcs: this.o.includeNonEcs,
       ...(address !== undefined ? { hostAddress: address } : {}),
+      ...(this.o.hostPortRange ? { hostPortRange: this.o.hostPortRange } : {}),
     });
     trace('desired');
     this.reportProblems(desired.problems);

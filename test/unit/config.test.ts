@@ -69,6 +69,7 @@ describe('buildConfig defaults', () => {
       taskMetadataEndpoint: 'http://169.254.170.2',
       readServiceTags: false,
       dockerHost: { socketPath: '/run/ecs-anywhere-lb-agent/docker.sock' },
+      hostPortRange: { min: 32768, max: 60999 },
     });
   });
 
@@ -106,6 +107,7 @@ describe('buildConfig defaults', () => {
       'task-metadata-endpoint': 'http://127.0.0.1:51679/',
       'read-service-tags': 'true',
       'docker-host': 'unix:///var/run/docker.sock',
+      'host-port-range': '49153-65535',
     });
     expect(config).toStrictEqual({
       hostIp: '10.8.0.10',
@@ -136,6 +138,7 @@ describe('buildConfig defaults', () => {
       taskMetadataEndpoint: 'http://127.0.0.1:51679',
       readServiceTags: true,
       dockerHost: { socketPath: '/var/run/docker.sock' },
+      hostPortRange: { min: 49153, max: 65535 },
     });
     expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40', dockerHost: 'unix:///var/run/docker.sock' });
   });
@@ -295,6 +298,9 @@ describe('validation errors name the option and its environment variable', () =>
     ['availability-zone "any"', minimal({ 'availability-zone': 'any' }), 'availability-zone', 'zone name'],
     ['dry-run not a boolean', minimal({ 'dry-run': 'maybe' }), 'dry-run', '"maybe"'],
     ['readiness-address a name', minimal({ 'readiness-address': 'docker0' }), 'readiness-address', '"docker0" is not auto, off or IPv4[:PORT]'],
+    ['host-port-range reversed', minimal({ 'host-port-range': '60999-32768' }), 'host-port-range', 'is not MIN-MAX'],
+    ['host-port-range port 0', minimal({ 'host-port-range': '0-100' }), 'host-port-range', 'is not MIN-MAX'],
+    ['host-port-range one port', minimal({ 'host-port-range': '22' }), 'host-port-range', 'is not MIN-MAX'],
     ['readiness-address on every interface', minimal({ 'readiness-address': '0.0.0.0' }), 'readiness-address', 'listens on every interface'],
     ['readiness-address on every interface, with a port', minimal({ 'readiness-address': '0.0.0.0:9465' }), 'readiness-address', 'listens on every interface'],
     ['readiness-address port above 65535', minimal({ 'readiness-address': '172.17.0.1:70000' }), 'readiness-address', 'is not auto, off or IPv4[:PORT]'],

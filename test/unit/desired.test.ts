@@ -124,6 +124,22 @@ describe('computeDesired', () => {
     expect(run([container({ networkMode: 'host', ports: [], exposedPorts: [] })]).problems[0]?.message).toMatch(/host network mode with 0 exposed TCP ports/);
   });
 
+  // --host-port-range: a host-network task must not put the host's own ports into a group.
+  const DYNAMIC = { min: 32768, max: 60999 };
+  it.each([
+    ['an exposed port', 8080, [8080], 'web@8080'],
+    ['an exposed port outside the range', 443, [443], 'web@443'],
+    ['a port inside the range, not exposed', 40000, [], 'web@40000'],
+    ['the range\'s ends', 32768, [], 'web@32768'],
+    ['sshd, not exposed', 22, [8080], undefined],
+    ['a port just above the range', 61000, [], undefined],
+  ])('host network mode, --host-port-range 32768-60999: %s (%d)', (_case, port, exposed, expected) => {
+    const c = container({ networkMode: 'host', ports: [], exposedPorts: exposed.map((p) => ({ containerPort: p, protocol: 'tcp' as const })), labels: { 'ecs-anywhere-lb.target-group-arn': TG, 'ecs-anywhere-lb.container-port': String(port) } });
+    const r = run([c], { hostPortRange: DYNAMIC });
+    expect(pairs(r)).toEqual(expected === undefined ? [] : [expected]);
+    if (expected === undefined) expect(r.problems[0]?.message).toBe(`host network mode: port ${port}/tcp is not exposed by the container and is outside --host-port-range 32768-60999`);
+  });
+
   it('ports published on the pause container (network mode container:ID) are used', () => {
     const pause: ContainerSnapshot = { ...container({ id: 'p1', name: '~internal~ecs~pause-x', labels: {} }), ports: [{ containerPort: 8080, protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 33000 }] };
     const app = container({ networkMode: 'container:p1', ports: [] });
