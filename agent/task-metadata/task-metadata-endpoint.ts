@@ -80,6 +80,15 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
       this.o.log.info(`task metadata endpoint ${this.o.baseUrl} answers again`, { event: 'task-metadata-ok' });
       this.endpointProblem = undefined;
     }
+    // The metadata id comes from the container (its ECS_CONTAINER_METADATA_URI_V4): a container can point it at another
+    // task's metadata. Tags are trusted only for the task the container's own label names; for this one, never (logged once).
+    if (task.TaskARN !== taskArn) {
+      this.tasks.set(taskArn, { failedUntil: Number.POSITIVE_INFINITY });
+      this.o.log.warn(`the task metadata endpoint describes ${task.TaskARN} for a container labelled ${taskArn}; that task's tags are not used for it`, {
+        event: 'task-metadata-mismatch', taskArn, answeredFor: task.TaskARN,
+      });
+      return undefined;
+    }
     for (const e of task.Errors ?? []) {
       if (e.ErrorField !== 'TaskTags') continue;
       this.o.log.warn(`the ECS agent could not read the tags of task ${taskArn} (${e.ErrorCode ?? 'error'}: ${e.ErrorMessage ?? ''}); its tags map nothing`, {

@@ -54,6 +54,22 @@ describe('TaskMetadataEndpoint', () => {
     expect(tmds.requests.length - before).toBe(2);
   });
 
+  it('uses no tags when the endpoint describes another task than the container\'s label names, and says so once', async () => {
+    const other = 'arn:aws:ecs:us-east-1:123456789012:task/default/ffffffffffffffffffffffffffffffff';
+    const id = tmds.newId();
+    // A container that points its metadata id at another task's, which is mapped to a group.
+    tmds.setTask(id, { taskArn: other, serviceName: 'victim', tags: { 'ecs-a.lbName': TG }, containers: [{ dockerId: 'a'.repeat(64), name: 'web' }] });
+    const log = memoryLog();
+    const source = new TaskMetadataEndpoint({ baseUrl: tmds.url, log, mapsTargetGroups: maps });
+    const before = tmds.requests.length;
+    expect(await source.task(TASK, id)).toBeUndefined();
+    expect(await source.task(TASK, id)).toBeUndefined();
+    expect(tmds.requests.length - before).toBe(1);
+    const warned = log.lines.filter((l) => l.fields?.event === 'task-metadata-mismatch');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.fields).toMatchObject({ taskArn: TASK, answeredFor: other });
+  });
+
   it('logs an unreachable endpoint once, and asks again only after the retry time', async () => {
     const closed = await startTaskMetadataStandIn();
     await closed.close();
