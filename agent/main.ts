@@ -26,7 +26,7 @@ export const EXIT_CONFIG = 78;
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
 async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, command: string | undefined): Promise<Parts> {
   // Loaded here, not at start: --help, --version, config and iam-policy need neither dockerode nor the AWS SDK.
-  const [{ default: Dockerode }, { DockerContainerSource }, { createAddressSource }, { createRotatingCredentials, logCredentialsEvents }, { Elbv2Registry }, { fleetMember }, { DryRunRegistry, MemoryStatePort }, { StateStore }, { Metrics }] = await Promise.all([
+  const [{ default: Dockerode }, { DockerContainerSource }, { createAddressSource }, { createRotatingCredentials, logCredentialsEvents }, { Elbv2Registry, MAX_REGIONS_ANY_GROUP }, { fleetMember }, { DryRunRegistry, MemoryStatePort }, { StateStore }, { Metrics }] = await Promise.all([
     import('dockerode'), import('./docker/docker-source.ts'), import('./host/address-source.ts'), import('./elb/credentials.ts'), import('./elb/elbv2-registry.ts'),
     import('./reconcile/fleet-member.ts'), import('./reconcile/dry-run.ts'), import('./state/state-store.ts'), import('./metrics/metrics.ts'),
   ]);
@@ -36,7 +36,8 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const containers = new DockerContainerSource(docker);
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
-  const elb = new Elbv2Registry({ credentials, observe });
+  const anyGroup = config.allowAnyTargetGroup && config.allowedTargetGroups.length === 0;
+  const elb = new Elbv2Registry({ credentials, observe, ...(anyGroup ? { maxRegions: MAX_REGIONS_ANY_GROUP } : {}) });
   const addresses = createAddressSource(config);
   // The commands that act on what the state says refuse a directory someone else could write.
   if (command === 'run' || command === 'deregister') await (await import('./state/state-dir.ts')).checkStateDir(config.stateDir);

@@ -81,7 +81,16 @@ export interface Elbv2RegistryOptions {
   readonly observe?: ApiObserver;
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /**
+   * At most this many regions (one SDK client each) are ever called; a group of another region
+   * fails, permanently, naming them. Set with --allow-any-target-group, where containers' labels
+   * name the groups: a few regions are real, a label per region is a task author filling memory.
+   */
+  readonly maxRegions?: number;
 }
+
+/** --allow-any-target-group's bound on regions: a handful. */
+export const MAX_REGIONS_ANY_GROUP = 4;
 
 /** TargetRegistry backed by the AWS SDK's ELBv2 client. */
 export class Elbv2Registry implements TargetRegistry {
@@ -91,9 +100,13 @@ export class Elbv2Registry implements TargetRegistry {
 
   constructor(private readonly options: Elbv2RegistryOptions) {}
 
-  private client(arn: string): ElasticLoadBalancingV2Client {
+  private client(arn: string, action: string): ElasticLoadBalancingV2Client {
     const region = regionOfArn(arn);
     let client = this.clients.get(region);
+    if (!client && this.options.maxRegions !== undefined && this.clients.size >= this.options.maxRegions) {
+      throw new OperationError(action, shortTargetGroup(arn), 'TooManyRegions', 'permanent',
+        `this agent calls at most ${this.options.maxRegions} regions with --allow-any-target-group (${[...this.clients.keys()].join(', ')}); ${region} is one more: list the groups with --allowed-target-groups`);
+    }
     if (!client) {
       client = new ElasticLoadBalancingV2Client({
         region,
@@ -138,9 +151,11 @@ export class Elbv2Registry implements TargetRegistry {
   }
 
   private async call<T>(action: string, arn: string, send: (client: ElasticLoadBalancingV2Client) => Promise<T>): Promise<T> {
+    // Outside the try: a region beyond the bound is this agent's own refusal, already the OperationError to throw.
+    const client = this.client(arn, action);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await send(this.client(arn));
+        return await send(client);
       } catch (err) {
         const code = errorCodeOf(err);
         if (attempt === 0 && EXPIRED_TOKEN_CODES.has(code) && (await this.haveNewerCredentials(err))) continue;

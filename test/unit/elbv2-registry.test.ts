@@ -218,3 +218,23 @@ describe('Elbv2Registry register with sendAfter', () => {
     expect(observed).toEqual([]);
   });
 });
+
+describe('Elbv2Registry regions', () => {
+  it('with maxRegions, calls no region beyond the bound: the group fails permanently, naming the regions, and no request leaves', async () => {
+    writeCredentialsFile(file, credentialsNumber(1));
+    elb.setAcceptedAccessKeyIds(['AKIDROT0001']);
+    const { registry: r } = registry({ maxRegions: 2 });
+    const inRegion = (region: string) => arn.replace(/:[a-z]{2}(-[a-z]+)+-[0-9]+:/, `:${region}:`);
+    await r.describeTargets(arn).catch(() => undefined);
+    await r.describeTargets(inRegion('eu-west-1')).catch(() => undefined);
+    elb.clearRequestLog();
+    const err = await operationError(r.describeTargets(inRegion('ap-south-1')));
+    expect(err.code).toBe('TooManyRegions');
+    expect(err.kind).toBe('permanent');
+    expect(err.message).toMatch(/at most 2 regions with --allow-any-target-group \([a-z0-9-]+, eu-west-1\); ap-south-1 is one more/);
+    expect(elb.requestLog).toEqual([]);
+    // The regions it has are still served.
+    await r.describeTargets(arn);
+    expect(elb.requestLog.length).toBeGreaterThan(0);
+  });
+});
