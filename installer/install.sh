@@ -384,8 +384,8 @@ stage_unit() {
 readonly VPN_FILE_DIRECTIVES=" ca cert key tls-auth tls-crypt tls-crypt-v2 pkcs12 secret dh crl-verify extra-certs http-proxy-user-pass "
 
 check_vpn_config() {
-  local file=$1 line trimmed directive arg lineno=0 block="" inline_auth=0 auth_line=""
-  local -a refs=()
+  local file=$1 line trimmed directive arg lineno=0 block="" inline_auth=0 auth_line="" server_cert=0
+  local -a refs=() risks=()
   grep -q '<auth-user-pass>' "$file" && inline_auth=1
   while IFS= read -r line || [[ -n $line ]]; do
     lineno=$((lineno + 1))
@@ -409,6 +409,13 @@ check_vpn_config() {
     elif [[ $directive == dev ]]; then
       VPN_DEV=$arg
     fi
+    # What the VPN server (or whoever edits this file) could make root run on this host.
+    case $directive in
+      up | down) risks+=("line $lineno: '$directive' runs a script as root at each connection") ;;
+      plugin) risks+=("line $lineno: 'plugin' loads code into the root OpenVPN process") ;;
+      script-security) [[ $arg =~ ^[01]$ ]] || risks+=("line $lineno: 'script-security $arg' lets OpenVPN run scripts (1 is enough for a client)") ;;
+      remote-cert-tls) [[ $arg != server ]] || server_cert=1 ;;
+    esac
   done <"$file"
   [[ -z $block ]] || die "--vpn-config $file: the inline <$block> block is never closed with </$block>"
   if ((${#refs[@]} > 0)); then
@@ -416,6 +423,9 @@ check_vpn_config() {
   fi
   [[ -z $auth_line ]] || die "--vpn-config $file: 'auth-user-pass' without a file ($auth_line) would prompt for a password, which a service cannot answer; use certificates or an inline <auth-user-pass> block"
   [[ -n $VPN_DEV ]] || die "--vpn-config $file has no 'dev' line (dev tun): not an OpenVPN client config?"
+  ((server_cert == 1)) || risks+=("no 'remote-cert-tls server': another client's certificate from the same CA could pose as the server")
+  local risk
+  for risk in "${risks[@]}"; do warn "--vpn-config $file: $risk"; done
 }
 
 # "dev tun" means the kernel's first free tunN (tun0 on a host with one tunnel); "dev tun3" or

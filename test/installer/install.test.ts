@@ -86,6 +86,7 @@ const GOOD_VPN = `client
 dev tun
 proto udp
 remote vpn.example.com 1194
+remote-cert-tls server
 <ca>
 -----BEGIN CERTIFICATE-----
 MIIBfake
@@ -383,18 +384,22 @@ describe('install.sh: fresh install', () => {
     expect(r.stderr).toMatch(/warning: not checking the checksum/);
   });
 
-  it('--allow-any-target-group needs --region and scopes the policy to the region', () => {
+  it('--allow-any-target-group needs --region and AWS_ACCOUNT_ID and scopes the policy to the region and account', () => {
     const f = new Fixture();
     const before = snapshot(f.root);
     const noRegion = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group']);
     expect(noRegion.status).toBe(2);
     expect(noRegion.stderr).toContain('install.sh: error: invalid --region (AWS_REGION): required with --allow-any-target-group');
     expect(snapshot(f.root)).toEqual(before);
-    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group', '--region', 'us-gov-west-1']);
+    const noAccount = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group', '--region', 'us-gov-west-1']);
+    expect(noAccount.status).toBe(2);
+    expect(noAccount.stderr).toContain('install.sh: error: invalid --account (AWS_ACCOUNT_ID): required with --allow-any-target-group');
+    expect(snapshot(f.root)).toEqual(before);
+    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--allow-any-target-group', '--region', 'us-gov-west-1', '--set', 'AWS_ACCOUNT_ID=123456789012']);
     expectOk(r);
-    expect(f.config()).toEqual(['ECS_ANYWHERE_LB_ALLOW_ANY_TARGET_GROUP=true', 'AWS_REGION=us-gov-west-1']);
+    expect(f.config()).toEqual(['ECS_ANYWHERE_LB_ALLOW_ANY_TARGET_GROUP=true', 'AWS_REGION=us-gov-west-1', 'AWS_ACCOUNT_ID=123456789012']);
     const policy = JSON.parse(f.read(POLICY)) as { Statement: { Resource: unknown }[] };
-    expect(policy.Statement[0]?.Resource).toEqual(['arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:*:targetgroup/*']);
+    expect(policy.Statement[0]?.Resource).toEqual(['arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:targetgroup/*']);
     expect(r.stderr).toMatch(/warning: --allow-any-target-group/);
   });
 
@@ -574,6 +579,25 @@ describe('install.sh: VPN', () => {
       'enable --now openvpn-client@ecs-anywhere.service',
       'is-active --quiet ecs-anywhere-lb-agent.service',
       'enable --now ecs-anywhere-lb-agent.service',
+    ]);
+  });
+
+  it('warns about what a config lets run as root (up/down scripts, script-security above 1, plugin) and a missing remote-cert-tls server', () => {
+    const f = new Fixture();
+    const good = f.install([...withBinary(f), '--target-groups', ARN, '--package-manager-cmd', f.packageManager, '--vpn-config', f.writeFile('good.ovpn', GOOD_VPN)]);
+    expect(good.status).toBe(0);
+    expect(good.stderr).not.toMatch(/--vpn-config/);
+    const risky = GOOD_VPN.replace('remote-cert-tls server\n', '') + 'script-security 2\nup /etc/openvpn/up.sh\ndown /etc/openvpn/down.sh\nplugin /usr/lib/openvpn/evil.so\nscript-security 1\n';
+    const g = new Fixture();
+    const r = g.install([...withBinary(g), '--target-groups', ARN, '--package-manager-cmd', g.packageManager, '--vpn-config', g.writeFile('risky.ovpn', risky)]);
+    expect(r.status).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('warning: --vpn-config'));
+    expect(warnings.map((l) => l.replace(/^.*risky\.ovpn: /, ''))).toEqual([
+      "line 20: 'script-security 2' lets OpenVPN run scripts (1 is enough for a client)",
+      "line 21: 'up' runs a script as root at each connection",
+      "line 22: 'down' runs a script as root at each connection",
+      "line 23: 'plugin' loads code into the root OpenVPN process",
+      "no 'remote-cert-tls server': another client's certificate from the same CA could pose as the server",
     ]);
   });
 
@@ -894,6 +918,8 @@ const INVALID_VALUES: Record<string, string> = {
   'health-threshold': '90s',
   'retry-max-delay': '500ms',
   'dry-run': 'maybe',
+  'docker-host': 'docker.sock',
+  'host-port-range': '60999-32768',
 };
 
 /** What the agent itself says about the value: the message the installer must show. */
