@@ -6,6 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, renameSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { COMMANDS } from '../../agent/cli.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from './wait.ts';
@@ -108,8 +109,10 @@ export class AgentProcess {
 
   constructor(options: AgentProcessOptions = {}) {
     const command = options.executable ?? process.execPath;
-    const prefix = options.executable ? [] : [ensureAgentBundle()];
-    const args = [...prefix, ...(options.args ?? ['run'])];
+    const args = [...(options.executable ? [] : [ensureAgentBundle()]), ...(options.args ?? ['run'])];
+    // The same program and flags (node and its flags, the bundle, an executable), with docker-proxy for the agent's command.
+    const commandAt = args.findIndex((a) => (COMMANDS as readonly string[]).includes(a));
+    const prefix = args.slice(0, commandAt < 0 ? args.length : commandAt);
     const env: Record<string, string> = {};
     const given: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: process.env.DOCKER_HOST, ...options.env };
     // The engine a test names with DOCKER_HOST is the proxy's; the agent itself reaches Docker only through the proxy.
