@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeregisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { HOST_IP, createWorld, type World } from '../support/agent-world.ts';
-import { freeTcpPort } from '../support/ecs-container.ts';
+import { freeLoopbackAddress } from '../support/free-ports.ts';
 import type { RequestLogEntry } from '../support/local-elbv2/index.ts';
 import { createTestClient } from '../support/local-elbv2/test-client.ts';
 import { waitFor } from '../support/wait.ts';
@@ -36,11 +36,11 @@ describe('a fleet member', () => {
   it('--fleet-size 10000: one RegisterTargets and one DeregisterTargets per affected group per change, no read, none while idle', async () => {
     const since = Date.now();
     // One pass per second: over the test, dozens of passes that must not read.
-    const metricsPort = await freeTcpPort();
+    const metrics = await freeLoopbackAddress();
     const agent = world.startAgent({
-      ECS_ANYWHERE_LB_FLEET_SIZE: '10000', ECS_ANYWHERE_LB_RECONCILE_INTERVAL: '1s', ECS_ANYWHERE_LB_HEALTH_THRESHOLD: '120s', ECS_ANYWHERE_LB_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      ECS_ANYWHERE_LB_FLEET_SIZE: '10000', ECS_ANYWHERE_LB_RECONCILE_INTERVAL: '1s', ECS_ANYWHERE_LB_HEALTH_THRESHOLD: '120s', ECS_ANYWHERE_LB_METRICS_ADDRESS: metrics.address,
     });
-    const passes = async () => Number(/^ecs_anywhere_lb_reconcile_duration_seconds_count (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1]);
+    const passes = async () => Number(/^ecs_anywhere_lb_reconcile_duration_seconds_count (\d+)$/m.exec(await (await fetch(`http://${metrics.address}/metrics`)).text())?.[1]);
     await agent.ready();
     const { fa, fb } = world.groups as Record<string, string>;
     const ports: number[] = [];
