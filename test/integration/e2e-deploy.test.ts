@@ -9,10 +9,10 @@ import { describe, expect, inject, it } from 'vitest';
 import { E2E_DEFAULTS, longestRunMs, runE2eDeploy, type E2eDeployOptions } from '../../scripts/e2e-deploy/run.ts';
 import { formatReport } from '../../scripts/e2e-deploy/report.ts';
 
-// Two deployments; one that has not settled in 60 s is stuck (they take 15-45 s on a loaded machine).
+// Two deployments; one that has not settled in 90 s is stuck (they take 15-45 s on a loaded machine).
 // The test's deadline lies beyond the run's own waits, which give up first and say why (the agent's
 // output included); a deadline inside them cut a stuck run off with nothing but "timed out".
-const OPTIONS: E2eDeployOptions = { ...E2E_DEFAULTS, deployments: 2, deploymentTimeoutMs: 60_000 };
+const OPTIONS: E2eDeployOptions = { ...E2E_DEFAULTS, deployments: 2, deploymentTimeoutMs: 90_000 };
 
 describe('e2e:deploy, short version', () => {
   it('with the gate, 2 rolling deployments under 50 req/s fail no request; the baseline shows the window the gate closes', async () => {
