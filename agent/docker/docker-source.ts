@@ -17,7 +17,7 @@ import { trace } from '../trace.ts';
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
 
-/** How long a created container counts as about to start (a container left created for longer is not part of a burst). */
+/** How long a created container counts as about to start (a container left created for longer is nobody's sibling). */
 export const PENDING_START_MS = 30_000;
 
 /** What the view holds per container: its snapshot, and what an inspect told (kept for the container's life). */
@@ -43,9 +43,6 @@ export class DockerContainerSource implements ContainerSource {
   private recheckMarks = false;
   /** Containers created and not started yet: id -> labels and when (ms). */
   private readonly pending = new Map<string, { labels: Readonly<Record<string, string>>; createdAt: number }>();
-  private lastStopAt: number | undefined;
-  private starts: { id: string; labels: Readonly<Record<string, string>>; startedAt: number }[] = [];
-  private kills: number[] = [];
 
   constructor(
     private readonly docker: Dockerode,
@@ -61,16 +58,10 @@ export class DockerContainerSource implements ContainerSource {
    */
   observe(e: ContainerEvent, trigger: (reason: string) => void): void {
     const reason = `event:${e.action}`;
-    const created = this.pending.get(e.id);
-    if (created && e.action === 'start') this.starts.push({ id: e.id, labels: created.labels, startedAt: this.now() });
     if (e.action !== 'create') this.pending.delete(e.id);
-    // What tells that more deregistrations are coming: stop signals, and containers that die without one (a crash). A
-    // `die` after a stop signal adds none, nor does `stop` (it follows `die`, late when the engine is busy: seconds).
-    if (e.action === 'kill' || (e.action === 'die' && !this.stopping.has(e.id))) this.lastStopAt = this.now();
-    if (e.action === 'kill') this.kills.push(this.now());
     switch (e.action) {
       case 'create':
-        // Nothing to register yet; its start comes (and the burst's registrations wait for it).
+        // Nothing to register yet; its start comes (and its group's registrations may wait for it, start-gathering.ts).
         this.pending.set(e.id, { labels: e.labels ?? {}, createdAt: this.now() });
         return;
       case 'kill': {
@@ -104,13 +95,11 @@ export class DockerContainerSource implements ContainerSource {
     }
   }
 
-  /** Containers about to start, and when one was last stopped: what tells a burst from a lone change. */
+  /** Containers about to start: the siblings a start may wait for. */
   activity(): ContainerActivity {
     const now = this.now();
     for (const [id, p] of this.pending) if (now - p.createdAt > PENDING_START_MS) this.pending.delete(id);
-    this.kills = this.kills.filter((t) => now - t < 1_000);
-    this.starts = this.starts.filter((t) => now - t.startedAt < 5_000);
-    return { pendingStarts: [...this.pending.values()], recentKills: [...this.kills], recentStarts: [...this.starts], ...(this.lastStopAt !== undefined ? { lastStopAt: this.lastStopAt } : {}) };
+    return { pendingStarts: [...this.pending.values()] };
   }
 
   /** The event stream is connected (`resumed`: again, after it broke: lost `start` events mean stop marks are re-checked). */

@@ -41,6 +41,7 @@ export class ReconcileLoop {
   private pending = new Set<string>();
   private periodic: unknown;
   private retryTimer: unknown;
+  private retryAt: number | undefined;
   private failures = 0;
   /** After a failed pass, triggers wait for the retry timer instead of retrying at once. */
   private backingOff = false;
@@ -106,6 +107,10 @@ export class ReconcileLoop {
       this.failures = 0;
       this.o.onPass?.(result, this.timers.now() - started);
       if (result.nextPassInMs !== undefined) this.scheduleRetry(Math.max(result.nextPassInMs, 50));
+      // The pass's state write goes on behind it; if it fails, a pass tries it again after its backoff.
+      void result.written?.then((retryInMs) => {
+        if (retryInMs !== undefined) this.wakeWithin(Math.max(retryInMs, 50));
+      });
     } catch (err) {
       const delay = backoffDelay(this.failures++, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.random);
       this.o.onPass?.(undefined, this.timers.now() - started, err);
@@ -118,10 +123,18 @@ export class ReconcileLoop {
   private scheduleRetry(delayMs: number): void {
     if (this.stopped) return;
     if (this.retryTimer !== undefined) this.timers.clear(this.retryTimer);
+    this.retryAt = this.timers.now() + delayMs;
     this.retryTimer = this.timers.set(() => {
       this.retryTimer = undefined;
+      this.retryAt = undefined;
       this.backingOff = false;
       this.trigger('retry');
     }, delayMs);
+  }
+
+  /** Makes sure a pass comes within `delayMs`: keeps an earlier retry, replaces a later one. */
+  private wakeWithin(delayMs: number): void {
+    if (this.retryAt !== undefined && this.retryAt <= this.timers.now() + delayMs) return;
+    this.scheduleRetry(delayMs);
   }
 }

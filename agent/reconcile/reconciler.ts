@@ -9,7 +9,7 @@ import type { AddressChoice, AddressSource } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
 import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { Cidr } from '../core/ipv4.ts';
-import { withNotes, type AgentState, type OwnedTarget, type StatePort } from '../core/state.ts';
+import type { AgentState, OwnedTarget, StatePort } from '../core/state.ts';
 import { StateKeeper } from './state-keeper.ts';
 import { MAX_TARGETS_PER_CALL, NotSent, targetKey, type ActualTarget, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
 import { OperationError } from '../errors.ts';
@@ -17,8 +17,8 @@ import { driftRepairIntervalMs, fleetChangeWindowMs, fleetReadWindowMs, gateRead
 import type { ApiPace } from '../fleet/api-pace.ts';
 import { READ_JITTER, ReadSchedule } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
-import { computeDesired, tasksToAsk } from '../mapping/desired.ts';
-import { BurstHolds } from './burst-holds.ts';
+import { computeDesired, labelledGroups, tasksToAsk } from '../mapping/desired.ts';
+import { gatherStarts } from './start-gathering.ts';
 import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
@@ -103,7 +103,7 @@ export interface PassResult {
   readonly failed: number;
   readonly ownedTargets: number;
   readonly address?: string;
-  /** Groups whose changes wait for a backoff or the pace: the pass is not complete. */
+  /** Groups whose changes wait for a backoff, the pace or a policy (start-gathering, a fleet wave): the pass is not complete. */
   readonly deferred?: number;
   /** Registrations not sent because their records could not be written first (a full disk): sent once the state can be written. */
   readonly heldForState?: number;
@@ -113,6 +113,11 @@ export interface PassResult {
   readonly nextPassInMs?: number;
   /** How often each group is re-read now. */
   readonly driftRepairIntervalMs?: number;
+  /**
+   * Resolves once the pass's own state write (after its calls, not waited for) has ended: with
+   * when to try it again when it failed (a full disk), else undefined.
+   */
+  readonly written?: Promise<number | undefined>;
 }
 
 const show = (t: TargetRef) => `${t.id}:${t.port}`;
@@ -126,7 +131,8 @@ export class Reconciler {
   private readonly heldForState = new Set<string>();
   private readonly groups: GroupBackoff;
   private readonly views = new GroupViews();
-  private readonly bursts: BurstHolds;
+  /** Groups whose registrations wait for siblings still to start: since when (start-gathering.ts). */
+  private gathering = new Map<string, number>();
   private readonly reads: ReadSchedule;
   /** Targets the API refused for a reason of their own (InvalidTarget, ...): not sent again before this time. */
   private readonly refused = new Map<string, number>();
@@ -156,7 +162,6 @@ export class Reconciler {
     this.groups = new GroupBackoff({ log: o.log, ...(o.retry ? { retry: o.retry } : {}), ...(o.permanentRetryMs !== undefined ? { permanentRetryMs: o.permanentRetryMs } : {}), now: this.now, ...(o.random ? { random: o.random } : {}) });
     this.random = o.random ?? Math.random;
     this.reads = new ReadSchedule({ now: this.now, random: this.random });
-    this.bursts = new BurstHolds(this.now);
     this.keeper = new StateKeeper({
       store: o.store, log: o.log, retry: o.retry ?? { baseMs: 1000, capMs: 30_000 }, now: this.now, random: this.random, ...(o.onStateWrite ? { onWrite: o.onStateWrite } : {}),
     });
@@ -268,18 +273,22 @@ export class Reconciler {
       ...(this.o.availabilityZone === 'all' ? { groupZones: rememberedZones(this.current) } : {}),
     });
     const spread = this.spreadWaves(planned);
-    const { plans, burstWaitMs, heldGroups } = this.bursts.hold(spread.plans, this.o.containers.activity?.(), groups, rules, containers);
+    const gathered = gatherStarts({ now: this.now(), plans: spread.plans, pendingGroups: this.pendingGroups(groups, rules), since: this.gathering });
+    this.gathering = gathered.since;
+    const plans = gathered.plans;
 
     let registered = 0;
     let deregistered = 0;
     let failed = 0;
-    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(spread.waveWaitMs !== undefined ? [spread.waveWaitMs] : []), ...(burstWaitMs !== undefined ? [burstWaitMs] : [])];
-    let deferred = heldGroups;
+    const waits: number[] = [...(readWait !== undefined ? [readWait] : []), ...(spread.waveWaitMs !== undefined ? [spread.waveWaitMs] : []), ...(gathered.waitMs !== undefined ? [gathered.waitMs] : [])];
+    let deferred = new Set(gathered.held.map((h) => h.targetGroupArn)).size;
     let heldForState = 0;
     const applied = new Map<string, AppliedChanges>();
     trace('planned');
-    for (const p of plans) {
-      const outcome = await this.apply(p, containers, reasons);
+    // Every group's calls at once: a group's stop never waits behind another group's call (at most one call per group in flight).
+    const outcomes = await Promise.all(plans.map((p) => this.apply(p, containers, reasons)));
+    for (const [i, p] of plans.entries()) {
+      const outcome = outcomes[i]!;
       registered += outcome.added.length;
       deregistered += outcome.removed.size;
       failed += outcome.failed;
@@ -295,8 +304,8 @@ export class Reconciler {
     const after = new Map(groups.map((g) => [g, this.views.view(g, this.current.targets)]));
     const targets = ownedAfter(this.current.targets, after, applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.current.addresses, address, targets);
-    // After the calls, so it delays none of them (only the next pass, by one write when something changed).
-    await this.keeper.update({ ...this.current, addresses, targets });
+    // After the calls, and behind: the next pass (a stop that came during these calls) does not wait for it.
+    const written = this.keeper.update({ ...this.current, addresses, targets });
     if (heldForState === 0) this.heldForState.clear();
     const stateRetry = this.keeper.retryInMs();
     if (stateRetry !== undefined) waits.push(stateRetry);
@@ -320,7 +329,15 @@ export class Reconciler {
       settled: failed === 0 && deferred === 0 && heldForState === 0 && stateRetry === undefined && retry === undefined,
       ...(next.length > 0 ? { nextPassInMs: Math.min(...next) } : {}),
       driftRepairIntervalMs: intervalMs,
+      written: written.then(() => this.keeper.retryInMs()),
     };
+  }
+
+  /** The groups in play for which Docker created containers that have not started yet (their registrations are coming). */
+  private pendingGroups(groups: readonly string[], rules: readonly MappingRule[]): Set<string> {
+    const ours = new Set(groups);
+    const pending = this.o.containers.activity?.().pendingStarts ?? [];
+    return new Set(pending.flatMap((p) => [...labelledGroups(p.labels, rules)].filter((g) => ours.has(g))));
   }
 
   /** What the task metadata endpoint tells about the tasks whose tags can matter (once per task: the source keeps it). */
@@ -577,7 +594,7 @@ export class Reconciler {
     // A record that cannot be written (a full disk) is not registered: the next pass after the write's backoff tries again.
     const noted = { targets: records, addresses: [...new Set(records.map((r) => r.id))].filter((a) => !this.current.addresses.includes(a)) };
     if (records.length > 0) trace('note');
-    const recorded = records.length > 0 ? this.keeper.recordFirst(withNotes(this.current, [noted]), noted).then((ok) => (trace('noted'), ok)) : Promise.resolve(true);
+    const recorded = records.length > 0 ? this.keeper.recordFirst(noted).then((ok) => (trace('noted'), ok)) : Promise.resolve(true);
     const ahead = this.o.registry.sendsAfter === true;
     const written = recorded.then((ok) => {
       if (!ok) throw new NotSent(`the records of ${tg} ${records.map(show).join(' ')} cannot be written to ${this.o.store.path}`);
@@ -624,7 +641,6 @@ export class Reconciler {
     const deregister = deregistrationsAfter(p, (t) => added.some((a) => a.id === t.id && a.port === t.port));
     if (deregister.length > 0) {
       const { ok } = await send('DeregisterTargets', deregister.map((d) => d.target), (batch) => this.o.registry.deregister(arn, batch));
-      if (!regardless) this.bursts.deregistered(arn);
       for (const { target, why: planned } of deregister) {
         const k = targetKey(arn, target.id, target.port);
         if (!ok.has(k)) {

@@ -15,7 +15,7 @@
  * race to the rename.
  */
 import { backoffDelay } from '../core/backoff.ts';
-import { EMPTY_STATE, type AgentState, type OwnedTarget, type StateNote, type StatePort } from '../core/state.ts';
+import { EMPTY_STATE, withNotes, type AgentState, type OwnedTarget, type StateNote, type StatePort } from '../core/state.ts';
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
 
@@ -74,25 +74,32 @@ export class StateKeeper {
   }
 
   /**
-   * Writes `next` and adopts it only once it is on disk; false when it is not (the caller must
-   * not rely on it). `note`: what `next` adds to the current state, written alone when the store takes notes.
+   * Writes `note` (records and their addresses) into the state and adopts it only once it is on
+   * disk; false when it is not (the caller must not rely on it). Taken into the state as it is
+   * when its turn to be written comes, so records written first for several groups at once
+   * never undo each other. Written alone where the store takes notes.
    */
-  async recordFirst(next: AgentState, note?: StateNote): Promise<boolean> {
-    if (!(await this.write(next, false, note))) return false;
-    this.state = next;
-    return true;
+  recordFirst(note: StateNote): Promise<boolean> {
+    const run = this.writing.then(async () => {
+      const next = withNotes(this.current, [note]);
+      if (!(await this.writeNow(next, note))) return false;
+      this.state = withNotes(this.current, [note]);
+      return true;
+    });
+    this.writing = run;
+    return run;
   }
 
-  /** Adopts `next` and writes it, now or after the backoff of an earlier failure. */
+  /** Adopts `next` and writes it, now or after the backoff of an earlier failure (when its turn comes, whatever is newest). */
   async update(next: AgentState): Promise<void> {
     this.state = next;
-    await this.write(next);
+    await this.write();
   }
 
   /** Adopts `next` at once and writes it behind: when its turn comes, whatever is newest is written. */
   updateLater(next: AgentState): void {
     this.state = next;
-    void this.write(next, true);
+    void this.write();
   }
 
   /** Resolves once every write so far has ended (before the process exits). */
@@ -105,8 +112,9 @@ export class StateKeeper {
     this.state = { ...this.current, targets };
   }
 
-  private write(next: AgentState, newest = false, note?: StateNote): Promise<boolean> {
-    const run = this.writing.then(() => this.writeNow(newest ? this.current : next, note));
+  /** Queues a write of the state as it will be then: a record written first in between is never undone. */
+  private write(): Promise<boolean> {
+    const run = this.writing.then(() => this.writeNow(this.current, undefined));
     this.writing = run;
     return run;
   }
