@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from './errors.ts';
 import type { ApiObserver } from './elb/elbv2-registry.ts';
 import { readHostId } from './host/host-id.ts';
 import { createLogger } from './log.ts';
+import { fileTracer } from './trace.ts';
 import { mappingRules } from './commands/mapping-rules.ts';
 import { namesTargetGroups } from './mapping/task-tags.ts';
 import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
@@ -32,10 +33,12 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(command !== 'run' ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
   const docker = new Dockerode();
-  const containers = new DockerContainerSource(docker);
+  // The event path's steps, for `npm run bench -- --profile`: written only when ECSLB_TRACE_FILE names a file.
+  const tracer = fileTracer(env.ECSLB_TRACE_FILE);
+  const containers = new DockerContainerSource(docker, undefined, undefined, tracer);
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
-  const elb = new Elbv2Registry({ credentials, observe });
+  const elb = new Elbv2Registry({ credentials, observe, tracer });
   const addresses = createAddressSource(config);
   // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
   const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
@@ -65,9 +68,10 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       hostId: await readHostId(),
       onDrained: (_arn, ms) => metrics.drained(ms),
       onStateWrite: (ok) => metrics.stateWrite(ok),
+      tracer,
     },
   );
-  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler, ...(mapping ? { mapping } : {}) };
+  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler, tracer, ...(mapping ? { mapping } : {}) };
 }
 
 /** Runs the command line; resolves to the process exit code. */

@@ -53,6 +53,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   const trigger = (reason: string) => loop.trigger(reason);
 
   const watcher = new EventWatcher(parts.docker, {
+    tracer: parts.tracer,
     onEvent: (e) => {
       log.debug(`docker ${e.action} ${e.name ?? e.id.slice(0, 12)}`, { event: 'docker-event', action: e.action, containerId: e.id.slice(0, 12) });
       containers.observe(e, trigger);

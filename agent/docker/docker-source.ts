@@ -12,7 +12,7 @@ import type Dockerode from 'dockerode';
 import type { ContainerActivity, ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
 import { inspectDetails, needsInspect, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type InspectDetails } from './container-snapshot.ts';
 import { isStopSignal, sameSignal } from './stop-signals.ts';
-import { trace } from '../trace.ts';
+import { NO_TRACE, type Tracer } from '../trace.ts';
 
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
@@ -48,6 +48,7 @@ export class DockerContainerSource implements ContainerSource {
     private readonly docker: Dockerode,
     private readonly callTimeoutMs = DOCKER_CALL_TIMEOUT_MS,
     private readonly now: () => number = Date.now,
+    private readonly tracer: Tracer = NO_TRACE,
   ) {}
 
   /**
@@ -170,7 +171,7 @@ export class DockerContainerSource implements ContainerSource {
       // Gone already (removed right after the event): the listing has no entry for it either.
       entry = undefined;
     }
-    trace('inspected', id);
+    this.tracer.step('inspected', id);
     if (this.news.get(id) !== n) return false;
     if (entry) this.entries.set(id, entry);
     else this.entries.delete(id);

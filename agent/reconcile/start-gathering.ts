@@ -6,9 +6,8 @@
  * ever holds a deregistration: a stopping container's target leaves at once. Pure: the time,
  * the groups with pending starts and when each group's gathering began are given.
  */
-import type { HeldChange } from './held-change.ts';
+import { holdRegistrations, type HeldChange } from './held-change.ts';
 import type { GroupPlan } from './plan.ts';
-import { withoutHeld } from './policy.ts';
 
 /** The longest a registration waits for siblings created for its group. */
 export const GATHER_STARTS_MAX_MS = 1_000;
@@ -48,9 +47,9 @@ export function gatherStarts(input: GatherInput): Gathered {
     }
     since.set(arn, began);
     waitMs = Math.min(waitMs ?? Infinity, until - input.now);
-    for (const r of p.register) held.push({ targetGroupArn: arn, change: 'register', target: r.target, why: 'gathering-starts', until });
-    const rest = withoutHeld(p, () => true);
-    if (rest.deregister.length > 0) plans.push(rest);
+    const gathering = holdRegistrations([p], () => true, 'gathering-starts', until);
+    held.push(...gathering.held);
+    plans.push(...gathering.plans);
   }
   return { plans, held, since, ...(waitMs !== undefined ? { waitMs } : {}) };
 }
