@@ -154,9 +154,9 @@ export class Reconciler {
     for (const h of policed.held) options.log.debug(`holding ${h.change} of ${h.target.id}:${h.target.port}: ${h.why}${h.until !== undefined ? ` for ${h.until - this.now()} ms` : ''}`, { event: 'held', ...h });
     tracer.step('planned');
 
-    // Every group's calls at once: a group's stop never waits behind another group's call (at most one call per group in flight).
-    const outcomes = await Promise.all(policed.plans.map((p) => this.writer.write(p, { containers, reasons, mode: 'pass' })));
-    const applied = new Map<string, AppliedChanges>(policed.plans.map((p, i) => [p.targetGroupArn, outcomes[i]!]));
+    // Every group's stops at once, beside the other changes (target-writer.ts): a stop never waits behind another call.
+    const applied = await this.writer.writeAll(policed.plans, { containers, reasons, mode: 'pass' });
+    const outcomes = [...applied.values()];
     const sum = (pick: (o: (typeof outcomes)[number]) => number) => outcomes.reduce((n, o) => n + pick(o), 0);
     const heldForState = sum((o) => o.heldForState);
     const failed = sum((o) => o.failed);

@@ -5,8 +5,9 @@
  * go through, and that target is not sent again before the next periodic run. A zone refusal
  * comes back as an outcome for the zone chooser. Outcomes go into the group views and the log.
  * A pass's group waiting out a backoff or the pace is deferred (`waitMs`); in `shutdown` mode
- * the writer waits for the pace instead. The reconcile loop runs one pass at a time, so at most
- * one call per group and direction is in flight: stops that come meanwhile go in the next call.
+ * the writer waits for the pace instead. Every group's stops go at once, side by side; the
+ * reconcile loop runs one pass at a time, so at most one call per group and direction is in
+ * flight: stops that come meanwhile go together in the next call, as soon as it returns.
  */
 import { shortTargetGroup } from '../core/arn.ts';
 import type { ContainerSnapshot } from '../core/container.ts';
@@ -89,6 +90,33 @@ export class TargetWriter {
   /** Every registration held for the state went through (or none is wanted any more): a later hold is logged again. */
   stateWritable(): void {
     this.heldForState.clear();
+  }
+
+  /**
+   * Writes every group's plan. The stops (deregistrations of targets no longer wanted) of every
+   * group go at once, side by side: a stop never waits behind another call. The rest goes one
+   * group after another as before (registrations, then the old addresses' targets they replace),
+   * so that a host's first throttled call in a fleet-wide renumbering slows its next.
+   */
+  async writeAll(plans: readonly GroupPlan[], context: WriteContext): Promise<Map<string, GroupOutcome>> {
+    const stops = plans.map((p) => ({ targetGroupArn: p.targetGroupArn, register: [], deregister: p.deregister.filter((d) => d.why === 'not-desired') })).filter((p) => p.deregister.length > 0);
+    const rest = plans.map((p) => ({ ...p, deregister: p.deregister.filter((d) => d.why !== 'not-desired') })).filter((p) => p.register.length > 0 || p.deregister.length > 0);
+    const oneByOne = async () => {
+      const out: GroupOutcome[] = [];
+      for (const p of rest) out.push(await this.write(p, context));
+      return out;
+    };
+    const [stopped, others] = await Promise.all([Promise.all(stops.map((p) => this.write(p, context))), oneByOne()]);
+    const byGroup = new Map<string, GroupOutcome>();
+    for (const [p, o] of [...stops.map((p, i) => [p, stopped[i]!] as const), ...rest.map((p, i) => [p, others[i]!] as const)]) {
+      const known = byGroup.get(p.targetGroupArn);
+      const waits = [known?.waitMs, o.waitMs].filter((ms): ms is number => ms !== undefined);
+      byGroup.set(p.targetGroupArn, !known ? o : {
+        added: [...known.added, ...o.added], removed: new Set([...known.removed, ...o.removed]), failed: known.failed + o.failed, heldForState: known.heldForState + o.heldForState,
+        ...(waits.length > 0 ? { waitMs: Math.min(...waits) } : {}),
+      });
+    }
+    return byGroup;
   }
 
   /** Applies one group's plan: registrations first (recorded before the call), then the deregistrations make-before-break allows. */
