@@ -11,7 +11,17 @@ const labelText = (labels: Labels) => {
   return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`;
 };
 
-/** Counters and gauges of one agent process. */
+/** What a completed reconcile pass tells the metrics (the reconciler's PassResult has these). */
+export interface PassFigures {
+  readonly registered: number;
+  readonly deregistered: number;
+  readonly ownedTargets: number;
+  readonly heldForState?: number;
+  readonly address?: string;
+  readonly settled: boolean;
+}
+
+/** Counters and gauges of one agent process: changed through its named methods, read by the metrics server. */
 export class Metrics {
   private readonly counters = new Map<string, Map<string, { labels: Labels; value: number }>>();
   registrations = 0;
@@ -49,6 +59,31 @@ export class Metrics {
     } else if (this.elbFailingSince === 0) {
       this.elbFailingSince = now;
     }
+  }
+
+  /** A reconcile pass ended, after `ms`: its figures, and (a listing worked) Docker answered. */
+  passCompleted(pass: PassFigures, ms: number, now = Date.now()): void {
+    this.reconcileCount++;
+    this.reconcileSecondsSum += ms / 1000;
+    this.lastDockerOk = now;
+    this.registrations += pass.registered;
+    this.deregistrations += pass.deregistered;
+    this.ownedTargets = pass.ownedTargets;
+    this.registrationsHeld = pass.heldForState ?? 0;
+    this.address = pass.address;
+    if (pass.settled) this.lastSuccessfulReconcile = now;
+  }
+
+  /** A reconcile pass failed as a whole, after `ms`. */
+  passFailed(ms: number): void {
+    this.reconcileCount++;
+    this.reconcileSecondsSum += ms / 1000;
+    this.reconcileFailures++;
+  }
+
+  /** Docker answered (the event stream connected). */
+  dockerAnswered(now = Date.now()): void {
+    this.lastDockerOk = now;
   }
 
   /** A call of this API class was throttled (the account's budget was spent); the pace slowed down. */

@@ -199,6 +199,27 @@ describe('Metrics.render', () => {
   });
 });
 
+describe('Metrics: changed through named methods', () => {
+  it('passCompleted and passFailed count the passes, their time, the changes, the gauges and the last settled pass', () => {
+    const m = new Metrics();
+    m.passCompleted({ registered: 3, deregistered: 1, ownedTargets: 2, heldForState: 1, address: '10.8.0.10', settled: false }, 250, 1_000_000);
+    m.passCompleted({ registered: 1, deregistered: 2, ownedTargets: 1, address: '10.8.0.10', settled: true }, 50, 2_000_000);
+    m.passFailed(100);
+    const f = parseExposition(m.render());
+    expect({
+      registered: valueOf(f, 'ecs_anywhere_lb_registrations_total'),
+      deregistered: valueOf(f, 'ecs_anywhere_lb_deregistrations_total'),
+      passes: valueOf(f, 'ecs_anywhere_lb_reconcile_duration_seconds_count'),
+      seconds: valueOf(f, 'ecs_anywhere_lb_reconcile_duration_seconds_sum'),
+      failures: valueOf(f, 'ecs_anywhere_lb_reconcile_failures_total'),
+      owned: valueOf(f, 'ecs_anywhere_lb_owned_targets'),
+      held: valueOf(f, 'ecs_anywhere_lb_registrations_held'),
+      settledAt: valueOf(f, 'ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds'),
+    }).toEqual({ registered: 4, deregistered: 3, passes: 3, seconds: 0.4, failures: 1, owned: 1, held: 0, settledAt: 2000 });
+    expect(healthOf(m, 2_000_000 + DEFAULT_UNHEALTHY_AFTER_MS, DEFAULT_UNHEALTHY_AFTER_MS, 0).ok).toBe(true);
+  });
+});
+
 describe('healthOf', () => {
   const LIMIT = 120_000;
   const START = 1_000_000;
