@@ -17,11 +17,8 @@ import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts'
 import { createServiceTagReader } from './task-metadata/service-tags.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
 import type { Parts } from './commands/parts.ts';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-/** sysexits EX_CONFIG: the unit's RestartPreventExitStatus=78 keeps systemd from restarting into the same bad config. */
-export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
 async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, command: string | undefined): Promise<Parts> {

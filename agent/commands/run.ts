@@ -23,6 +23,8 @@ import type { PassResult } from '../reconcile/reconciler.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import { leaveOnExit } from './on-exit.ts';
 import type { Parts } from './parts.ts';
+import { EXIT_FAILURE } from '../exit-codes.ts';
+import { DEFAULT_RETRY } from '../core/backoff.ts';
 
 /** Runs until SIGTERM/SIGINT; resolves to the exit code. `unknown`: ECS_ANYWHERE_LB_* names that set nothing, warned about at start. */
 export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = []): Promise<number> {
@@ -45,7 +47,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     pass: (reasons) => reconciler.reconcile(reasons),
     log,
     intervalMs: config.reconcileIntervalMs,
-    retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
+    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: config.retryMaxDelayMs },
     onPass: (result, ms, error) => {
       observe(result, ms, error);
       heap?.activity();
@@ -86,7 +88,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   let code = await leaveOnExit(parts);
   await reconciler.flush().catch((err: unknown) => {
     log.error(`cannot write state: ${errorMessage(err)}`, { event: 'state-write-failed' });
-    code = 1;
+    code = EXIT_FAILURE;
   });
   await server?.close();
   await gate?.close();

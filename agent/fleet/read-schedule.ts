@@ -4,6 +4,7 @@
  * not read every group at once); later ones every drift-repair interval, jittered +-10% so
  * hosts stay spread. Pure: the clock and the dice are injected.
  */
+import { jittered } from '../core/backoff.ts';
 
 /** How far later reads are jittered around the interval. */
 export const READ_JITTER = 0.1;
@@ -28,7 +29,7 @@ export class ReadSchedule {
 
   /** The group was read: the next read is one interval away, jittered. */
   read(arn: string, intervalMs: number): void {
-    this.next.set(arn, this.o.now() + Math.round(intervalMs * (1 - READ_JITTER + 2 * READ_JITTER * this.o.random())));
+    this.next.set(arn, this.o.now() + jittered(intervalMs, READ_JITTER, this.o.random));
   }
 
   /** Brings a group's read forward to now (e.g. a feature needs its health). */

@@ -6,7 +6,7 @@
 import { OperationError, errorMessage } from '../errors.ts';
 import { shortTargetGroup } from '../core/arn.ts';
 import type { Log } from '../log.ts';
-import { backoffDelay } from '../core/backoff.ts';
+import { backoffDelay, DEFAULT_RETRY } from '../core/backoff.ts';
 
 /** Permanent errors about the whole group rather than one target: retrying before the next periodic run cannot help. */
 const GROUP_LEVEL_CODES = /^(AccessDenied|AccessDeniedException|TargetGroupNotFound|TargetGroupNotFoundException)$/;
@@ -44,7 +44,8 @@ export class GroupBackoff {
     const fields = { event: 'error', targetGroupArn: arn, code: err instanceof OperationError ? err.code : 'Error', error: errorMessage(err) };
     if (transient) {
       const b = this.waits.get(arn) ?? { attempt: 0, notBefore: 0 };
-      const delay = backoffDelay(b.attempt, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.o.random);
+      const retry = this.o.retry ?? DEFAULT_RETRY;
+      const delay = backoffDelay(b.attempt, retry.baseMs, retry.capMs, this.o.random);
       this.waits.set(arn, { attempt: b.attempt + 1, notBefore: this.o.now() + delay });
       // An outage is one warning per group; the retries that follow are debug lines until it recovers.
       this.o.log[b.attempt === 0 ? 'warn' : 'debug'](`failed ${doing} in ${shortTargetGroup(arn)}, retrying in ${delay} ms`, { ...fields, retryInMs: delay, attempt: b.attempt + 1 });

@@ -7,7 +7,7 @@
  */
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
-import { backoffDelay } from '../core/backoff.ts';
+import { backoffDelay, DEFAULT_RETRY, jittered } from '../core/backoff.ts';
 import type { PassResult } from './reconciler.ts';
 
 /** The timers the loop schedules with: the process's own by default, virtual ones in the fleet simulation. */
@@ -65,7 +65,7 @@ export class ReconcileLoop {
   startPeriodic(): void {
     const jitter = this.o.jitter ?? 0.1;
     const next = () => {
-      const delay = Math.round(this.o.intervalMs * (1 - jitter + 2 * jitter * this.random()));
+      const delay = jittered(this.o.intervalMs, jitter, this.random);
       this.periodic = this.timers.set(() => {
         this.trigger('periodic');
         next();
@@ -112,7 +112,8 @@ export class ReconcileLoop {
         if (retryInMs !== undefined) this.wakeWithin(Math.max(retryInMs, 50));
       });
     } catch (err) {
-      const delay = backoffDelay(this.failures++, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.random);
+      const retry = this.o.retry ?? DEFAULT_RETRY;
+      const delay = backoffDelay(this.failures++, retry.baseMs, retry.capMs, this.random);
       this.o.onPass?.(undefined, this.timers.now() - started, err);
       this.o.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
       this.backingOff = true;

@@ -15,6 +15,7 @@ import { READ_JITTER } from '../fleet/read-schedule.ts';
 import type { Log } from '../log.ts';
 import type { DesiredEndpoint } from '../mapping/desired.ts';
 import { gateVerdict, identifyCaller } from './readiness.ts';
+import { jittered } from '../core/backoff.ts';
 
 /** ALB's default health check (30 s x 5), until DescribeTargetGroups answered. */
 const DEFAULT_HEALTH_CHECK = { intervalMs: 30_000, healthyThreshold: 5 };
@@ -110,8 +111,7 @@ export class ReadinessTracker {
       const firstHealthy = (this.registeredAt.get(arn) ?? 0) + hc.intervalMs * hc.healthyThreshold;
       // No more often than the group's checks can change it, nor than the fleet's share of the Describe budget allows.
       const every = Math.max(hc.intervalMs, gateReadIntervalMs(this.options.fleetSize, this.options.limits));
-      const jittered = Math.round(every * (1 - READ_JITTER + 2 * READ_JITTER * this.options.random()));
-      this.reads.set(arn, firstHealthy > now ? firstHealthy : now + jittered);
+      this.reads.set(arn, firstHealthy > now ? firstHealthy : now + jittered(every, READ_JITTER, this.options.random));
     }
   }
 
