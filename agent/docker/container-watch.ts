@@ -21,16 +21,16 @@ export interface ContainerWatchOptions {
 }
 
 /** Builds the watcher that feeds Docker's container events to the source; `start()` subscribes. */
-export function watchContainers(o: ContainerWatchOptions): EventWatcher {
-  const { containers, trigger, log } = o;
-  return new EventWatcher(o.docker, {
-    tracer: o.tracer,
+export function watchContainers(options: ContainerWatchOptions): EventWatcher {
+  const { containers, trigger, log } = options;
+  return new EventWatcher(options.docker, {
+    tracer: options.tracer,
     onEvent: (e) => {
       log.debug(`docker ${e.action} ${e.name ?? e.id.slice(0, 12)}`, { event: 'docker-event', action: e.action, containerId: e.id.slice(0, 12) });
       containers.observe(e, trigger);
     },
     onConnected: (resumed, since) => {
-      o.onDockerOk();
+      options.onDockerOk();
       containers.connected(resumed);
       if (resumed) {
         log.info(`Docker event stream reconnected${since !== undefined ? `, resuming events since ${since}` : ''}; resyncing`, { event: 'docker-reconnected', ...(since !== undefined ? { since } : {}) });

@@ -80,7 +80,7 @@ export class DockerContainerSource implements ContainerSource {
       }
       case 'die':
       case 'stop':
-        this.note(e.id);
+        this.recordNews(e.id);
         this.entries.delete(e.id);
         trigger(reason);
         return;
@@ -139,7 +139,7 @@ export class DockerContainerSource implements ContainerSource {
 
   /** Drops what is known about a removed container. */
   forget(id: string): void {
-    this.note(id);
+    this.recordNews(id);
     this.stopping.delete(id);
     this.entries.delete(id);
   }
@@ -152,7 +152,7 @@ export class DockerContainerSource implements ContainerSource {
     return out;
   }
 
-  private note(id: string): number {
+  private recordNews(id: string): number {
     const n = ++this.counter;
     this.news.set(id, n);
     return n;
@@ -160,7 +160,7 @@ export class DockerContainerSource implements ContainerSource {
 
   /** Re-reads one container after an event; false when a later event about it overtook this one (that one triggers). */
   private async refresh(id: string): Promise<boolean> {
-    const n = this.note(id);
+    const n = this.recordNews(id);
     let entry: Entry | undefined;
     try {
       const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });

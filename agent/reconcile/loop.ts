@@ -49,9 +49,9 @@ export class ReconcileLoop {
   private readonly random: () => number;
   private readonly timers: LoopTimers;
 
-  constructor(private readonly o: LoopOptions) {
-    this.random = o.random ?? Math.random;
-    this.timers = o.timers ?? REAL_TIMERS;
+  constructor(private readonly options: LoopOptions) {
+    this.random = options.random ?? Math.random;
+    this.timers = options.timers ?? REAL_TIMERS;
   }
 
   /** Asks for a pass soon; coalesces with any pass already waiting. */
@@ -63,9 +63,9 @@ export class ReconcileLoop {
 
   /** Starts the periodic drift-repair timer. */
   startPeriodic(): void {
-    const jitter = this.o.jitter ?? 0.1;
+    const jitter = this.options.jitter ?? 0.1;
     const next = () => {
-      const delay = jittered(this.o.intervalMs, jitter, this.random);
+      const delay = jittered(this.options.intervalMs, jitter, this.random);
       this.periodic = this.timers.set(() => {
         this.trigger('periodic');
         next();
@@ -103,19 +103,19 @@ export class ReconcileLoop {
   private async runOnce(reasons: string[]): Promise<void> {
     const started = this.timers.now();
     try {
-      const result = await this.o.pass(reasons);
+      const result = await this.options.pass(reasons);
       this.failures = 0;
-      this.o.onPass?.(result, this.timers.now() - started);
+      this.options.onPass?.(result, this.timers.now() - started);
       if (result.nextPassInMs !== undefined) this.scheduleRetry(Math.max(result.nextPassInMs, 50));
       // The pass's state write goes on behind it; if it fails, a pass tries it again after its backoff.
       void result.written?.then((retryInMs) => {
         if (retryInMs !== undefined) this.wakeWithin(Math.max(retryInMs, 50));
       });
     } catch (err) {
-      const retry = this.o.retry ?? DEFAULT_RETRY;
+      const retry = this.options.retry ?? DEFAULT_RETRY;
       const delay = backoffDelay(this.failures++, retry.baseMs, retry.capMs, this.random);
-      this.o.onPass?.(undefined, this.timers.now() - started, err);
-      this.o.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
+      this.options.onPass?.(undefined, this.timers.now() - started, err);
+      this.options.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
       this.backingOff = true;
       this.scheduleRetry(delay);
     }
