@@ -96,6 +96,7 @@ describe('Metrics.render', () => {
       ecs_anywhere_lb_state_write_failures_total: 'counter',
       ecs_anywhere_lb_state_write_failing: 'gauge',
       ecs_anywhere_lb_registrations_held: 'gauge',
+      ecs_anywhere_lb_changes_held: 'gauge',
       ecs_anywhere_lb_owned_targets: 'gauge',
       ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds: 'gauge',
       ecs_anywhere_lb_host_address_info: 'gauge',
@@ -217,6 +218,16 @@ describe('Metrics: changed through named methods', () => {
       settledAt: valueOf(f, 'ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds'),
     }).toEqual({ registered: 4, deregistered: 3, passes: 3, seconds: 0.4, failures: 1, owned: 1, held: 0, settledAt: 2000 });
     expect(healthOf(m, 2_000_000 + DEFAULT_UNHEALTHY_AFTER_MS, DEFAULT_UNHEALTHY_AFTER_MS, 0).ok).toBe(true);
+  });
+
+  it('the changes the last pass held, by reason, replaced by each pass', () => {
+    const m = new Metrics();
+    const pass = { registered: 0, deregistered: 0, ownedTargets: 0, settled: false };
+    m.passCompleted({ ...pass, held: [{ why: 'gathering-starts' }, { why: 'gathering-starts' }, { why: 'refused' }] }, 1);
+    const f = parseExposition(m.render());
+    expect([valueOf(f, 'ecs_anywhere_lb_changes_held', { reason: 'gathering-starts' }), valueOf(f, 'ecs_anywhere_lb_changes_held', { reason: 'refused' })]).toEqual([2, 1]);
+    m.passCompleted(pass, 1);
+    expect(parseExposition(m.render()).get('ecs_anywhere_lb_changes_held')?.samples ?? []).toEqual([]);
   });
 });
 
