@@ -9,7 +9,7 @@
 #  3. the units agree with the agent: TimeoutStopSec= outlasts the agent's default drain
 #     timeout (DEFAULT_DRAIN_TIMEOUT in agent/config-options.ts) by STOP_MARGIN,
 #     RestartPreventExitStatus= is the agent's configuration-error status (EXIT_CONFIG in
-#     agent/main.ts), and the proxy's socket is where the agent looks for it by default
+#     agent/exit-codes.ts), and the proxy's socket is where the agent looks for it by default
 #     (DEFAULT_DOCKER_HOST in agent/config-options.ts).
 # Needs systemd-analyze >= 250 (Debian 12's `systemd` package has 252).
 set -euo pipefail
@@ -116,10 +116,10 @@ stop_timeout=$(seconds "$(unit_setting TimeoutStopSec)")
 ((stop_timeout >= drain + STOP_MARGIN)) ||
   fail "TimeoutStopSec=$stop_timeout s is shorter than the agent's default drain timeout ($drain s) + $STOP_MARGIN s: systemd would kill the agent mid-drain"
 echo "TimeoutStopSec=$stop_timeout s >= drain timeout $drain s + $STOP_MARGIN s"
-exit_config=$(agent_constant agent/main.ts EXIT_CONFIG)
+exit_config=$(agent_constant agent/exit-codes.ts EXIT_CONFIG)
 prevent=$(unit_setting RestartPreventExitStatus)
 [[ $prevent == "$exit_config" ]] ||
-  fail "RestartPreventExitStatus=$prevent but the agent exits $exit_config on a configuration error (EXIT_CONFIG in agent/main.ts)"
+  fail "RestartPreventExitStatus=$prevent but the agent exits $exit_config on a configuration error (EXIT_CONFIG in agent/exit-codes.ts)"
 echo "RestartPreventExitStatus=$prevent = the agent's configuration-error status"
 docker_host=$(agent_constant agent/config-options.ts DEFAULT_DOCKER_HOST)
 listen=$(sed -n 's/^ListenStream=\(.*\)$/\1/p' "$root/systemd/$PROXY_SOCKET" | tail -n 1)

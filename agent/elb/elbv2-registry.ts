@@ -19,7 +19,7 @@ import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
 import { regionOfArn, shortTargetGroup } from '../core/arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
 import type { LoadBalancerZones, TargetGroupInfo, TargetRegistry } from '../core/target-registry.ts';
-import { trace } from '../trace.ts';
+import { NO_TRACE, type Tracer } from '../trace.ts';
 
 /**
  * Called after every HTTP request to the API. `reachable` is false when the request got no
@@ -87,6 +87,8 @@ export interface Elbv2RegistryOptions {
    * name the groups: a few regions are real, a label per region is a task author filling memory.
    */
   readonly maxRegions?: number;
+  /** Marks when each request leaves (bench --profile). */
+  readonly tracer?: Tracer;
 }
 
 /** --allow-any-target-group's bound on regions: a handful. */
@@ -134,7 +136,7 @@ export class Elbv2Registry implements TargetRegistry {
       (next, context) => async (args) => {
         const action = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
         const started = performance.now();
-        trace('send', action);
+        (this.options.tracer ?? NO_TRACE).step('send', action);
         try {
           const out = await next(args);
           this.options.observe?.(action, undefined, performance.now() - started, true);
