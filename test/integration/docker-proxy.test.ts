@@ -47,10 +47,11 @@ describe('docker-proxy', () => {
     await world.waitForTargets('proxied', [`${HOST_IP}:${c.hostPort(8080)}`], 'registered through the proxy');
     expect(proxy?.refused()).toEqual([]);
 
-    const before = (await world.docker.listContainers({ all: true })).map((x) => x.Id).sort();
+    // What the forbidden calls would create carries this label: other tests' containers on the shared engine do not.
+    const probe = { 'ecs-anywhere-lb-test.proxy-probe': `${process.pid}-${Date.now()}` };
     const forbidden: [string, string, string?][] = [
-      ['POST', '/containers/create', JSON.stringify({ Image: 'ecs-anywhere-lb-test/busybox:2', HostConfig: { Privileged: true, Binds: ['/:/host'] } })],
-      ['POST', '/v1.41/containers/create?name=escape', JSON.stringify({ Image: 'ecs-anywhere-lb-test/busybox:2' })],
+      ['POST', '/containers/create', JSON.stringify({ Image: 'ecs-anywhere-lb-test/busybox:2', Labels: probe, HostConfig: { Privileged: true, Binds: ['/:/host'] } })],
+      ['POST', '/v1.41/containers/create', JSON.stringify({ Image: 'ecs-anywhere-lb-test/busybox:2', Labels: probe })],
       ['POST', `/containers/${c.id}/exec`, JSON.stringify({ Cmd: ['sh', '-c', 'echo pwned'] })],
       ['DELETE', `/containers/${c.id}?force=true`],
       ['POST', `/containers/${c.id}/stop`],
@@ -68,8 +69,11 @@ describe('docker-proxy', () => {
     }
     // The reads it allows still work, and nothing was created, run or removed.
     expect((await call(socketPath, 'GET', '/version')).status).toBe(200);
-    expect((await world.docker.listContainers({ all: true })).map((x) => x.Id).sort()).toEqual(before);
-    expect((await c.container.inspect()).State.Running).toBe(true);
+    const label = Object.entries(probe).map(([k, v]) => `${k}=${v}`);
+    expect(await world.docker.listContainers({ all: true, filters: JSON.stringify({ label }) })).toEqual([]);
+    const after = await c.container.inspect();
+    expect(after.State.Running).toBe(true);
+    expect(after.ExecIDs ?? []).toEqual([]);
     expect(proxy?.refused()).toHaveLength(forbidden.length);
   }, 60_000);
 });
