@@ -62,7 +62,10 @@ describe('startLoad', () => {
     const server = await serve(ok);
     const stats = await startLoad({ url: server.url, ratePerSecond: 50, durationMs: 1_000, keepAlive: true }).done;
     expect(stats).toMatchObject({ sent: 50, ok: 50, failed: 0 });
-    expect(server.connections()).toBeLessThan(10);
+    // No more connections than requests ever were in flight at once (a stalled machine sends a
+    // catch-up batch together, each on a socket), and fewer than requests: they were reused.
+    expect(server.connections()).toBeLessThanOrEqual(stats.peakInFlight);
+    expect(server.connections()).toBeLessThan(stats.sent);
   });
 
   it('counts non-2xx answers by status and tells the load balancer\'s own answers apart', async () => {
