@@ -22,6 +22,7 @@ import type { PassResult } from '../reconcile/reconciler.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import { leaveOnExit } from './on-exit.ts';
 import type { Parts } from './parts.ts';
+import type { AddressAttribute } from '../ecs/address-attribute.ts';
 
 /** Runs until SIGTERM/SIGINT; resolves to the exit code. `unknown`: ECS_ANYWHERE_LB_* names that set nothing, warned about at start. */
 export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = []): Promise<number> {
@@ -39,6 +40,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   }
 
   const heap = heapTrim(parts);
+  const attribute = await addressAttribute(parts);
   const observe = passObserver(parts);
   const loop = new ReconcileLoop({
     pass: (reasons) => reconciler.reconcile(reasons),
@@ -48,6 +50,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     onPass: (result, ms, error) => {
       observe(result, ms, error);
       heap?.activity();
+      attribute?.publish(result?.address);
     },
   });
   const trigger = (reason: string) => loop.trigger(reason);
@@ -100,6 +103,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   address?.stop();
   mappingWatch?.stop();
   await loop.stop();
+  await attribute?.stop();
   let code = await leaveOnExit(parts);
   await reconciler.flush().catch((err: unknown) => {
     log.error(`cannot write state: ${errorMessage(err)}`, { event: 'state-write-failed' });
@@ -135,6 +139,27 @@ function passObserver(parts: Parts): (result: PassResult | undefined, ms: number
       log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
     }
   };
+}
+
+/** The address attribute on this host's container instance (ecs/address-attribute.ts); none with --ecs-introspection-endpoint off or --dry-run. */
+async function addressAttribute(parts: Parts): Promise<AddressAttribute | undefined> {
+  const endpoint = parts.config.ecsIntrospectionEndpoint;
+  if (endpoint === undefined || parts.config.dryRun) return undefined;
+  const [{ AddressAttribute }, { ApiPace }, { ECS_API_LIMITS, createEcsApi, regionOfEcsArn }, { readContainerInstance }] = await Promise.all([
+    import('../ecs/address-attribute.ts'), import('../fleet/api-pace.ts'), import('../ecs/ecs-api.ts'), import('../ecs/introspection.ts'),
+  ]);
+  const pace = new ApiPace({ limits: ECS_API_LIMITS, fleetSize: parts.config.fleetSize });
+  // One client, in the region of the container instance (known after the first introspection).
+  let ecs: ReturnType<typeof createEcsApi> | undefined;
+  return new AddressAttribute({
+    identity: () => readContainerInstance(endpoint),
+    put: async (id, name, value) => {
+      ecs ??= createEcsApi({ credentials: parts.credentials.provider, pace, region: regionOfEcsArn(id.containerInstanceArn) ?? '' });
+      await (await ecs).putAttribute(id.cluster, id.containerInstanceArn, name, value);
+    },
+    log: parts.log.child({ component: 'ecs' }),
+    retry: { baseMs: 1000, capMs: Math.max(60_000, parts.config.retryMaxDelayMs) },
+  });
 }
 
 /** Heap pages given back once a busy spell is over (host/heap-trim.ts); off without --expose-gc (the bundle run by a plain `node`). */

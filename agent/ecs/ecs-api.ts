@@ -1,0 +1,208 @@
+/**
+ * The ECS calls of the fleet view and of the address attribute, over the AWS SDK's ECS client
+ * (loaded only when one of them is built). Every call waits for the caller's pace of its class
+ * (fleet/api-pace.ts, the agent's own AIMD bucket, sized here by the ECS limits) and is retried
+ * on throttling and transient failures with jittered backoff; a permanent error (unknown
+ * cluster, access denied) is thrown at once as an OperationError naming the call and resource.
+ * API reference: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ (ListContainerInstances,
+ * DescribeContainerInstances, ListTasks, DescribeTasks, DescribeTaskDefinition, PutAttributes).
+ */
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { errorCodeOf, kindOf } from '../aws-errors.ts';
+import { backoffDelay } from '../core/backoff.ts';
+import { OperationError, errorMessage } from '../errors.ts';
+import type { ApiClass, ApiLimits } from '../fleet/api-budget.ts';
+import type { ApiPace } from '../fleet/api-pace.ts';
+
+/**
+ * What the agent plans with for ECS, per account and region ("Request throttling for the Amazon
+ * ECS API", developer guide): reads (List*, Describe*) the page's cluster-read bucket of 50
+ * refilled at 20/s; PutAttributes, which the page does not list, a cautious 1/s with a burst of 10.
+ */
+export const ECS_API_LIMITS: ApiLimits = {
+  change: { perSecond: 1, burst: 10 },
+  describe: { perSecond: 20, burst: 50 },
+};
+
+/** Most container instances or tasks one Describe* call takes (API reference: "up to 100"). */
+export const MAX_DESCRIBE_BATCH = 100;
+
+/** A container instance as the fleet view needs it. */
+export interface ContainerInstanceView {
+  readonly arn: string;
+  /** The last part of the ARN. */
+  readonly id: string;
+  /** The managed instance id (mi-...) of an ECS Anywhere host, or the EC2 instance id. */
+  readonly name?: string;
+  readonly status: string;
+  readonly agentConnected: boolean;
+  /** Custom and ECS attributes, by name. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** A container of a task and its host port bindings. */
+export interface TaskContainerView {
+  readonly name: string;
+  readonly bindings: readonly { readonly containerPort: number; readonly hostPort: number; readonly protocol: string }[];
+}
+
+/** A task as the fleet view needs it. */
+export interface TaskView {
+  readonly arn: string;
+  readonly containerInstanceArn?: string;
+  readonly taskDefinitionArn: string;
+  readonly lastStatus: string;
+  readonly containers: readonly TaskContainerView[];
+}
+
+export interface EcsApiOptions {
+  readonly credentials: AwsCredentialIdentityProvider;
+  readonly pace: ApiPace;
+  /** The region of the calls (from the cluster or container instance ARN, or AWS_REGION). */
+  readonly region: string;
+  /** Endpoint override (tests); otherwise the SDK's own resolution, AWS_ENDPOINT_URL_ECS included. */
+  readonly endpoint?: string;
+  /** Tries per call, throttled and transient failures included (default 6). */
+  readonly attempts?: number;
+  readonly retryBaseMs?: number;
+  readonly retryCapMs?: number;
+  readonly random?: () => number;
+  /** Told of every throttled answer (metrics, logs). */
+  readonly onThrottled?: (action: string) => void;
+}
+
+/** The ECS calls, paced and retried. Build it with createEcsApi (which loads the SDK). */
+export class EcsApi {
+  private readonly taskDefinitions = new Map<string, Promise<Record<string, Record<string, string>>>>();
+
+  constructor(
+    private readonly client: ECSClient,
+    private readonly sdk: typeof import('@aws-sdk/client-ecs'),
+    private readonly o: EcsApiOptions,
+  ) {}
+
+  /** Every container instance ARN of the cluster (all statuses but INACTIVE, as the API lists them). */
+  async listContainerInstances(cluster: string): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await this.call('ListContainerInstances', cluster, 'describe', () => this.client.send(new this.sdk.ListContainerInstancesCommand({ cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
+      arns.push(...(out.containerInstanceArns ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return arns;
+  }
+
+  /** The container instances, in batches of 100. */
+  async describeContainerInstances(cluster: string, arns: readonly string[]): Promise<ContainerInstanceView[]> {
+    const views: ContainerInstanceView[] = [];
+    for (let i = 0; i < arns.length; i += MAX_DESCRIBE_BATCH) {
+      const batch = arns.slice(i, i + MAX_DESCRIBE_BATCH);
+      const out = await this.call('DescribeContainerInstances', cluster, 'describe', () => this.client.send(new this.sdk.DescribeContainerInstancesCommand({ cluster, containerInstances: batch })));
+      for (const c of out.containerInstances ?? []) {
+        const arn = c.containerInstanceArn ?? '';
+        views.push({
+          arn,
+          id: arn.split('/').pop() ?? arn,
+          ...(c.ec2InstanceId ? { name: c.ec2InstanceId } : {}),
+          status: c.status ?? 'UNKNOWN',
+          agentConnected: c.agentConnected === true,
+          attributes: Object.fromEntries((c.attributes ?? []).filter((a) => a.name !== undefined).map((a) => [a.name as string, a.value ?? ''])),
+        });
+      }
+    }
+    return views;
+  }
+
+  /** The ARNs of the cluster's tasks whose desired status is RUNNING. */
+  async listRunningTasks(cluster: string): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await this.call('ListTasks', cluster, 'describe', () => this.client.send(new this.sdk.ListTasksCommand({ cluster, desiredStatus: 'RUNNING', maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
+      arns.push(...(out.taskArns ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return arns;
+  }
+
+  /** The tasks, with their containers' network bindings, in batches of 100. */
+  async describeTasks(cluster: string, arns: readonly string[]): Promise<TaskView[]> {
+    const views: TaskView[] = [];
+    for (let i = 0; i < arns.length; i += MAX_DESCRIBE_BATCH) {
+      const batch = arns.slice(i, i + MAX_DESCRIBE_BATCH);
+      const out = await this.call('DescribeTasks', cluster, 'describe', () => this.client.send(new this.sdk.DescribeTasksCommand({ cluster, tasks: batch })));
+      for (const t of out.tasks ?? []) {
+        views.push({
+          arn: t.taskArn ?? '',
+          ...(t.containerInstanceArn ? { containerInstanceArn: t.containerInstanceArn } : {}),
+          taskDefinitionArn: t.taskDefinitionArn ?? '',
+          lastStatus: t.lastStatus ?? 'UNKNOWN',
+          containers: (t.containers ?? []).map((c) => ({
+            name: c.name ?? '',
+            bindings: (c.networkBindings ?? []).flatMap((b) => (b.containerPort !== undefined && b.hostPort !== undefined ? [{ containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol ?? 'tcp' }] : [])),
+          })),
+        });
+      }
+    }
+    return views;
+  }
+
+  /** A task definition's dockerLabels per container name (one call per task definition, kept: a revision never changes). */
+  dockerLabels(taskDefinitionArn: string): Promise<Record<string, Record<string, string>>> {
+    let known = this.taskDefinitions.get(taskDefinitionArn);
+    if (!known) {
+      known = this.call('DescribeTaskDefinition', taskDefinitionArn, 'describe', () => this.client.send(new this.sdk.DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }))).then((out) =>
+        Object.fromEntries((out.taskDefinition?.containerDefinitions ?? []).map((c) => [c.name ?? '', { ...(c.dockerLabels ?? {}) }])),
+      );
+      known.catch(() => this.taskDefinitions.delete(taskDefinitionArn));
+      this.taskDefinitions.set(taskDefinitionArn, known);
+    }
+    return known;
+  }
+
+  /** Puts one custom attribute on a container instance (PutAttributes, targetType container-instance). */
+  async putAttribute(cluster: string, containerInstanceArn: string, name: string, value: string): Promise<void> {
+    await this.call('PutAttributes', containerInstanceArn, 'change', () =>
+      this.client.send(new this.sdk.PutAttributesCommand({ cluster, attributes: [{ name, value, targetType: 'container-instance', targetId: containerInstanceArn }] })),
+    );
+  }
+
+  /** One call: paced, retried while the failure may pass, then an OperationError. */
+  private async call<T>(action: string, resource: string, cls: ApiClass, send: () => Promise<T>): Promise<T> {
+    const attempts = this.o.attempts ?? 6;
+    for (let attempt = 0; ; attempt++) {
+      const wait = this.o.pace.reserve(cls);
+      if (wait > 0) await sleep(wait);
+      try {
+        const out = await send();
+        this.o.pace.outcome(cls, 'ok');
+        return out;
+      } catch (err) {
+        const kind = kindOf(err);
+        this.o.pace.outcome(cls, kind === 'throttled' ? 'throttled' : 'failed');
+        if (kind === 'throttled') this.o.onThrottled?.(action);
+        if (kind === 'permanent' || attempt + 1 >= attempts) throw new OperationError(`ecs:${action}`, resource, errorCodeOf(err), kind, errorMessage(err), { cause: err });
+        await sleep(backoffDelay(attempt, this.o.retryBaseMs ?? 200, this.o.retryCapMs ?? 5_000, this.o.random));
+      }
+    }
+  }
+}
+
+/** Loads @aws-sdk/client-ecs and builds the client: one attempt per SDK call (EcsApi retries at the pace). */
+export async function createEcsApi(o: EcsApiOptions): Promise<EcsApi> {
+  const sdk = await import('@aws-sdk/client-ecs');
+  const client = new sdk.ECSClient({ region: o.region, credentials: o.credentials, maxAttempts: 1, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) });
+  return new EcsApi(client, sdk, o);
+}
+
+/** The region an ECS ARN names (arn:PARTITION:ecs:REGION:ACCOUNT:...), or undefined for a bare name. */
+export function regionOfEcsArn(text: string): string | undefined {
+  const parts = text.split(':');
+  return parts[0] === 'arn' && parts[2] === 'ecs' && parts[3] ? parts[3] : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
