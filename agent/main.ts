@@ -96,6 +96,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
     unknown = resolved.unknown;
     if (cli.command !== 'run') for (const u of unknown) process.stderr.write(`ecs-anywhere-lb-agent: warning: ${unknownWarning(u)}\n`);
     if (cli.command === 'iam-policy') return printIamPolicy(cli, env);
+    // From an operator's machine: ECS and ELBv2 only, no Docker, no host.
+    if (cli.command === 'fleet') return await (await import('./commands/fleet.ts')).runFleet(cli, resolved);
     config = buildConfig(resolved.options);
     env = resolved.env;
   } catch (err) {

@@ -11,9 +11,8 @@ import { errorMessage } from '../errors.ts';
 import { backoffDelay } from '../core/backoff.ts';
 import type { Log } from '../log.ts';
 import type { ContainerInstanceIdentity } from './introspection.ts';
+import { ADDRESS_ATTRIBUTE } from '../fleet-view/fleet-facts.ts';
 
-/** The attribute's name (ECS: 1-128 letters, digits, `-_/\.`). */
-export const ADDRESS_ATTRIBUTE = 'ecs-anywhere-lb.address';
 
 export interface AddressAttributeOptions {
   /** Which container instance this host is (the ECS agent's introspection endpoint). */

@@ -10,10 +10,11 @@
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { errorCodeOf, kindOf } from '../aws-errors.ts';
-import { backoffDelay } from '../core/backoff.ts';
 import { OperationError, errorMessage } from '../errors.ts';
 import type { ApiClass, ApiLimits } from '../fleet/api-budget.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
+import { COMMAND_RETRY, retryWhilePassing, type RetryOptions } from '../fleet/retry.ts';
+import type { ContainerInstanceView, TaskView } from '../fleet-view/fleet-facts.ts';
 
 /**
  * What the agent plans with for ECS, per account and region ("Request throttling for the Amazon
@@ -28,34 +29,6 @@ export const ECS_API_LIMITS: ApiLimits = {
 /** Most container instances or tasks one Describe* call takes (API reference: "up to 100"). */
 export const MAX_DESCRIBE_BATCH = 100;
 
-/** A container instance as the fleet view needs it. */
-export interface ContainerInstanceView {
-  readonly arn: string;
-  /** The last part of the ARN. */
-  readonly id: string;
-  /** The managed instance id (mi-...) of an ECS Anywhere host, or the EC2 instance id. */
-  readonly name?: string;
-  readonly status: string;
-  readonly agentConnected: boolean;
-  /** Custom and ECS attributes, by name. */
-  readonly attributes: Readonly<Record<string, string>>;
-}
-
-/** A container of a task and its host port bindings. */
-export interface TaskContainerView {
-  readonly name: string;
-  readonly bindings: readonly { readonly containerPort: number; readonly hostPort: number; readonly protocol: string }[];
-}
-
-/** A task as the fleet view needs it. */
-export interface TaskView {
-  readonly arn: string;
-  readonly containerInstanceArn?: string;
-  readonly taskDefinitionArn: string;
-  readonly lastStatus: string;
-  readonly containers: readonly TaskContainerView[];
-}
-
 export interface EcsApiOptions {
   readonly credentials: AwsCredentialIdentityProvider;
   readonly pace: ApiPace;
@@ -63,11 +36,8 @@ export interface EcsApiOptions {
   readonly region: string;
   /** Endpoint override (tests); otherwise the SDK's own resolution, AWS_ENDPOINT_URL_ECS included. */
   readonly endpoint?: string;
-  /** Tries per call, throttled and transient failures included (default 6). */
-  readonly attempts?: number;
-  readonly retryBaseMs?: number;
-  readonly retryCapMs?: number;
-  readonly random?: () => number;
+  /** Tries per call and the backoff between them (default COMMAND_RETRY). */
+  readonly retry?: RetryOptions;
   /** Told of every throttled answer (metrics, logs). */
   readonly onThrottled?: (action: string) => void;
 }
@@ -170,11 +140,10 @@ export class EcsApi {
   }
 
   /** One call: paced, retried while the failure may pass, then an OperationError. */
-  private async call<T>(action: string, resource: string, cls: ApiClass, send: () => Promise<T>): Promise<T> {
-    const attempts = this.o.attempts ?? 6;
-    for (let attempt = 0; ; attempt++) {
+  private call<T>(action: string, resource: string, cls: ApiClass, send: () => Promise<T>): Promise<T> {
+    const once = async (): Promise<T> => {
       const wait = this.o.pace.reserve(cls);
-      if (wait > 0) await sleep(wait);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       try {
         const out = await send();
         this.o.pace.outcome(cls, 'ok');
@@ -183,10 +152,10 @@ export class EcsApi {
         const kind = kindOf(err);
         this.o.pace.outcome(cls, kind === 'throttled' ? 'throttled' : 'failed');
         if (kind === 'throttled') this.o.onThrottled?.(action);
-        if (kind === 'permanent' || attempt + 1 >= attempts) throw new OperationError(`ecs:${action}`, resource, errorCodeOf(err), kind, errorMessage(err), { cause: err });
-        await sleep(backoffDelay(attempt, this.o.retryBaseMs ?? 200, this.o.retryCapMs ?? 5_000, this.o.random));
+        throw new OperationError(`ecs:${action}`, resource, errorCodeOf(err), kind, errorMessage(err), { cause: err });
       }
-    }
+    };
+    return retryWhilePassing(once, (err) => (err as OperationError).kind, this.o.retry ?? COMMAND_RETRY);
   }
 }
 
@@ -201,8 +170,4 @@ export async function createEcsApi(o: EcsApiOptions): Promise<EcsApi> {
 export function regionOfEcsArn(text: string): string | undefined {
   const parts = text.split(':');
   return parts[0] === 'arn' && parts[2] === 'ecs' && parts[3] ? parts[3] : undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
