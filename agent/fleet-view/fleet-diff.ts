@@ -57,7 +57,8 @@ export function fleetReport(facts: FleetFacts, o: DiffOptions): FleetReport {
       return task ? { ...host, ...task, verdict: 'serving' } : { ...host, verdict: 'no-task', why: `no running task of ${facts.cluster} publishes port ${port} on ${label(connected)}` };
     }
     const away = on.find(isMember);
-    const host = away ? { instanceId: away.id, ...(away.name ? { instanceName: away.name } : {}) } : {};
+    // ECS keeps a disconnected instance's tasks RUNNING: they still say which task a target was for.
+    const host = away ? { instanceId: away.id, ...(away.name ? { instanceName: away.name } : {}), ...(taskAt(facts.tasks, away.arn, port) ?? {}) } : {};
     if (state === 'draining') return { ...host, verdict: 'draining' };
     if (away) {
       const since = facts.disconnectedSince[away.arn] ?? o.now;
