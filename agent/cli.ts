@@ -46,7 +46,7 @@ export interface CommandLine {
 const COMMAND_FLAGS = new Set(['help', 'version', 'json', 'all', 'apply', 'fleet-clean']);
 /** Flags that take a value and belong to some commands: the commands (and actions) they go with. */
 const COMMAND_VALUE_FLAGS: Record<string, readonly string[]> = {
-  unset: ['config set'], region: ['iam-policy', 'fleet'], 'target-groups': ['iam-policy', 'fleet'], cluster: ['fleet'], grace: ['fleet'],
+  unset: ['config set'], region: ['iam-policy', 'fleet'], 'target-groups': ['iam-policy', 'fleet'], cluster: ['fleet', 'iam-policy'], grace: ['fleet'],
 };
 
 /** Parses argv (without node and script). Throws ConfigError for unknown commands and options. */
@@ -176,9 +176,10 @@ export function helpText(): string {
     '                   would be invalid (a missing file starts from a commented template)',
     '  config get --config FILE KEY',
     '                   print the value the file gives KEY (exit 1 when it sets none)',
-    '  iam-policy [--target-groups ARN,...] [--region REGION] [--read-service-tags] [--fleet-clean]',
+    '  iam-policy [--target-groups ARN,...] [--region REGION] [--read-service-tags] [--cluster NAME] [--fleet-clean]',
     '                   print the IAM policy JSON for the instance role (groups from the flag, or --config and',
-    '                   the environment like `run`; --region with --allow-any-target-group)',
+    '                   the environment like `run`; --region with --allow-any-target-group; --cluster: the cluster whose',
+    '                   container instances get the address attribute); --fleet-clean: the policy of `fleet clean` instead',
     '  fleet status --cluster NAME [--target-groups ARN,...] [--grace 15m] [--json]',
     '                   every target of the groups in play with its host, task and health, then what is wrong: labelled',
     '                   running tasks whose target is missing, targets no connected container instance holds (stale),',

@@ -12,7 +12,7 @@ import { OPTIONS, envName, type OptionSpec } from '../config-options.ts';
 import { buildConfig, parseBoolean, resolveFileText, resolveOptions, splitList, type AgentConfig, type ResolvedOptions } from '../config.ts';
 import { isTargetGroupArn } from '../core/arn.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
-import { AWS_REGION_PATTERN, iamPolicy } from '../iam-policy.ts';
+import { AWS_REGION_PATTERN, fleetCleanPolicy, iamPolicy } from '../iam-policy.ts';
 import { loadMappingFile } from '../mapping/mapping-file.ts';
 
 /** Where a command's output goes (process.stdout / process.stderr; strings in tests). */
@@ -175,7 +175,8 @@ export function printIamPolicy(cli: CommandLine, env: Record<string, string | un
   const allowAny = parseBoolean(spec('allow-any-target-group'), resolved.options['allow-any-target-group'] ?? 'false');
   const region = cli.region ?? resolved.env.AWS_REGION;
   const readServiceTags = parseBoolean(spec('read-service-tags'), resolved.options['read-service-tags'] ?? 'false');
-  const policy = iamPolicy({ allowedTargetGroups: allowed, allowAnyTargetGroup: allowAny, ...(region !== undefined ? { region } : {}), readServiceTags });
+  const scope = { allowedTargetGroups: allowed, allowAnyTargetGroup: allowAny, ...(region !== undefined ? { region } : {}), readServiceTags, ...(cli.cluster !== undefined ? { cluster: cli.cluster } : {}) };
+  const policy = cli.fleetClean ? fleetCleanPolicy(scope) : iamPolicy(scope);
   io.out(`${JSON.stringify(policy, null, 2)}\n`);
   return EXIT_OK;
 }

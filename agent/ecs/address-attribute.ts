@@ -7,7 +7,7 @@
  * notes the wanted value, and one background loop puts it, paced and retried with backoff
  * until it is there or a newer address replaces it.
  */
-import { errorMessage } from '../errors.ts';
+import { OperationError, errorMessage } from '../errors.ts';
 import { backoffDelay } from '../core/backoff.ts';
 import type { Log } from '../log.ts';
 import type { ContainerInstanceIdentity } from './introspection.ts';
@@ -22,8 +22,13 @@ export interface AddressAttributeOptions {
   readonly log: Log;
   /** Backoff between rounds that failed: from baseMs, doubling up to capMs, jittered. */
   readonly retry: { readonly baseMs: number; readonly capMs: number };
+  /** The wait after a failure that will not pass by itself (AccessDenied: the role lacks ecs:PutAttributes), default PERMANENT_RETRY_MS. */
+  readonly permanentRetryMs?: number;
   readonly random?: () => number;
 }
+
+/** How long a refused put waits: a fixed role is noticed within this, a fleet of refused hosts costs ECS little. */
+export const PERMANENT_RETRY_MS = 30 * 60_000;
 
 /** The address attribute of this host's container instance. */
 export class AddressAttribute {
@@ -62,7 +67,8 @@ export class AddressAttribute {
         this.o.log.info(`put ${ADDRESS_ATTRIBUTE}=${value} on ${this.identity.containerInstanceArn}`, { event: 'address-attribute', address: value, containerInstanceArn: this.identity.containerInstanceArn, cluster: this.identity.cluster });
         failures = 0;
       } catch (err) {
-        const delayMs = backoffDelay(failures, this.o.retry.baseMs, this.o.retry.capMs, this.o.random);
+        const permanent = err instanceof OperationError && err.kind === 'permanent';
+        const delayMs = permanent ? (this.o.permanentRetryMs ?? PERMANENT_RETRY_MS) : backoffDelay(failures, this.o.retry.baseMs, this.o.retry.capMs, this.o.random);
         failures++;
         // The first failure and every 10th are warnings: a host without an ECS agent (or without the permission) says so once, not at every retry.
         this.o.log[failures === 1 || failures % 10 === 0 ? 'warn' : 'debug'](`cannot put ${ADDRESS_ATTRIBUTE}=${value} (${errorMessage(err)}); retrying in ${delayMs} ms`, { event: 'address-attribute-failed', address: value, retryInMs: delayMs, attempt: failures, error: errorMessage(err) });

@@ -186,7 +186,7 @@ describe.skipIf(!enabled)('native packages (dist/packages)', () => {
     expect(installedVersion()).toBe(`${built.version} install ok installed`);
     const config = readFileSync(CONFIG, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(config).toEqual([`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`, 'AWS_REGION=eu-west-1']);
-    expect(JSON.parse(readFileSync('/etc/ecs-anywhere-lb-agent/iam-policy.json', 'utf8'))).toMatchObject({ Statement: [{ Resource: [ARN] }, { Resource: '*' }] });
+    expect(JSON.parse(readFileSync('/etc/ecs-anywhere-lb-agent/iam-policy.json', 'utf8'))).toMatchObject({ Statement: [{ Resource: [ARN] }, { Resource: '*' }, { Action: ['ecs:PutAttributes'] }] });
     // The manifest lists what install.sh placed; the package owns the binary, the unit and agent.env.
     expect(readFileSync('/etc/ecs-anywhere-lb-agent/.installed-files', 'utf8').split('\n').filter((l) => l.startsWith('/'))).toEqual(['/etc/ecs-anywhere-lb-agent/iam-policy.json']);
     expect(readFileSync(path.join(work, 'systemctl.log'), 'utf8')).toContain(`enable --now ${NAME}.service`);
