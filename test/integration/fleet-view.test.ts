@@ -132,6 +132,9 @@ describe('fleet status and fleet clean on three hosts, one of them dead', () => 
     expect(early.report.stale).toEqual([]);
     const deadGroup = (r: FleetReport) => r.groups.find((g) => g.targetGroupArn === world.groups[dead.group]);
     expect(deadGroup(early.report)?.targets.map((t) => t.verdict)).toEqual(deadTargets.map(() => 'within-grace'));
+    const earlyTable = await fleet('status');
+    expect(earlyTable.code).toBe(0);
+    console.log(`[fleet-view] fleet status, host 3 disconnected within the grace:\n${earlyTable.stdout}`);
     const earlyClean = await fleet('clean', '--apply');
     expect(earlyClean.code, earlyClean.stderr).toBe(0);
     expect(earlyClean.stdout).toBe('nothing to deregister\n');
@@ -152,6 +155,7 @@ describe('fleet status and fleet clean on three hosts, one of them dead', () => 
     const calls = () => world.elb.requestLog.filter((e) => e.caller === 'AKIDFLEETOPERATOR' && e.action === 'DeregisterTargets').length;
     const dry = await fleet('clean');
     expect(dry.code, dry.stderr).toBe(0);
+    console.log(`[fleet-view] fleet clean (dry run):\n${dry.stdout}`);
     for (const t of deadTargets) expect(dry.stdout).toContain(`would deregister tg/${dead.group} ${t} (`);
     expect(dry.stdout.split('\n').filter((l) => l.startsWith('would deregister'))).toHaveLength(deadTargets.length);
     expect(HOSTS.map((h) => world.targets(h.group))).toEqual(snapshot);
