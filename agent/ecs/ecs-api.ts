@@ -53,70 +53,54 @@ export class EcsApi {
   ) {}
 
   /** Every container instance ARN of the cluster (all statuses but INACTIVE, as the API lists them). */
-  async listContainerInstances(cluster: string): Promise<string[]> {
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await this.call('ListContainerInstances', cluster, 'describe', () => this.client.send(new this.sdk.ListContainerInstancesCommand({ cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
-      arns.push(...(out.containerInstanceArns ?? []));
-      nextToken = out.nextToken;
-    } while (nextToken);
-    return arns;
+  listContainerInstances(cluster: string): Promise<string[]> {
+    return this.allPages('ListContainerInstances', cluster, async (page) => {
+      const out = await this.client.send(new this.sdk.ListContainerInstancesCommand({ cluster, ...page }));
+      return { items: out.containerInstanceArns ?? [], nextToken: out.nextToken };
+    });
   }
 
   /** The container instances, in batches of 100. */
-  async describeContainerInstances(cluster: string, arns: readonly string[]): Promise<ContainerInstanceView[]> {
-    const views: ContainerInstanceView[] = [];
-    for (let i = 0; i < arns.length; i += MAX_DESCRIBE_BATCH) {
-      const batch = arns.slice(i, i + MAX_DESCRIBE_BATCH);
+  describeContainerInstances(cluster: string, arns: readonly string[]): Promise<ContainerInstanceView[]> {
+    return inBatches(arns, async (batch) => {
       const out = await this.call('DescribeContainerInstances', cluster, 'describe', () => this.client.send(new this.sdk.DescribeContainerInstancesCommand({ cluster, containerInstances: batch })));
-      for (const c of out.containerInstances ?? []) {
+      return (out.containerInstances ?? []).map((c): ContainerInstanceView => {
         const arn = c.containerInstanceArn ?? '';
-        views.push({
+        return {
           arn,
           id: arn.split('/').pop() ?? arn,
           ...(c.ec2InstanceId ? { name: c.ec2InstanceId } : {}),
           status: c.status ?? 'UNKNOWN',
           agentConnected: c.agentConnected === true,
           attributes: Object.fromEntries((c.attributes ?? []).filter((a) => a.name !== undefined).map((a) => [a.name as string, a.value ?? ''])),
-        });
-      }
-    }
-    return views;
+        };
+      });
+    });
   }
 
   /** The ARNs of the cluster's tasks whose desired status is RUNNING. */
-  async listRunningTasks(cluster: string): Promise<string[]> {
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await this.call('ListTasks', cluster, 'describe', () => this.client.send(new this.sdk.ListTasksCommand({ cluster, desiredStatus: 'RUNNING', maxResults: 100, ...(nextToken ? { nextToken } : {}) })));
-      arns.push(...(out.taskArns ?? []));
-      nextToken = out.nextToken;
-    } while (nextToken);
-    return arns;
+  listRunningTasks(cluster: string): Promise<string[]> {
+    return this.allPages('ListTasks', cluster, async (page) => {
+      const out = await this.client.send(new this.sdk.ListTasksCommand({ cluster, desiredStatus: 'RUNNING', ...page }));
+      return { items: out.taskArns ?? [], nextToken: out.nextToken };
+    });
   }
 
   /** The tasks, with their containers' network bindings, in batches of 100. */
-  async describeTasks(cluster: string, arns: readonly string[]): Promise<TaskView[]> {
-    const views: TaskView[] = [];
-    for (let i = 0; i < arns.length; i += MAX_DESCRIBE_BATCH) {
-      const batch = arns.slice(i, i + MAX_DESCRIBE_BATCH);
+  describeTasks(cluster: string, arns: readonly string[]): Promise<TaskView[]> {
+    return inBatches(arns, async (batch) => {
       const out = await this.call('DescribeTasks', cluster, 'describe', () => this.client.send(new this.sdk.DescribeTasksCommand({ cluster, tasks: batch })));
-      for (const t of out.tasks ?? []) {
-        views.push({
-          arn: t.taskArn ?? '',
-          ...(t.containerInstanceArn ? { containerInstanceArn: t.containerInstanceArn } : {}),
-          taskDefinitionArn: t.taskDefinitionArn ?? '',
-          lastStatus: t.lastStatus ?? 'UNKNOWN',
-          containers: (t.containers ?? []).map((c) => ({
-            name: c.name ?? '',
-            bindings: (c.networkBindings ?? []).flatMap((b) => (b.containerPort !== undefined && b.hostPort !== undefined ? [{ containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol ?? 'tcp' }] : [])),
-          })),
-        });
-      }
-    }
-    return views;
+      return (out.tasks ?? []).map((t): TaskView => ({
+        arn: t.taskArn ?? '',
+        ...(t.containerInstanceArn ? { containerInstanceArn: t.containerInstanceArn } : {}),
+        taskDefinitionArn: t.taskDefinitionArn ?? '',
+        lastStatus: t.lastStatus ?? 'UNKNOWN',
+        containers: (t.containers ?? []).map((c) => ({
+          name: c.name ?? '',
+          bindings: (c.networkBindings ?? []).flatMap((n) => (n.containerPort !== undefined && n.hostPort !== undefined ? [{ containerPort: n.containerPort, hostPort: n.hostPort, protocol: n.protocol ?? 'tcp' }] : [])),
+        })),
+      }));
+    });
   }
 
   /** A task definition's dockerLabels per container name (one call per task definition, kept: a revision never changes). */
@@ -139,6 +123,19 @@ export class EcsApi {
     );
   }
 
+  /** Every page of a List call (100 items a page, the API's most), each page one paced call. */
+  private async allPages(action: string, resource: string, send: (page: { maxResults: number; nextToken?: string }) => Promise<{ items: string[]; nextToken: string | undefined }>): Promise<string[]> {
+    const items: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const out = await this.call(action, resource, 'describe', () => send({ maxResults: 100, ...(token ? { nextToken: token } : {}) }));
+      items.push(...out.items);
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return items;
+  }
+
   /** One call: paced, retried while the failure may pass, then an OperationError. */
   private call<T>(action: string, resource: string, cls: ApiClass, send: () => Promise<T>): Promise<T> {
     const once = async (): Promise<T> => {
@@ -157,6 +154,13 @@ export class EcsApi {
     };
     return retryWhilePassing(once, (err) => (err as OperationError).kind, this.o.retry ?? COMMAND_RETRY);
   }
+}
+
+/** Describes ARNs in batches of MAX_DESCRIBE_BATCH, one after the other. */
+async function inBatches<T>(arns: readonly string[], describe: (batch: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < arns.length; i += MAX_DESCRIBE_BATCH) out.push(...(await describe(arns.slice(i, i + MAX_DESCRIBE_BATCH))));
+  return out;
 }
 
 /** Loads @aws-sdk/client-ecs and builds the client: one attempt per SDK call (EcsApi retries at the pace). */
