@@ -335,6 +335,7 @@ describe('install.sh: fresh install', () => {
         ],
         Resource: '*',
       }),
+      expect.objectContaining({ Action: ['ecs:PutAttributes'], Resource: ['arn:aws:ecs:eu-west-1:123456789012:container-instance/*/*'] }),
     ]);
     expect(f.config()[0]).toBe(`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN},${ARN2}`);
   });
@@ -889,6 +890,7 @@ const INVALID_VALUES: Record<string, string> = {
   'mapping-file': 'mapping.json',
   'task-metadata-endpoint': '169.254.170.2',
   'read-service-tags': 'sometimes',
+  'ecs-introspection-endpoint': 'localhost:51678',
   'readiness-address': 'docker0',
   'metrics-address': '0.0.0.0:9464',
   'health-threshold': '90s',
