@@ -2,6 +2,7 @@
 import { shortTargetGroup } from '../core/arn.ts';
 import type { FleetReport, FleetTarget } from './fleet-facts.ts';
 import type { CleanCall } from './clean-plan.ts';
+import { formatDuration } from './fleet-diff.ts';
 
 /** Left-aligned columns, two spaces apart. */
 function columns(rows: readonly (readonly string[])[]): string[] {
@@ -14,7 +15,7 @@ const host = (t: FleetTarget) => (t.instanceId ? `${t.instanceId}${t.instanceNam
 
 /** The report: instances, then each group's targets, then the differences. */
 export function formatFleetTable(report: FleetReport): string {
-  const lines = [`cluster ${report.cluster}: ${report.instances.length} container instance(s), grace ${report.graceSeconds}s`];
+  const lines = [`cluster ${report.cluster}: ${report.instances.length} container instance(s), grace ${formatDuration(report.graceSeconds * 1000)}`];
   lines.push(
     ...columns([
       ['INSTANCE', 'NAME', 'STATUS', 'AGENT', 'ADDRESS'],

@@ -4,11 +4,13 @@
 // each on the shared engine (host 3 two), and the local endpoint serving ELBv2 and ECS. Each
 // host may join only its own group, so the agents, which all see every container of the
 // engine, each register only their host's. Host 3's agent is SIGKILLed and its instance
-// marked disconnected (the control call a dead host's silence amounts to): within the grace
-// `fleet status` exits 0 and `fleet clean --apply` leaves it alone; after it, `fleet status`
+// marked disconnected (the control call a dead host's silence amounts to): within a 15-minute
+// grace `fleet status` exits 0 and `fleet clean --apply` leaves it alone; past a 3-second grace
+// (counted from the first sighting, which the operator's state dir keeps), `fleet status`
 // reports exactly its targets as stale and exits 1; `fleet clean` without --apply changes
 // nothing; with --apply it deregisters exactly those (the connected hosts keep theirs); a last
-// `fleet status` exits 0.
+// `fleet status` exits 0. Then host 2's ECS agent goes away while its load balancer agent runs
+// on: within a 15-minute grace, status and clean leave it alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESS_ATTRIBUTE, type FleetReport } from '../../agent/fleet-view/fleet-facts.ts';
 import { createWorld, targetLabels, type World } from '../support/agent-world.ts';
@@ -29,10 +31,10 @@ const instances: string[] = [];
 const containers: EcsContainer[][] = [];
 let operatorState: string;
 
-/** Runs `fleet ...` as an operator would, from outside the hosts, with its own access key and state dir. */
+/** Runs `fleet ...` as an operator would, from outside the hosts, with its own access key and state dir (--grace GRACE unless given). */
 function fleet(...args: string[]) {
   return runAgentCommand({
-    args: ['fleet', ...args, '--cluster', CLUSTER, '--grace', GRACE, '--target-groups', HOSTS.map((h) => world.groups[h.group]).join(',')],
+    args: ['fleet', ...args, '--cluster', CLUSTER, ...(args.includes('--grace') ? [] : ['--grace', GRACE]), '--target-groups', HOSTS.map((h) => world.groups[h.group]).join(',')],
     env: {
       AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: world.elb.url,
       AWS_ENDPOINT_URL_ECS: world.elb.url,
@@ -44,8 +46,8 @@ function fleet(...args: string[]) {
   });
 }
 
-async function status(): Promise<{ code: number | null; report: FleetReport; stderr: string }> {
-  const r = await fleet('status', '--json');
+async function status(...args: string[]): Promise<{ code: number | null; report: FleetReport; stderr: string }> {
+  const r = await fleet('status', '--json', ...args);
   return { code: r.code, report: JSON.parse(r.stdout) as FleetReport, stderr: r.stderr };
 }
 
@@ -126,22 +128,23 @@ describe('fleet status and fleet clean on three hosts, one of them dead', () => 
     await setAgentConnected(instances[2] as string, false);
     const deadTargets = targetsOf(dead);
 
-    // Within the grace: left alone by status and by clean --apply.
-    const early = await status();
+    // Within the grace (15 minutes): left alone by status and by clean --apply.
+    const sightedAt = Date.now();
+    const early = await status('--grace', '15m');
     expect(early.code, early.stderr).toBe(0);
     expect(early.report.stale).toEqual([]);
     const deadGroup = (r: FleetReport) => r.groups.find((g) => g.targetGroupArn === world.groups[dead.group]);
     expect(deadGroup(early.report)?.targets.map((t) => t.verdict)).toEqual(deadTargets.map(() => 'within-grace'));
-    const earlyTable = await fleet('status');
+    const earlyTable = await fleet('status', '--grace', '15m');
     expect(earlyTable.code).toBe(0);
     console.log(`[fleet-view] fleet status, host 3 disconnected within the grace:\n${earlyTable.stdout}`);
-    const earlyClean = await fleet('clean', '--apply');
+    const earlyClean = await fleet('clean', '--apply', '--grace', '15m');
     expect(earlyClean.code, earlyClean.stderr).toBe(0);
     expect(earlyClean.stdout).toBe('nothing to deregister\n');
     expect(world.targets(dead.group)).toEqual(deadTargets);
 
-    // After the grace: exactly the dead host's targets are stale, and status exits 1.
-    await new Promise((r) => setTimeout(r, 3_500));
+    // Past a grace of 3 s since the first sighting: exactly the dead host's targets are stale, and status exits 1.
+    await new Promise((r) => setTimeout(r, Math.max(0, sightedAt + 3_500 - Date.now())));
     const late = await status();
     expect(late.code).toBe(1);
     expect(staleOf(late.report)).toEqual(deadTargets);
@@ -173,5 +176,14 @@ describe('fleet status and fleet clean on three hosts, one of them dead', () => 
     expect(after.code, JSON.stringify(after.report, null, 2)).toBe(0);
     expect(after.report.stale).toEqual([]);
     expect(after.report.groups.flatMap((g) => g.targets.map((t) => t.verdict))).toEqual(['serving', 'serving']);
+
+    // Host 2's ECS agent goes away (its load balancer agent still runs): within a 15-minute grace it is left alone.
+    await setAgentConnected(instances[1] as string, false);
+    const away = await status('--grace', '15m');
+    expect(away.code, away.stderr).toBe(0);
+    expect(away.report.groups.flatMap((g) => g.targets.map((t) => t.verdict))).toEqual(['serving', 'within-grace']);
+    const awayClean = await fleet('clean', '--apply', '--grace', '15m');
+    expect([awayClean.code, awayClean.stdout]).toEqual([0, 'nothing to deregister\n']);
+    expect(world.targets(HOSTS[1]?.group ?? '')).toEqual(targetsOf(HOSTS[1] as (typeof HOSTS)[number]));
   }, 120_000);
 });

@@ -141,7 +141,7 @@ describe('formatDuration and the table', () => {
     const report = fleetReport(facts({ instances: [instance('a', '10.8.0.1'), instance('b', undefined)], tasks: [task('t1234567890abcdef', 'a', 32768)], groups: [{ targetGroupArn: G, targets: [target('10.8.0.1', 32768), target('10.8.0.7', 31000)] }] }), { now: NOW, graceMs: GRACE });
     const text = formatFleetTable(report);
     expect(text.split('\n').slice(0, 4)).toEqual([
-      'cluster edge: 2 container instance(s), grace 900s',
+      'cluster edge: 2 container instance(s), grace 15m',
       '  INSTANCE  NAME  STATUS  AGENT      ADDRESS',
       '  a         mi-a  ACTIVE  connected  10.8.0.1',
       '  b         mi-b  ACTIVE  connected  (no attribute)',
