@@ -10,7 +10,8 @@
 // reports exactly its targets as stale and exits 1; `fleet clean` without --apply changes
 // nothing; with --apply it deregisters exactly those (the connected hosts keep theirs); a last
 // `fleet status` exits 0. Then host 2's ECS agent goes away while its load balancer agent runs
-// on: within a 15-minute grace, status and clean leave it alone.
+// on: within a 15-minute grace, status and clean leave it alone. Last, a labelled task whose
+// target nobody registered is reported missing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDRESS_ATTRIBUTE, type FleetReport } from '../../agent/fleet-view/fleet-facts.ts';
 import { createWorld, targetLabels, type World } from '../support/agent-world.ts';
@@ -185,5 +186,14 @@ describe('fleet status and fleet clean on three hosts, one of them dead', () => 
     const awayClean = await fleet('clean', '--apply', '--grace', '15m');
     expect([awayClean.code, awayClean.stdout]).toEqual([0, 'nothing to deregister\n']);
     expect(world.targets(HOSTS[1]?.group ?? '')).toEqual(targetsOf(HOSTS[1] as (typeof HOSTS)[number]));
+
+    // A labelled task running on host 1 whose target its group lacks (ECS says it publishes 8080 on 40001; nobody registered it): missing, exit 1.
+    const h1 = HOSTS[0] as (typeof HOSTS)[number];
+    const definition = world.elb.ecs.registerTaskDefinition(`${h1.family}-extra`, [{ name: 'web', dockerLabels: targetLabels(world.groups[h1.group] as string) }]);
+    const extra = world.elb.ecs.runTask(CLUSTER, instances[0] as string, definition, [{ name: 'web', networkBindings: [{ containerPort: 8080, hostPort: 40001 }] }]);
+    const missing = await status('--grace', '15m');
+    expect(missing.code).toBe(1);
+    expect(missing.report.missing).toEqual([{ targetGroupArn: world.groups[h1.group], id: h1.ip, port: 40001, taskArn: extra, container: 'web', instanceId: instances[0]?.split('/').pop() }]);
+    expect(missing.report.stale).toEqual([]);
   }, 120_000);
 });
