@@ -16,6 +16,7 @@ import { ECS_API_LIMITS, createEcsApi, regionOfEcsArn, type EcsApi } from '../ec
 import { createRotatingCredentials } from '../elb/credentials.ts';
 import { Elbv2Registry } from '../elb/elbv2-registry.ts';
 import { ConfigError, OperationError, errorMessage } from '../errors.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 import { DEFAULT_ELB_API_LIMITS, parseApiLimits } from '../fleet/api-budget.ts';
 import { ApiPace } from '../fleet/api-pace.ts';
 import { PacedRegistry } from '../fleet/paced-registry.ts';
@@ -131,7 +132,7 @@ export async function runFleet(cli: CommandLine, resolved: ResolvedOptions): Pro
     facts = await gatherFacts(ecs, registry, inputs, await readMemory(file), now);
   } catch (err) {
     process.stderr.write(`ecs-anywhere-lb-agent: fleet ${cli.fleetAction ?? 'status'}: ${errorMessage(err)}\n`);
-    return 1;
+    return EXIT_FAILURE;
   }
   const warning = await saveMemory(file, facts.disconnectedSince, inputs.stateDir);
   if (warning !== undefined) process.stderr.write(`ecs-anywhere-lb-agent: warning: ${warning}\n`);
@@ -139,7 +140,7 @@ export async function runFleet(cli: CommandLine, resolved: ResolvedOptions): Pro
 
   if (cli.fleetAction !== 'clean') {
     process.stdout.write(cli.json ? `${JSON.stringify(report, null, 2)}\n` : formatFleetTable(report));
-    return nothingToFix(report) ? 0 : 1;
+    return nothingToFix(report) ? EXIT_OK : EXIT_FAILURE;
   }
   const calls = cleanPlan(report, inputs.allowed);
   let failed = 0;
@@ -154,5 +155,5 @@ export async function runFleet(cli: CommandLine, resolved: ResolvedOptions): Pro
     }
   }
   process.stdout.write(cli.json ? `${JSON.stringify({ applied: cli.apply, calls }, null, 2)}\n` : formatCleanCalls(calls, cli.apply));
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -81,6 +81,11 @@ export interface LocalElbv2Options {
   readonly faults?: FaultUpdate;
   /** The account's ECS bucket (every ECS action), absent = none. */
   readonly ecsThrottle?: ThrottleSettings;
+  /**
+   * The throttle buckets' clock (ms), default Date.now: a test that must know exactly when a
+   * token comes back moves a clock of its own instead of hoping the machine is fast enough.
+   */
+  readonly throttleClock?: () => number;
 }
 
 /** A target group for the direct helper; like CreateTargetGroup with handy defaults (HTTP, port 80, ip). */
@@ -174,8 +179,9 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const policy = new AccessPolicy(accountId, options.acceptedAccessKeyIds, options.allowedTargetGroupArns);
   const faults = new FaultInjector();
   if (options.faults) faults.set(options.faults);
-  let bucket = options.throttle ? new TokenBucket(options.throttle) : undefined;
-  let accountThrottle = options.accountThrottle ? new AccountThrottle(options.accountThrottle) : undefined;
+  const clock = options.throttleClock ?? Date.now;
+  let bucket = options.throttle ? new TokenBucket(options.throttle, clock) : undefined;
+  let accountThrottle = options.accountThrottle ? new AccountThrottle(options.accountThrottle, clock) : undefined;
   const throttleCounter = new ThrottleCounter();
   const admit = (action: string): boolean => takeFromAll([bucket, accountThrottle?.bucketFor(action)]);
   const log = new RequestLog();
@@ -183,14 +189,14 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
 
   const api = createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal });
   const ecs = new EcsModel(region, accountId);
-  const ecsBucket = options.ecsThrottle ? new TokenBucket(options.ecsThrottle) : undefined;
+  const ecsBucket = options.ecsThrottle ? new TokenBucket(options.ecsThrottle, clock) : undefined;
   const ecsApi = createEcsListener({ model: ecs, log, bucket: () => ecsBucket });
   const control: ControlTarget = {
     faults: () => faults.current(),
     setFaults: (update) => faults.set(update),
     clearFaults: () => faults.clear(),
     setAccountThrottle: (settings) => {
-      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
+      accountThrottle = settings ? new AccountThrottle(settings, clock) : undefined;
     },
     setAgentConnected: (cluster, instance, connected) => ecs.setAgentConnected(cluster, instance, connected),
   };
@@ -246,7 +252,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     clearFaults: control.clearFaults,
     faults: control.faults,
     setThrottle(settings) {
-      bucket = settings ? new TokenBucket(settings) : undefined;
+      bucket = settings ? new TokenBucket(settings, clock) : undefined;
     },
     setAccountThrottle: control.setAccountThrottle,
     throttleStats: () => throttleCounter.stats(),
