@@ -85,6 +85,8 @@ export class VpnHost {
       '--set', `FLEET_SIZE=${s.fleetSize}`,
       // The gate listens on the Docker bridge's gateway, which host 2's namespace does not have; no container here uses it.
       '--set', 'READINESS_ADDRESS=off',
+      // No ECS agent answers here: no address attribute.
+      '--set', 'ECS_INTROSPECTION_ENDPOINT=off',
       '--set', `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=${s.elbEndpoint}`,
       '--set', `AWS_SHARED_CREDENTIALS_FILE=${credentials}`,
       // Checked below once the tunnel is up, as install.sh does after starting the services.
