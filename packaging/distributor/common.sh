@@ -5,9 +5,10 @@
 # environment variables whose names begin with SSM_:
 #
 #   SSM_TARGET_GROUPS         target group ARNs, comma-separated (ALLOWED_TARGET_GROUPS)
-#   SSM_VPN_CONFIG_PARAMETER  a SecureString in Parameter Store holding this host's .ovpn
-#                             (read with the aws CLI and the instance role; needs
-#                             ssm:GetParameter and kms:Decrypt for its key)
+#   SSM_VPN_CONFIG_PARAMETER  a SecureString in Parameter Store holding this host's .ovpn;
+#                             {instance-id} in the name becomes the host's managed instance id
+#                             (one parameter per host, one association for the fleet). Read with
+#                             the aws CLI and the instance role (ssm:GetParameter, kms:Decrypt)
 #   SSM_INTERFACE, SSM_HOST_IP, SSM_VPC_CIDR, SSM_AVAILABILITY_ZONE   the agent's options
 #   SSM_REGION                AWS_REGION of the agent (default: the instance's, BWS_REGION)
 #   SSM_SETTINGS              any other options, "NAME=VALUE NAME=VALUE" (e.g. FLEET_SIZE=500)
@@ -118,10 +119,17 @@ setup_vpn() {
   [ -n "${SSM_VPN_CONFIG_PARAMETER:-}" ] || return 0
   command -v aws >/dev/null 2>&1 || die "SSM_VPN_CONFIG_PARAMETER needs the aws CLI on this host to read $SSM_VPN_CONFIG_PARAMETER from Parameter Store; install it, or place $VPN_CONF yourself"
   region=${SSM_REGION:-${BWS_REGION:-}}
+  instance=${AWS_SSM_INSTANCE_ID:-${BWS_INSTANCE_ID:-}}
+  parameter=$SSM_VPN_CONFIG_PARAMETER
+  case $parameter in
+    *'{instance-id}'*)
+      [ -n "$instance" ] || die "SSM_VPN_CONFIG_PARAMETER names {instance-id}, but Distributor gave no instance id"
+      parameter=$(printf '%s' "$parameter" | sed "s/{instance-id}/$instance/g") ;;
+  esac
   mkdir -p "$ROOT/etc/openvpn/client"
   # umask 077: the file holds the host's private key and is 0600 from its first byte.
-  aws ${region:+--region "$region"} ssm get-parameter --name "$SSM_VPN_CONFIG_PARAMETER" --with-decryption \
-    --query Parameter.Value --output text >"$ROOT$VPN_CONF.new" || { rm -f "$ROOT$VPN_CONF.new"; die "could not read $SSM_VPN_CONFIG_PARAMETER from Parameter Store"; }
+  aws ${region:+--region "$region"} ssm get-parameter --name "$parameter" --with-decryption \
+    --query Parameter.Value --output text >"$ROOT$VPN_CONF.new" || { rm -f "$ROOT$VPN_CONF.new"; die "could not read $parameter from Parameter Store"; }
   mv -f "$ROOT$VPN_CONF.new" "$ROOT$VPN_CONF"
   mkdir -p "$ROOT${DROPIN%/*}"
   (umask 022 && printf '[Unit]\nAfter=%s\nWants=%s\n' "$VPN_UNIT" "$VPN_UNIT" >"$ROOT$DROPIN")

@@ -4,6 +4,7 @@
 # go with it), and the OpenVPN client configuration and unit ordering install.sh placed from
 # SSM_VPN_CONFIG_PARAMETER go too. The openvpn package stays.
 cd "$(dirname "$0")" || exit 1
+# shellcheck source=common.sh
 . ./common.sh
 if package_installed; then remove_package; else say "the $NAME package is not installed"; fi
 rm -rf "$ROOT${STATE_DIR:?}" "$ROOT/etc/${NAME:?}"

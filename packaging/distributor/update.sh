@@ -3,5 +3,6 @@
 # upgrade restarts a running agent, which keeps its targets (it is not being removed); agent.env
 # stays, with the SSM_ settings of the association applied (common.sh says how).
 cd "$(dirname "$0")" || exit 1
+# shellcheck source=common.sh
 . ./common.sh
 install_or_update
