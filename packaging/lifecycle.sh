@@ -58,7 +58,8 @@ removing() {
     for unit in $UNITS; do unit_invoke stop "$unit" || say "warning: stopping $unit failed"; done
   fi
   if [ -x "$BIN" ] && config_valid; then
-    run_agent deregister --all --config "$CONFIG" ||
+    # --state-dir: under another root (dpkg --root), that root's state, not this machine's.
+    run_agent deregister --all --config "$CONFIG" --state-dir "$STATE_DIR" ||
       say "warning: deregister --all failed: this host's targets may stay in their target groups (failing health checks); remove them with 'aws elbv2 deregister-targets'"
   elif [ -f "$STATE_DIR/state.json" ]; then
     say "warning: not deregistering: $CONFIG is missing or invalid, so targets recorded in $STATE_DIR may stay registered"

@@ -13,7 +13,7 @@
  * The key: RELEASE_GPG_KEY (armored private key) and RELEASE_GPG_PASSPHRASE, else a throwaway key
  * kept in dist/throwaway-release-key.asc (the last line says which). The binaries and packages
  * come from dist/bin and dist/packages, built first (npm run build:binaries, npm run package) when
- * missing or from another commit. Everything is dated SOURCE_DATE_EPOCH (else the commit's time):
+ * missing or of another version. Everything is dated SOURCE_DATE_EPOCH (else the commit's time):
  * two runs from one commit give identical files.
  *
  * Usage: tsx scripts/release.ts [--out DIR]
@@ -61,17 +61,25 @@ function requireTools(): void {
   }
 }
 
-/** dist/bin and dist/packages for this commit and version, built when they are not. */
+/**
+ * dist/bin and dist/packages, built when missing or of another version (a clean checkout builds
+ * both); binaries of another commit are used with a warning, as npm run package does.
+ */
 function inputs(version: string): { build: BuildInfo; packages: PackagesInfo } {
-  const commit = head();
   const buildInfo = join(BIN_DIR, 'build-info.json');
-  const stale = (info: { version: string; commit: string }) => info.version !== version || (commit !== undefined && info.commit !== commit);
-  if (!existsSync(buildInfo) || stale(readJson<BuildInfo>(buildInfo))) {
-    log('dist/bin is missing or from another commit: npm run build:binaries');
+  if (!existsSync(buildInfo) || readJson<BuildInfo>(buildInfo).version !== version) {
+    log('dist/bin is missing or of another version: npm run build:binaries');
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-binaries.mjs')], { cwd: ROOT, stdio: 'inherit' });
   }
+  const build = readJson<BuildInfo>(buildInfo);
+  const commit = head();
+  if (commit !== undefined && build.commit !== commit) log(`warning: dist/bin was built from commit ${build.commit}, HEAD is ${commit} (npm run build:binaries rebuilds it)`);
   const packagesInfo = join(PACKAGES_DIR, 'packages.json');
-  if (!existsSync(packagesInfo) || stale(readJson<PackagesInfo>(packagesInfo)) || statSync(packagesInfo).mtimeMs < statSync(buildInfo).mtimeMs) {
+  const packagesStale = () => {
+    const p = readJson<PackagesInfo>(packagesInfo);
+    return p.version !== version || p.commit !== build.commit || statSync(packagesInfo).mtimeMs < statSync(buildInfo).mtimeMs;
+  };
+  if (!existsSync(packagesInfo) || packagesStale()) {
     log('dist/packages is missing or older than dist/bin: npm run package');
     execFileSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', 'build-packages.ts')], { cwd: ROOT, stdio: 'inherit' });
   }
@@ -79,7 +87,7 @@ function inputs(version: string): { build: BuildInfo; packages: PackagesInfo } {
   for (const p of packages.packages) {
     if (sha256File(join(PACKAGES_DIR, p.file)) !== p.sha256) throw new Error(`dist/packages/${p.file} does not match packages.json: run npm run package`);
   }
-  return { build: readJson<BuildInfo>(buildInfo), packages };
+  return { build, packages };
 }
 
 async function main(): Promise<void> {

@@ -141,10 +141,11 @@ stage_source() {
 }
 
 # The staged copy is what gets checked and installed (the source may change meanwhile).
+# FILE EXPECTED [LABEL]: LABEL names the file in messages (the URL it came from).
 stage_binary_file() {
   local file=$1 expected=$2
   { cp -- "$file" "$STAGE/binary" && chmod 0755 "$STAGE/binary"; } || die "cannot copy $file"
-  check_or_skip "$STAGE/binary" "$expected" "$file"
+  check_or_skip "$STAGE/binary" "$expected" "${3:-$file}"
   check_binary "$STAGE/binary" "$file"
   BIN_SOURCE=$STAGE/binary
 }
@@ -152,7 +153,7 @@ stage_binary_file() {
 stage_tarball() {
   local file=$1 expected=$2 name found copy=$STAGE/release.tar.gz
   cp -- "$file" "$copy" || die "cannot copy $file"
-  check_or_skip "$copy" "$expected" "$file"
+  check_or_skip "$copy" "$expected" "${3:-$file}"
   tar -xzf "$copy" -C "$STAGE/tarball" --no-same-owner --no-same-permissions 2>"$STAGE/tar.err" ||
     die "cannot extract $file: $(head -n 3 "$STAGE/tar.err")"
   name=$AGENT-linux-$ARCH
@@ -176,7 +177,7 @@ stage_package() {
   local file=$1 expected=$2 copy inside=.$PKG_BIN_PATH
   PKG_KIND=${file##*.} copy=$STAGE/package.$PKG_KIND PKG_LABEL=${SRC_PACKAGE:-$SRC_URL}
   cp -- "$file" "$copy" || die "cannot copy $file"
-  check_or_skip "$copy" "$expected" "$file"
+  check_or_skip "$copy" "$expected" "${3:-$file}"
   if [[ $PKG_KIND == deb ]]; then
     command -v dpkg-deb >/dev/null 2>&1 || die "--package $file: dpkg-deb is missing; is this an apt/dpkg system? (use the .rpm, or --tarball)"
     dpkg-deb --fsys-tarfile "$copy" | tar -xf - -C "$STAGE/package" "$inside" 2>"$STAGE/tar.err" ||
@@ -224,9 +225,9 @@ stage_url() {
     expected=$(signed_checksum "$STAGE/download" "$base" "$SRC_URL") || exit "$EXIT_ERROR"
   fi
   case $base in
-    *.tar.gz | *.tgz) stage_tarball "$out" "$expected" ;;
-    *.deb | *.rpm) [[ -z $R ]] || usage_error "a package cannot be installed under --root"; stage_package "$out" "$expected" ;;
-    *) stage_binary_file "$out" "$expected" ;;
+    *.tar.gz | *.tgz) stage_tarball "$out" "$expected" "$SRC_URL" ;;
+    *.deb | *.rpm) [[ -z $R ]] || usage_error "a package cannot be installed under --root"; stage_package "$out" "$expected" "$SRC_URL" ;;
+    *) stage_binary_file "$out" "$expected" "$SRC_URL" ;;
   esac
 }
 

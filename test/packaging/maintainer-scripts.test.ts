@@ -81,7 +81,7 @@ function run(c: Case) {
 
 const U = 'ecs-anywhere-lb-agent.service';
 const VALIDATE = 'agent config validate --config /etc/ecs-anywhere-lb-agent/agent.env';
-const DEREGISTER = 'agent deregister --all --config /etc/ecs-anywhere-lb-agent/agent.env';
+const DEREGISTER = 'agent deregister --all --config /etc/ecs-anywhere-lb-agent/agent.env --state-dir /var/lib/ecs-anywhere-lb-agent';
 const DSH_ENABLE = [`deb-systemd-helper unmask ${U}`, `deb-systemd-helper --quiet was-enabled ${U}`, `deb-systemd-helper enable ${U}`];
 
 const CASES: Case[] = [

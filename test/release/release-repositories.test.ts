@@ -231,6 +231,7 @@ gpgcheck=0
     });
 
     it('deb: install.sh, update.sh to a newer version (agent.env kept) and uninstall.sh, as Distributor runs them, in --root mode', () => {
+      const hostState = existsSync(`/var/lib/${NAME}`);
       const root = mkdtempSync(path.join(work, 'distributor-root-'));
       for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(path.join(root, d), { recursive: true });
       writeFileSync(path.join(root, 'var/lib/dpkg/status'), '');
@@ -266,6 +267,8 @@ gpgcheck=0
       expect(uninstall.status, uninstall.output).toBe(0);
       expect(files(root).filter((f) => f.includes(NAME) && !f.startsWith('var/lib/dpkg/'))).toEqual([]);
       expect(run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', NAME]).status).not.toBe(0);
+      // Nothing went to this machine's own paths.
+      expect(existsSync(`/var/lib/${NAME}`)).toBe(hostState);
     });
   });
 });
