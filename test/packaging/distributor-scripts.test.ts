@@ -7,16 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { environmentReads } from '../support/shell-environment.ts';
 
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packaging/distributor');
 const scripts = readdirSync(DIR).filter((f) => f.endsWith('.sh')).sort();
 
-/** Upper-case variables a script reads and never assigns (single-quoted text is not expanded). */
-function environmentReads(text: string): string[] {
-  const code = text.replace(/^\s*#.*$/gm, '').replace(/'[^'\n]*'/g, "''");
-  const assigned = new Set([...code.matchAll(/^\s*([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-  return [...new Set([...code.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1] as string))].filter((v) => !assigned.has(v)).sort();
-}
 
 describe('SSM Distributor scripts', () => {
   it('are install.sh, update.sh, uninstall.sh and the common.sh they source', () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maintainerScripts, unitFiles, type Flavour } from '../../scripts/packages/maintainer-scripts.ts';
+import { environmentReads } from '../support/shell-environment.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const base = mkdtempSync(path.join(tmpdir(), 'ecslb-maintainer-scripts-'));
@@ -177,11 +178,3 @@ describe('maintainer scripts', () => {
     }
   });
 });
-
-/** Upper-case variables a script reads without ever assigning them: what it takes from its environment. */
-function environmentReads(script: string): string[] {
-  const code = script.replace(/^\s*#.*$/gm, '');
-  const assigned = new Set([...code.matchAll(/^\s*([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-  const read = new Set([...code.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1] as string));
-  return [...read].filter((v) => !assigned.has(v)).sort();
-}
