@@ -7,7 +7,7 @@
 // sha256 in the documented schema. The newer version is the same binary packaged as 0.1.1 by
 // scripts/build-packages.ts. Runs when ECSLB_TEST_RELEASE=1 (`npm run test:release`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ describe.skipIf(!enabled)('the release repositories and Distributor package', ()
   let key: SigningKey;
   let other: TestSigningKey;
   let nextDeb: string;
+  let nextRpm: string;
 
   beforeAll(async () => {
     if (!existsSync(path.join(RELEASE, 'SHA256SUMS'))) throw new Error('dist/release is missing: run npm run release first');
@@ -57,7 +58,7 @@ describe.skipIf(!enabled)('the release repositories and Distributor package', ()
     const next = path.join(work, 'next-packages');
     execFileSync(path.join(REPO, 'node_modules/.bin/tsx'), [path.join(REPO, 'scripts/build-packages.ts'), '--version', NEXT, '--arch', 'x64', '--format', 'deb,rpm', '--compress-level', '0', '--out', next], { cwd: REPO, stdio: 'ignore' });
     nextDeb = path.join(next, `${NAME}_${NEXT}_amd64.deb`);
-    const nextRpm = path.join(next, `${NAME}-${NEXT}-1.x86_64.rpm`);
+    nextRpm = path.join(next, `${NAME}-${NEXT}-1.x86_64.rpm`);
     signRpms(key, [nextRpm]);
     writeAptRepository({ dir: path.join(served, 'next', 'apt'), debs: [nextDeb], key, epoch: epoch + 1, origin: NAME });
     writeYumRepository({ dir: path.join(served, 'next', 'yum'), rpms: [nextRpm], key, epoch: epoch + 1 });
@@ -230,11 +231,22 @@ gpgcheck=0
       }
     });
 
-    it('deb: install.sh, update.sh to a newer version (agent.env kept) and uninstall.sh, as Distributor runs them, in --root mode', () => {
+    it.each(['deb', 'rpm'] as const)('%s: install.sh, update.sh to a newer version (agent.env kept) and uninstall.sh, as Distributor runs them, in --root mode', (format) => {
       const hostState = existsSync(`/var/lib/${NAME}`);
-      const root = mkdtempSync(path.join(work, 'distributor-root-'));
-      for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(path.join(root, d), { recursive: true });
-      writeFileSync(path.join(root, 'var/lib/dpkg/status'), '');
+      const root = mkdtempSync(path.join(work, `distributor-root-${format}-`));
+      if (format === 'deb') {
+        for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers']) mkdirSync(path.join(root, d), { recursive: true });
+        writeFileSync(path.join(root, 'var/lib/dpkg/status'), '');
+      } else {
+        // rpm runs the scriptlets chrooted into the root: a shell and the few tools they call.
+        mkdirSync(path.join(root, 'bin'));
+        copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
+        chmodSync(path.join(root, 'bin/busybox'), 0o755);
+        for (const tool of ['sh', 'env', 'mkdir', 'rm']) symlinkSync('busybox', path.join(root, 'bin', tool));
+      }
+      const installedVersion = () => format === 'deb'
+        ? run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Version}', NAME])
+        : run('rpm', ['--root', root, '-q', '--qf', '%{VERSION}', NAME]);
       const unpack = (zip: string) => {
         const dir = mkdtempSync(path.join(work, 'distributor-pkg-'));
         expect(run('unzip', ['-q', zip, '-d', dir]).status).toBe(0);
@@ -242,9 +254,11 @@ gpgcheck=0
       };
       const script = (dir: string, name: string, env: Record<string, string> = {}) =>
         run('sh', [name, '--root', root], { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BWS_REGION: 'eu-west-1', ...env } });
-      const v1 = unpack(path.join(RELEASE, 'distributor', `${NAME}-deb-amd64.zip`));
+      const current = format === 'deb' ? { arch: 'amd64', file: nextDeb } : { arch: 'x86_64', file: nextRpm };
+      const v1 = unpack(path.join(RELEASE, 'distributor', `${NAME}-${format}-${current.arch}.zip`));
       const install = script(v1, 'install.sh', { SSM_TARGET_GROUPS: ARN, SSM_SETTINGS: 'LOG_LEVEL=debug' });
       expect(install.status, install.output).toBe(0);
+      expect(installedVersion().stdout).toBe(version);
       const config = () => readFileSync(path.join(root, 'etc', NAME, 'agent.env'), 'utf8');
       expect(config()).toContain(`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`);
       expect(config()).toContain('ECS_ANYWHERE_LB_LOG_LEVEL=debug');
@@ -254,19 +268,21 @@ gpgcheck=0
       expect(refused.status).not.toBe(0);
       expect(refused.output).toMatch(/not a target group ARN/);
 
-      const nextDir = path.join(work, 'next-distributor');
-      writeDistributorPackage({ dir: nextDir, scriptsDir: path.join(REPO, 'packaging/distributor'), packages: [{ file: nextDeb, format: 'deb', arch: 'amd64' }], version: NEXT, epoch: 0 });
-      const v2 = unpack(path.join(nextDir, zipName({ file: nextDeb, format: 'deb', arch: 'amd64' })));
+      const nextDir = mkdtempSync(path.join(work, 'next-distributor-'));
+      const next = { file: current.file, format, arch: current.arch };
+      writeDistributorPackage({ dir: nextDir, scriptsDir: path.join(REPO, 'packaging/distributor'), packages: [next], version: NEXT, epoch: 0 });
+      const v2 = unpack(path.join(nextDir, zipName(next)));
       const update = script(v2, 'update.sh');
       expect(update.status, update.output).toBe(0);
-      expect(run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f=${Version}', NAME]).stdout).toBe(NEXT);
+      expect(installedVersion().stdout).toBe(NEXT);
       expect(config()).toContain(`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`);
       expect(config()).toContain('# kept by hand');
 
       const uninstall = script(v2, 'uninstall.sh');
       expect(uninstall.status, uninstall.output).toBe(0);
-      expect(files(root).filter((f) => f.includes(NAME) && !f.startsWith('var/lib/dpkg/'))).toEqual([]);
-      expect(run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', NAME]).status).not.toBe(0);
+      // Only the package managers' own databases remember it.
+      expect(files(root).filter((f) => f.includes(NAME) && !/^(var\/lib\/dpkg|var\/lib\/rpm|root\/\.rpmdb)\//.test(f))).toEqual([]);
+      expect(installedVersion().status).not.toBe(0);
       // Nothing went to this machine's own paths.
       expect(existsSync(`/var/lib/${NAME}`)).toBe(hostState);
     });
