@@ -28,9 +28,8 @@ require_secure_url() {
       host=${url#http://}
       host=${host%%/*}
       host=${host##*@}
-      case $host in
-        127.* | localhost | localhost:* | \[::1\] | \[::1\]:*) return 0 ;;
-      esac ;;
+      # The whole host must be loopback: 127.0.0.1.example.com is not.
+      [[ ! $host =~ ^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost|\[::1\])(:[0-9]{1,5})?$ ]] || return 0 ;;
   esac
   die "$label: $url is not an https URL (plain http is accepted only from this machine's loopback address, 127.0.0.1 or localhost)"
 }

@@ -411,6 +411,9 @@ describe('install.sh: fresh install', () => {
   it.each([
     ['file:///tmp/ecs-anywhere-lb-agent-linux-x64', 'file:'],
     ['http://downloads.example.com/ecs-anywhere-lb-agent-linux-x64', 'a plain http host that is not this machine'],
+    ['http://127.0.0.1.example.com/ecs-anywhere-lb-agent-linux-x64', 'a name that starts like a loopback address'],
+    ['http://127.0.0.1@example.com/ecs-anywhere-lb-agent-linux-x64', 'a loopback address as the user part'],
+    ['http://localhost.example.com:8080/ecs-anywhere-lb-agent-linux-x64', 'a name that starts with localhost'],
     ['ftp://127.0.0.1/ecs-anywhere-lb-agent-linux-x64', 'ftp:'],
   ])('--url %s is refused before any download (%s)', (url) => {
     const f = new Fixture();
