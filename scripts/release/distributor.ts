@@ -16,7 +16,7 @@ import { sha256File } from './checksums.ts';
 /** Which platforms (Distributor's names) take which kind of package. */
 export const DISTRIBUTOR_PLATFORMS: Record<'deb' | 'rpm', readonly string[]> = {
   deb: ['debian', 'raspbian', 'ubuntu'],
-  rpm: ['amazon', 'centos', 'fedora', 'oracle', 'redhat', 'rocky', 'suse'],
+  rpm: ['amazon', 'centos', 'fedora', 'opensuse', 'opensuseleap', 'oracle', 'redhat', 'rocky', 'suse'],
 };
 /** Distributor's architecture names for the packages' ones. */
 export const DISTRIBUTOR_ARCH: Record<string, string> = { amd64: 'x86_64', x86_64: 'x86_64', arm64: 'arm64', aarch64: 'arm64' };
