@@ -20,7 +20,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sha256File, writeSha256Sums } from './release/checksums.ts';
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     const sums = writeSha256Sums(out, listed);
     signDetached(key, sums);
     log(`SHA256SUMS (${listed.length} files) and SHA256SUMS.asc`);
-    log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${relative(ROOT, out)}/ (${basename(out)} of ${version}, commit ${build.commit})`);
+    log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${relative(ROOT, out)}/ (version ${version}, binaries of commit ${build.commit})`);
     log(
       key.throwaway
         ? `signed with a THROWAWAY key ${spacedFingerprint(key.fingerprint)} (RELEASE_GPG_KEY is not set; kept in ${relative(ROOT, THROWAWAY_KEY)} for later runs): not for publishing`
