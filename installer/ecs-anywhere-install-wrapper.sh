@@ -141,6 +141,12 @@ parse_args() {
   local flag
   while (($# > 0)); do
     flag=$1
+    # --flag=VALUE of an official flag: as two words, so that the value is recognised (and an
+    # activation code masked) whichever way it was written.
+    if [[ $flag == --*=* ]] && is_one_of "${flag%%=*}" "${OFFICIAL_VALUE_FLAGS[@]}"; then
+      set -- "${flag%%=*}" "${flag#*=}" "${@:2}"
+      flag=$1
+    fi
     if is_one_of "$flag" "${OFFICIAL_VALUE_FLAGS[@]}"; then
       (($# >= 2)) || usage_error "$flag needs a value"
       OFFICIAL_ARGS+=("$flag" "$2")

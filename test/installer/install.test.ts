@@ -1184,6 +1184,11 @@ describe('ecs-anywhere-install-wrapper.sh', () => {
     const dry = f.run(WRAPPER, ['--region', 'eu-west-1', '--activation-code', 'SECRETCODE', '--dry-run', '--root', f.root, '--binary', f.binary,
       '--unit', f.unit, '--target-groups', ARN]);
     expectOk(dry);
+    // Written as one word, and with a flag install.sh refuses: still never shown.
+    const inline = f.run(WRAPPER, ['--region=eu-west-1', '--activation-code=SECRETCODE', '--dry-run', '--root', f.root, '--binary', f.binary,
+      '--unit', f.unit, '--target-groups', ARN, '--no-such-flag']);
+    expect(inline.status).toBe(2);
+    expect(inline.output).not.toContain('SECRETCODE');
     expect(dry.output).not.toContain('SECRETCODE');
   });
 
