@@ -55,7 +55,11 @@ installed() {
 
 removing() {
   if systemd_running; then
-    for unit in $UNITS; do unit_invoke stop "$unit" || say "warning: stopping $unit failed"; done
+    # The agent first: the units it requires (a socket, a helper) stay up until it is gone.
+    unit_invoke stop "$UNIT" || say "warning: stopping $UNIT failed"
+    for unit in $UNITS; do
+      [ "$unit" = "$UNIT" ] || unit_invoke stop "$unit" || say "warning: stopping $unit failed"
+    done
   fi
   if [ -x "$BIN" ] && config_valid; then
     # --state-dir: under another root (dpkg --root), that root's state, not this machine's.

@@ -159,6 +159,22 @@ describe('maintainer scripts', () => {
     }
   });
 
+  it('on removal the agent stops first, then the units it requires', () => {
+    const root = path.join(base, 'stop-order');
+    const stubs = path.join(root, 'stubs');
+    mkdirSync(path.join(root, 'run/systemd/system'), { recursive: true });
+    mkdirSync(stubs, { recursive: true });
+    writeFileSync(path.join(stubs, 'deb-systemd-invoke'), RECORDER('deb-systemd-invoke'));
+    chmodSync(path.join(stubs, 'deb-systemd-invoke'), 0o755);
+    const file = path.join(root, 'prerm');
+    writeFileSync(file, maintainerScripts('deb', PACKAGING, ['a-helper.socket', U, 'z-helper.service'], root).prerm as string);
+    const r = spawnSync('sh', [file, 'remove'], { encoding: 'utf8', env: { PATH: `${stubs}:/usr/bin:/bin` } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(path.join(root, 'calls.log'), 'utf8').trim().split('\n')).toEqual([
+      `deb-systemd-invoke stop ${U}`, 'deb-systemd-invoke stop a-helper.socket', 'deb-systemd-invoke stop z-helper.service',
+    ]);
+  });
+
   it('every unit of systemd/ is enabled by the scripts, and the check above sees a test-only variable', () => {
     const units = unitFiles(path.join(REPO, 'systemd'));
     expect(units).toContain('ecs-anywhere-lb-agent.service');
