@@ -9,6 +9,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    // The second names every failed test in the run's last lines (see the file).
+    reporters: ['default', './test/support/failed-tests-reporter.ts'],
   },
 });

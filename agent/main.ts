@@ -10,17 +10,15 @@ import { ConfigError, errorMessage } from './errors.ts';
 import type { ApiObserver } from './elb/elbv2-registry.ts';
 import { readHostId } from './host/host-id.ts';
 import { createLogger } from './log.ts';
+import { fileTracer } from './trace.ts';
 import { mappingRules } from './commands/mapping-rules.ts';
 import { namesTargetGroups } from './mapping/task-tags.ts';
 import { TaskMetadataEndpoint } from './task-metadata/task-metadata-endpoint.ts';
 import { createServiceTagReader } from './task-metadata/service-tags.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from './version.ts';
 import type { Parts } from './commands/parts.ts';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK } from './exit-codes.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-/** sysexits EX_CONFIG: the unit's RestartPreventExitStatus=78 keeps systemd from restarting into the same bad config. */
-export const EXIT_CONFIG = 78;
 
 /** Builds every part from the configuration. Nothing here talks to Docker or AWS yet. */
 async function buildParts(config: AgentConfig, env: Record<string, string | undefined>, command: string | undefined): Promise<Parts> {
@@ -32,10 +30,12 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
   const log = createLogger({ format: config.logFormat, level: config.logLevel, ...(command !== 'run' ? { stream: process.stderr } : {}) });
   const metrics = new Metrics();
   const docker = new Dockerode();
-  const containers = new DockerContainerSource(docker);
+  // The event path's steps, for `npm run bench -- --profile`: written only when ECSLB_TRACE_FILE names a file.
+  const tracer = fileTracer(env.ECSLB_TRACE_FILE);
+  const containers = new DockerContainerSource(docker, undefined, undefined, tracer);
   const credentials = createRotatingCredentials(env, { onEvent: logCredentialsEvents(log.child({ component: 'credentials' })) });
   const observe: ApiObserver = (action, code, _ms, reachable) => metrics.apiCall(action, code, reachable);
-  const elb = new Elbv2Registry({ credentials, observe });
+  const elb = new Elbv2Registry({ credentials, observe, tracer });
   const addresses = createAddressSource(config);
   // Read-only commands (status, check) leave a state file that cannot be used where it is; run and deregister move it aside.
   const disk = new StateStore(config.stateDir, { moveAside: command === 'run' || command === 'deregister' });
@@ -65,9 +65,10 @@ async function buildParts(config: AgentConfig, env: Record<string, string | unde
       hostId: await readHostId(),
       onDrained: (_arn, ms) => metrics.drained(ms),
       onStateWrite: (ok) => metrics.stateWrite(ok),
+      tracer,
     },
   );
-  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler, ...(mapping ? { mapping } : {}) };
+  return { config, log, metrics, docker, containers, credentials, registry, pace, addresses, store, reconciler, tracer, ...(mapping ? { mapping } : {}) };
 }
 
 /** Runs the command line; resolves to the process exit code. */

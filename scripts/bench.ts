@@ -4,7 +4,10 @@
 // (scripts/bench/probe.ts: one event, one inspect, one SDK call) on the same events:
 //  - Docker `start` event -> RegisterTargets and `kill` -> DeregisterTargets, one at a time,
 //    p50/p90/p99 for agent and probe and their ratios, with 0 and more stopped containers around;
-//  - a burst across 3 groups started and stopped together, against Docker's own time;
+//  - the stop patterns (scripts/bench/stop-patterns.ts): lone, a chain of 20, a task's containers
+//    together, kill -> DeregisterTargets against the probe, with calls and throttles per pattern;
+//  - a burst across 3 groups started and stopped together, against Docker's own time and the
+//    account's default buckets;
 //  - start-up to first reconcile with none and with many containers; idle CPU seconds per hour;
 //  - resident memory idle, after the burst, and idle again after 1,000 container starts and stops (growth);
 //  - the executables' and the bundle's sizes;
@@ -29,6 +32,7 @@ import { profileEventPath, profileLines } from './bench/profile.ts';
 import { cpuSeconds, peakRssMiB, rssMiB, rssParts } from './bench/proc.ts';
 import { drawPlot, printReport, withGoals, type BenchResult, type LevelResult } from './bench/report.ts';
 import { round1, summary } from './bench/stats.ts';
+import { callFigures, chainOfStops, patternFigures, taskStops } from './bench/stop-patterns.ts';
 
 const SETTLE_MS = 3_000;
 
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
 
     phase('lone', `${sizes.events} lone starts and kills, ${sizes.running} running at most; idle ${sizes.idleSeconds} s with ${sizes.running} up`);
     let startsAtFirstIdle = 0;
+    const loneSince = Date.now();
     const base = await loneChanges(world, sizes.events, sizes.running, async () => {
       const first = await idle();
       startsAtFirstIdle = world.starts;
@@ -105,6 +110,11 @@ async function main(): Promise<void> {
       Object.assign(mem, { idleWithRunning: first.rss, idleAnonymous: first.anonymous, idleFileBacked: first.file });
     });
     const levels: LevelResult[] = [level(0, await world.containerCount(), base)];
+    const lone = patternFigures(base, callFigures(world, loneSince, [world.groups.agent]));
+
+    phase('stops', `stop patterns: a chain of ${sizes.chain}, ${sizes.taskRounds} tasks of ${sizes.taskContainers} stopped together`);
+    const chain = await chainOfStops(world, sizes.chain);
+    const task = await taskStops(world, sizes.taskContainers, sizes.taskRounds);
     const trace = join(main.dir, 'trace');
     const profile = options.profile && existsSync(trace) ? profileEventPath(readFileSync(trace, 'utf8')) : undefined;
 
@@ -162,6 +172,7 @@ async function main(): Promise<void> {
       samples: { start: { agent: base.agentStart, probe: base.probeStart }, kill: { agent: base.agentKill, probe: base.probeKill } },
       levels,
       burst: bursts,
+      stops: { lone, chain, task },
       startupToFirstReconcileMs: { none: main.readyMs, many: startupWithMany, manyContainers: sizes.startupContainers },
       idleCpu,
       rssMiB: { ...mem, running: sizes.running },

@@ -10,6 +10,7 @@ import { errorMessage } from '../errors.ts';
 import { describeHost, hostFacts } from '../host/host-facts.ts';
 import { probeWrite } from '../state/state-store.ts';
 import type { Parts } from './parts.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 
 export interface CheckResult {
   readonly name: string;
@@ -86,5 +87,5 @@ export async function runChecks(parts: Parts, json: boolean): Promise<number> {
     for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}\n`);
     process.stdout.write(failed.length === 0 ? 'all checks passed\n' : `${failed.length} check(s) failed\n`);
   }
-  return failed.length === 0 ? 0 : 1;
+  return failed.length === 0 ? EXIT_OK : EXIT_FAILURE;
 }

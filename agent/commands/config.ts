@@ -14,6 +14,7 @@ import { isTargetGroupArn } from '../core/arn.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { AWS_REGION_PATTERN, iamPolicy } from '../iam-policy.ts';
 import { loadMappingFile } from '../mapping/mapping-file.ts';
+import { EXIT_CONFIG, EXIT_NOT_SET, EXIT_OK } from '../exit-codes.ts';
 
 /** Where a command's output goes (process.stdout / process.stderr; strings in tests). */
 export interface Output {
@@ -26,9 +27,6 @@ export const processOutput: Output = {
   err: (text) => process.stderr.write(text),
 };
 
-const EXIT_OK = 0;
-const EXIT_NOT_SET = 1;
-const EXIT_CONFIG = 78;
 
 /**
  * Every problem start-up would stop at, short of Docker and AWS: unknown ECS_ANYWHERE_LB_*

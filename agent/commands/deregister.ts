@@ -2,6 +2,7 @@
 import type { AddressChoice } from '../core/address.ts';
 import type { AgentState } from '../core/state.ts';
 import type { Parts } from './parts.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 
 /**
  * Why nothing of this host's can be in any target group, or undefined when the groups must be
@@ -23,10 +24,10 @@ export async function deregisterAll(parts: Parts): Promise<number> {
   const nothing = nothingToDeregister(state, await parts.addresses.current());
   if (nothing !== undefined) {
     process.stdout.write(`nothing to deregister: ${nothing}\n0 target(s) deregistered\n`);
-    return 0;
+    return EXIT_OK;
   }
   const { deregistered, failed } = await parts.reconciler.deregisterAll('manual-deregister');
   for (const t of deregistered) process.stdout.write(`deregistered ${t.targetGroupArn} ${t.id}:${t.port}\n`);
   process.stdout.write(`${deregistered.length} target(s) deregistered${failed > 0 ? `, ${failed} failure(s): see the log above` : ''}\n`);
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
 }

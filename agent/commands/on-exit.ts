@@ -5,6 +5,7 @@
  */
 import { isHostStopping } from '../host/shutdown.ts';
 import type { Parts } from './parts.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 
 export async function leaveOnExit(parts: Parts): Promise<number> {
   const { config, log, reconciler } = parts;
@@ -13,12 +14,12 @@ export async function leaveOnExit(parts: Parts): Promise<number> {
     deregister = await isHostStopping();
     log.info(deregister ? 'host is shutting down: deregistering this host\'s targets' : 'agent restart (host not shutting down): keeping targets registered', { event: 'exit-decision', deregister });
   }
-  if (!deregister) return 0;
+  if (!deregister) return EXIT_OK;
   const { deregistered, failed } = await reconciler.deregisterAll('agent-exit');
   if (deregistered.length > 0 && config.drainTimeoutMs > 0) {
     log.info(`waiting up to ${config.drainTimeoutMs} ms for ${deregistered.length} target(s) to drain`, { event: 'draining', targets: deregistered.length });
     const left = await reconciler.waitForDrain(deregistered, config.drainTimeoutMs);
     log.info(left.length === 0 ? 'all deregistered targets drained' : `${left.length} target(s) still draining at the drain timeout`, { event: 'drained', remaining: left.length });
   }
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? EXIT_FAILURE : EXIT_OK;
 }

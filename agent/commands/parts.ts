@@ -11,6 +11,7 @@ import type { Reconciler } from '../reconcile/reconciler.ts';
 import type { StatePort } from '../core/state.ts';
 import type { ApiPace } from '../fleet/api-pace.ts';
 import type { MappingFileRules } from '../mapping/mapping-file.ts';
+import type { Tracer } from '../trace.ts';
 
 export interface Parts {
   readonly config: AgentConfig;
@@ -24,6 +25,8 @@ export interface Parts {
   readonly addresses: AddressSource;
   readonly store: StatePort;
   readonly reconciler: Reconciler;
+  /** Marks the event path's steps (bench --profile); writes nothing unless ECSLB_TRACE_FILE is set. */
+  readonly tracer: Tracer;
   /** The --mapping-file's rules, reloaded by `run` when the file changes. */
   readonly mapping?: MappingFileRules;
 }

@@ -1,14 +1,15 @@
 /**
  * `run`: the daemon's wiring. Subscribes to Docker events before the first listing, reconciles
  * once, then on every relevant event, address change and periodic tick. Docker events go to
- * the container source (docker/docker-source.ts: what they mean, stop marks included), which
- * asks for a pass; address changes come from the address watcher (host/address-watcher.ts).
+ * the container source (docker/container-watch.ts; docker/docker-source.ts says what they mean,
+ * stop marks included), which asks for a pass; address changes come from the address watcher
+ * (host/address-watcher.ts).
  * On SIGTERM it stops watching, finishes the pass in flight, and keeps or deregisters this
  * host's targets per --on-exit (on-exit.ts).
  */
 import { describeConfig } from '../config.ts';
 import { unknownWarning, type UnknownName } from '../config-file.ts';
-import { EventWatcher } from '../docker/event-watcher.ts';
+import { watchContainers } from '../docker/container-watch.ts';
 import { errorMessage } from '../errors.ts';
 import { AddressWatcher } from '../host/address-watcher.ts';
 import { HeapTrim, lastResortCollector } from '../host/heap-trim.ts';
@@ -22,6 +23,8 @@ import type { PassResult } from '../reconcile/reconciler.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import { leaveOnExit } from './on-exit.ts';
 import type { Parts } from './parts.ts';
+import { EXIT_FAILURE } from '../exit-codes.ts';
+import { DEFAULT_RETRY } from '../core/backoff.ts';
 
 /** Runs until SIGTERM/SIGINT; resolves to the exit code. `unknown`: ECS_ANYWHERE_LB_* names that set nothing, warned about at start. */
 export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = []): Promise<number> {
@@ -44,7 +47,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     pass: (reasons) => reconciler.reconcile(reasons),
     log,
     intervalMs: config.reconcileIntervalMs,
-    retry: { baseMs: 1000, capMs: config.retryMaxDelayMs },
+    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: config.retryMaxDelayMs },
     onPass: (result, ms, error) => {
       observe(result, ms, error);
       heap?.activity();
@@ -52,25 +55,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   });
   const trigger = (reason: string) => loop.trigger(reason);
 
-  const watcher = new EventWatcher(parts.docker, {
-    onEvent: (e) => {
-      log.debug(`docker ${e.action} ${e.name ?? e.id.slice(0, 12)}`, { event: 'docker-event', action: e.action, containerId: e.id.slice(0, 12) });
-      containers.observe(e, trigger);
-    },
-    onConnected: (resumed, since) => {
-      metrics.lastDockerOk = Date.now();
-      containers.connected(resumed);
-      if (resumed) {
-        log.info(`Docker event stream reconnected${since !== undefined ? `, resuming events since ${since}` : ''}; resyncing`, { event: 'docker-reconnected', ...(since !== undefined ? { since } : {}) });
-        trigger('docker-reconnected');
-      }
-    },
-    // While the engine stays away: the first failure and every 10th are warnings, the rest debug.
-    onDisconnected: (err, retryInMs, attempt) => {
-      containers.disconnected();
-      log[attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug'](`Docker event stream lost (${err.message}); reconnecting in ${retryInMs} ms (attempt ${attempt})`, { event: 'docker-disconnected', retryInMs, attempt });
-    },
-  });
+  const watcher = watchContainers({ docker: parts.docker, containers, trigger, log, tracer: parts.tracer, onDockerOk: () => metrics.dockerAnswered() });
   // Subscribe before the first listing so nothing that happens in between is missed.
   await watcher.start().catch((err: unknown) => {
     log.warn(`cannot reach Docker yet (${errorMessage(err)}); will keep trying`, { event: 'docker-unavailable' });
@@ -103,7 +88,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   let code = await leaveOnExit(parts);
   await reconciler.flush().catch((err: unknown) => {
     log.error(`cannot write state: ${errorMessage(err)}`, { event: 'state-write-failed' });
-    code = 1;
+    code = EXIT_FAILURE;
   });
   await server?.close();
   await gate?.close();
@@ -116,20 +101,12 @@ function passObserver(parts: Parts): (result: PassResult | undefined, ms: number
   const { metrics, log } = parts;
   let firstPass = true;
   return (result, ms, error) => {
-    metrics.reconcileCount++;
-    metrics.reconcileSecondsSum += ms / 1000;
     if (!result) {
-      metrics.reconcileFailures++;
+      metrics.passFailed(ms);
       return;
     }
-    metrics.lastDockerOk = Date.now();
-    metrics.registrations += result.registered;
-    metrics.deregistrations += result.deregistered;
-    metrics.ownedTargets = result.ownedTargets;
-    metrics.registrationsHeld = result.heldForState ?? 0;
-    metrics.address = result.address;
+    metrics.passCompleted(result, ms);
     metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
-    if (result.settled) metrics.lastSuccessfulReconcile = Date.now();
     if (firstPass && error === undefined) {
       firstPass = false;
       log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });

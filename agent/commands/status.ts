@@ -5,6 +5,7 @@ import { isOwned } from '../reconcile/plan.ts';
 import { targetKey } from '../core/target-registry.ts';
 import { asideFiles, probeWrite } from '../state/state-store.ts';
 import type { Parts } from './parts.ts';
+import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 
 export interface StatusTarget {
   id: string;
@@ -90,5 +91,5 @@ export async function printStatus(parts: Parts, json: boolean): Promise<number> 
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return report.groups.some((g) => g.error) ? 1 : 0;
+  return report.groups.some((g) => g.error) ? EXIT_FAILURE : EXIT_OK;
 }

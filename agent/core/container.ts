@@ -43,20 +43,14 @@ export interface ContainerSource {
    * `fresh` asks it to look at every container again (the periodic pass: drift repair).
    */
   list(options?: { fresh?: boolean }): Promise<ContainerSnapshot[]>;
-  /** What is about to happen, as far as events tell (a source without events tells nothing): how bursts are told. */
+  /** What is about to happen, as far as events tell (a source without events tells nothing): which starts are coming. */
   activity?(): ContainerActivity;
 }
 
-/** Signs that more changes are on their way: containers created and not started yet, and when a container was last stopped. */
+/** Signs that more starts are on their way: containers created and not started yet. */
 export interface ContainerActivity {
-  /** Created less than a while ago and not started yet (a burst being started), with their labels and when they were created (ms). */
+  /** Created less than a while ago and not started yet (siblings being started), with their labels and when they were created (ms). */
   readonly pendingStarts: readonly { readonly labels: Readonly<Record<string, string>>; readonly createdAt: number }[];
-  /** Containers whose `create` was seen and that started in the last few seconds, with their labels and when they started (ms). */
-  readonly recentStarts: readonly { readonly id: string; readonly labels: Readonly<Record<string, string>>; readonly startedAt: number }[];
-  /** When the last `kill`, or `die` of a container no stop signal was seen for, arrived (ms since the epoch); undefined: none yet. */
-  readonly lastStopAt?: number;
-  /** When the `kill` events of the last second arrived (ms): many at once are a burst of stops. */
-  readonly recentKills: readonly number[];
 }
 
 /** A container lifecycle event, reduced to what schedules work. */

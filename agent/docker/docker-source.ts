@@ -12,12 +12,12 @@ import type Dockerode from 'dockerode';
 import type { ContainerActivity, ContainerEvent, ContainerSnapshot, ContainerSource } from '../core/container.ts';
 import { inspectDetails, needsInspect, parseDockerTime, snapshotFromInspect, snapshotFromList, type DockerSnapshot, type InspectDetails } from './container-snapshot.ts';
 import { isStopSignal, sameSignal } from './stop-signals.ts';
-import { trace } from '../trace.ts';
+import { NO_TRACE, type Tracer } from '../trace.ts';
 
 /** How long one Docker API call may take before the pass gives up on it (a hung engine must not block the loop). */
 export const DOCKER_CALL_TIMEOUT_MS = 30_000;
 
-/** How long a created container counts as about to start (a container left created for longer is not part of a burst). */
+/** How long a created container counts as about to start (a container left created for longer is nobody's sibling). */
 export const PENDING_START_MS = 30_000;
 
 /** What the view holds per container: its snapshot, and what an inspect told (kept for the container's life). */
@@ -43,14 +43,12 @@ export class DockerContainerSource implements ContainerSource {
   private recheckMarks = false;
   /** Containers created and not started yet: id -> labels and when (ms). */
   private readonly pending = new Map<string, { labels: Readonly<Record<string, string>>; createdAt: number }>();
-  private lastStopAt: number | undefined;
-  private starts: { id: string; labels: Readonly<Record<string, string>>; startedAt: number }[] = [];
-  private kills: number[] = [];
 
   constructor(
     private readonly docker: Dockerode,
     private readonly callTimeoutMs = DOCKER_CALL_TIMEOUT_MS,
     private readonly now: () => number = Date.now,
+    private readonly tracer: Tracer = NO_TRACE,
   ) {}
 
   /**
@@ -61,16 +59,10 @@ export class DockerContainerSource implements ContainerSource {
    */
   observe(e: ContainerEvent, trigger: (reason: string) => void): void {
     const reason = `event:${e.action}`;
-    const created = this.pending.get(e.id);
-    if (created && e.action === 'start') this.starts.push({ id: e.id, labels: created.labels, startedAt: this.now() });
     if (e.action !== 'create') this.pending.delete(e.id);
-    // What tells that more deregistrations are coming: stop signals, and containers that die without one (a crash). A
-    // `die` after a stop signal adds none, nor does `stop` (it follows `die`, late when the engine is busy: seconds).
-    if (e.action === 'kill' || (e.action === 'die' && !this.stopping.has(e.id))) this.lastStopAt = this.now();
-    if (e.action === 'kill') this.kills.push(this.now());
     switch (e.action) {
       case 'create':
-        // Nothing to register yet; its start comes (and the burst's registrations wait for it).
+        // Nothing to register yet; its start comes (and its group's registrations may wait for it, start-gathering.ts).
         this.pending.set(e.id, { labels: e.labels ?? {}, createdAt: this.now() });
         return;
       case 'kill': {
@@ -88,7 +80,7 @@ export class DockerContainerSource implements ContainerSource {
       }
       case 'die':
       case 'stop':
-        this.note(e.id);
+        this.recordNews(e.id);
         this.entries.delete(e.id);
         trigger(reason);
         return;
@@ -104,13 +96,11 @@ export class DockerContainerSource implements ContainerSource {
     }
   }
 
-  /** Containers about to start, and when one was last stopped: what tells a burst from a lone change. */
+  /** Containers about to start: the siblings a start may wait for. */
   activity(): ContainerActivity {
     const now = this.now();
     for (const [id, p] of this.pending) if (now - p.createdAt > PENDING_START_MS) this.pending.delete(id);
-    this.kills = this.kills.filter((t) => now - t < 1_000);
-    this.starts = this.starts.filter((t) => now - t.startedAt < 5_000);
-    return { pendingStarts: [...this.pending.values()], recentKills: [...this.kills], recentStarts: [...this.starts], ...(this.lastStopAt !== undefined ? { lastStopAt: this.lastStopAt } : {}) };
+    return { pendingStarts: [...this.pending.values()] };
   }
 
   /** The event stream is connected (`resumed`: again, after it broke: lost `start` events mean stop marks are re-checked). */
@@ -149,7 +139,7 @@ export class DockerContainerSource implements ContainerSource {
 
   /** Drops what is known about a removed container. */
   forget(id: string): void {
-    this.note(id);
+    this.recordNews(id);
     this.stopping.delete(id);
     this.entries.delete(id);
   }
@@ -162,7 +152,7 @@ export class DockerContainerSource implements ContainerSource {
     return out;
   }
 
-  private note(id: string): number {
+  private recordNews(id: string): number {
     const n = ++this.counter;
     this.news.set(id, n);
     return n;
@@ -170,7 +160,7 @@ export class DockerContainerSource implements ContainerSource {
 
   /** Re-reads one container after an event; false when a later event about it overtook this one (that one triggers). */
   private async refresh(id: string): Promise<boolean> {
-    const n = this.note(id);
+    const n = this.recordNews(id);
     let entry: Entry | undefined;
     try {
       const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
@@ -181,7 +171,7 @@ export class DockerContainerSource implements ContainerSource {
       // Gone already (removed right after the event): the listing has no entry for it either.
       entry = undefined;
     }
-    trace('inspected', id);
+    this.tracer.step('inspected', id);
     if (this.news.get(id) !== n) return false;
     if (entry) this.entries.set(id, entry);
     else this.entries.delete(id);

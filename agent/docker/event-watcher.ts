@@ -6,12 +6,14 @@
 import type Dockerode from 'dockerode';
 import type { ContainerEvent } from '../core/container.ts';
 import { backoffDelay } from '../core/backoff.ts';
-import { trace } from '../trace.ts';
+import { NO_TRACE, type Tracer } from '../trace.ts';
 
 /** Container actions that can change what should be registered (`create`: a start is coming, so a burst's registrations travel together). */
 export const RELEVANT_ACTIONS = new Set(['create', 'start', 'restart', 'kill', 'die', 'stop', 'destroy', 'pause', 'unpause']);
 
 export interface EventWatcherHooks {
+  /** Marks each event's arrival (bench --profile). */
+  readonly tracer?: Tracer;
   onEvent(event: ContainerEvent): void;
   /** The stream (re)connected; the first call is the initial subscription. `since` is the resume point sent, if any. */
   onConnected(resumed: boolean, since?: string): void;
@@ -162,7 +164,7 @@ export class EventWatcher {
     if (!event) return;
     if (this.lastTimeNano === undefined || event.timeNano > this.lastTimeNano) this.lastTimeNano = event.timeNano;
     if (RELEVANT_ACTIONS.has(event.action) || event.action === 'health_status') {
-      trace('event', `${event.action} ${event.id} ${event.timeNano}`);
+      (this.hooks.tracer ?? NO_TRACE).step('event', `${event.action} ${event.id} ${event.timeNano}`);
       this.hooks.onEvent(event);
     }
   }

@@ -19,7 +19,7 @@ import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
 import { regionOfArn, shortTargetGroup } from '../core/arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
 import type { LoadBalancerZones, TargetGroupInfo, TargetRegistry } from '../core/target-registry.ts';
-import { trace } from '../trace.ts';
+import { NO_TRACE, type Tracer } from '../trace.ts';
 
 /**
  * Called after every HTTP request to the API. `reachable` is false when the request got no
@@ -81,6 +81,8 @@ export interface Elbv2RegistryOptions {
   readonly observe?: ApiObserver;
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Marks when each request leaves (bench --profile). */
+  readonly tracer?: Tracer;
 }
 
 /** TargetRegistry backed by the AWS SDK's ELBv2 client. */
@@ -121,7 +123,7 @@ export class Elbv2Registry implements TargetRegistry {
       (next, context) => async (args) => {
         const action = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
         const started = performance.now();
-        trace('send', action);
+        (this.options.tracer ?? NO_TRACE).step('send', action);
         try {
           const out = await next(args);
           this.options.observe?.(action, undefined, performance.now() - started, true);

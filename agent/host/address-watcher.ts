@@ -41,13 +41,13 @@ export class AddressWatcher {
   private checking: Promise<void> | undefined;
   private again = false;
 
-  constructor(private readonly o: AddressWatcherOptions) {}
+  constructor(private readonly options: AddressWatcherOptions) {}
 
   async start(): Promise<void> {
-    this.last = await this.o.addresses.current().then(identity, () => undefined);
-    const monitor = this.o.monitor === undefined ? MONITOR_COMMAND : this.o.monitor;
+    this.last = await this.options.addresses.current().then(identity, () => undefined);
+    const monitor = this.options.monitor === undefined ? MONITOR_COMMAND : this.options.monitor;
     if (monitor.length > 0) this.spawnMonitor(monitor);
-    this.timer = setInterval(() => this.check(), this.o.pollIntervalMs);
+    this.timer = setInterval(() => this.check(), this.options.pollIntervalMs);
     this.timer.unref();
   }
 
@@ -71,16 +71,16 @@ export class AddressWatcher {
       this.again = true;
       return;
     }
-    this.checking = this.o.addresses
+    this.checking = this.options.addresses
       .current()
       .then(
         (choice) => {
           const now = identity(choice);
           if (now === this.last) return;
           this.last = now;
-          this.o.onChange(choice);
+          this.options.onChange(choice);
         },
-        (err: unknown) => this.o.log.debug(`address check failed: ${errorMessage(err)}`),
+        (err: unknown) => this.options.log.debug(`address check failed: ${errorMessage(err)}`),
       )
       .finally(() => {
         this.checking = undefined;
@@ -112,7 +112,7 @@ export class AddressWatcher {
     child.stdout?.on('data', () => this.check());
     child.on('error', (err) => end(errorMessage(err)));
     child.on('exit', (code, signal) => end(signal !== null ? `killed by ${signal}` : `exited with status ${String(code)}`));
-    child.on('spawn', () => this.o.log.debug(`watching address changes with \`${command.join(' ')}\``, { event: 'address-monitor', pid: child.pid }));
+    child.on('spawn', () => this.options.log.debug(`watching address changes with \`${command.join(' ')}\``, { event: 'address-monitor', pid: child.pid }));
   }
 
   private monitorEnded(command: readonly string[], startedAt: number, why: string): void {
@@ -120,7 +120,7 @@ export class AddressWatcher {
     if (Date.now() - startedAt >= MONITOR_BACKOFF.stableMs) this.failures = 0;
     const delay = backoffDelay(this.failures++, MONITOR_BACKOFF.baseMs, MONITOR_BACKOFF.capMs);
     // The first failure is a warning (address changes are then noticed by the poll only); repeats are debug.
-    this.o.log[this.failures === 1 ? 'warn' : 'debug'](`address monitor \`${command.join(' ')}\` stopped (${why}); polling every ${this.o.pollIntervalMs} ms, restarting it in ${delay} ms`, {
+    this.options.log[this.failures === 1 ? 'warn' : 'debug'](`address monitor \`${command.join(' ')}\` stopped (${why}); polling every ${this.options.pollIntervalMs} ms, restarting it in ${delay} ms`, {
       event: 'address-monitor-stopped', reason: why, retryInMs: delay, attempt: this.failures,
     });
     this.restartTimer = setTimeout(() => {

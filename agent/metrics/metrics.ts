@@ -11,7 +11,19 @@ const labelText = (labels: Labels) => {
   return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`;
 };
 
-/** Counters and gauges of one agent process. */
+/** What a completed reconcile pass tells the metrics (the reconciler's PassResult has these). */
+export interface PassFigures {
+  readonly registered: number;
+  readonly deregistered: number;
+  readonly ownedTargets: number;
+  readonly heldForState?: number;
+  readonly address?: string;
+  readonly settled: boolean;
+  /** The changes the pass's policies hold for now, each with its reason. */
+  readonly held?: readonly { readonly why: string }[];
+}
+
+/** Counters and gauges of one agent process: changed through its named methods, read by the metrics server. */
 export class Metrics {
   private readonly counters = new Map<string, Map<string, { labels: Labels; value: number }>>();
   registrations = 0;
@@ -35,6 +47,8 @@ export class Metrics {
   private stateWriteFailing = false;
   /** Registrations the last pass held back because their records could not be written first. */
   registrationsHeld = 0;
+  /** Changes the last pass's policies held for now, by reason. */
+  private changesHeld = new Map<string, number>();
 
   /**
    * Records one ELBv2 API request. `reachable` says whether the API gave a usable answer
@@ -49,6 +63,33 @@ export class Metrics {
     } else if (this.elbFailingSince === 0) {
       this.elbFailingSince = now;
     }
+  }
+
+  /** A reconcile pass ended, after `ms`: its figures, and (a listing worked) Docker answered. */
+  passCompleted(pass: PassFigures, ms: number, now = Date.now()): void {
+    this.reconcileCount++;
+    this.reconcileSecondsSum += ms / 1000;
+    this.lastDockerOk = now;
+    this.registrations += pass.registered;
+    this.deregistrations += pass.deregistered;
+    this.ownedTargets = pass.ownedTargets;
+    this.registrationsHeld = pass.heldForState ?? 0;
+    this.address = pass.address;
+    this.changesHeld = new Map();
+    for (const h of pass.held ?? []) this.changesHeld.set(h.why, (this.changesHeld.get(h.why) ?? 0) + 1);
+    if (pass.settled) this.lastSuccessfulReconcile = now;
+  }
+
+  /** A reconcile pass failed as a whole, after `ms`. */
+  passFailed(ms: number): void {
+    this.reconcileCount++;
+    this.reconcileSecondsSum += ms / 1000;
+    this.reconcileFailures++;
+  }
+
+  /** Docker answered (the event stream connected). */
+  dockerAnswered(now = Date.now()): void {
+    this.lastDockerOk = now;
   }
 
   /** A call of this API class was throttled (the account's budget was spent); the pace slowed down. */
@@ -110,6 +151,7 @@ export class Metrics {
     metric('ecs_anywhere_lb_state_write_failures_total', 'counter', 'Failed attempts to write the state file (a full disk, a read-only directory); retried with backoff.', [[{}, this.stateWriteFailures]]);
     metric('ecs_anywhere_lb_state_write_failing', 'gauge', '1 while the last attempt to write the state file failed: no new target is registered until one succeeds.', [[{}, this.stateWriteFailing ? 1 : 0]]);
     metric('ecs_anywhere_lb_registrations_held', 'gauge', 'Registrations the last pass held back because their records could not be written first.', [[{}, this.registrationsHeld]]);
+    metric('ecs_anywhere_lb_changes_held', 'gauge', 'Changes the last pass held for now, by reason (gathering-starts, fleet-wave, refused, make-before-break); a stop is never held.', [...this.changesHeld].map(([reason, n]) => [{ reason }, n]));
     metric('ecs_anywhere_lb_owned_targets', 'gauge', 'Targets this host owns across all target groups.', [[{}, this.ownedTargets]]);
     metric('ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds', 'gauge', 'Unix time of the last reconcile pass that completed.', [[{}, this.lastSuccessfulReconcile / 1000]]);
     metric('ecs_anywhere_lb_host_address_info', 'gauge', 'The address this host registers (1 while one is usable).', this.address !== undefined ? [[{ address: this.address }, 1]] : []);

@@ -10,9 +10,8 @@ import { ApiPace } from '../fleet/api-pace.ts';
 import { PacedRegistry } from '../fleet/paced-registry.ts';
 import type { TargetRegistry } from '../core/target-registry.ts';
 import { Reconciler, type ReconcilerOptions } from './reconciler.ts';
+import { DEFAULT_RETRY } from '../core/backoff.ts';
 
-/** Backoff after a transient failure starts here (per group), doubling up to the retry cap. */
-export const RETRY_BASE_MS = 1000;
 
 /** The figures that size a member's calls. */
 export interface MemberSettings {
@@ -42,7 +41,7 @@ export function fleetMember(settings: MemberSettings, parts: MemberParts): { rec
     pace,
     fleet: { fleetSize: settings.fleetSize, limits: settings.limits, minReadIntervalMs: settings.reconcileIntervalMs },
     permanentRetryMs: settings.reconcileIntervalMs,
-    retry: { baseMs: RETRY_BASE_MS, capMs: settings.retryMaxDelayMs },
+    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: settings.retryMaxDelayMs },
     ...clock,
   });
   return { reconciler, registry, pace };

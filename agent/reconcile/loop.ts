@@ -7,7 +7,7 @@
  */
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
-import { backoffDelay } from '../core/backoff.ts';
+import { backoffDelay, DEFAULT_RETRY, jittered } from '../core/backoff.ts';
 import type { PassResult } from './reconciler.ts';
 
 /** The timers the loop schedules with: the process's own by default, virtual ones in the fleet simulation. */
@@ -41,6 +41,7 @@ export class ReconcileLoop {
   private pending = new Set<string>();
   private periodic: unknown;
   private retryTimer: unknown;
+  private retryAt: number | undefined;
   private failures = 0;
   /** After a failed pass, triggers wait for the retry timer instead of retrying at once. */
   private backingOff = false;
@@ -48,9 +49,9 @@ export class ReconcileLoop {
   private readonly random: () => number;
   private readonly timers: LoopTimers;
 
-  constructor(private readonly o: LoopOptions) {
-    this.random = o.random ?? Math.random;
-    this.timers = o.timers ?? REAL_TIMERS;
+  constructor(private readonly options: LoopOptions) {
+    this.random = options.random ?? Math.random;
+    this.timers = options.timers ?? REAL_TIMERS;
   }
 
   /** Asks for a pass soon; coalesces with any pass already waiting. */
@@ -62,9 +63,9 @@ export class ReconcileLoop {
 
   /** Starts the periodic drift-repair timer. */
   startPeriodic(): void {
-    const jitter = this.o.jitter ?? 0.1;
+    const jitter = this.options.jitter ?? 0.1;
     const next = () => {
-      const delay = Math.round(this.o.intervalMs * (1 - jitter + 2 * jitter * this.random()));
+      const delay = jittered(this.options.intervalMs, jitter, this.random);
       this.periodic = this.timers.set(() => {
         this.trigger('periodic');
         next();
@@ -102,14 +103,19 @@ export class ReconcileLoop {
   private async runOnce(reasons: string[]): Promise<void> {
     const started = this.timers.now();
     try {
-      const result = await this.o.pass(reasons);
+      const result = await this.options.pass(reasons);
       this.failures = 0;
-      this.o.onPass?.(result, this.timers.now() - started);
+      this.options.onPass?.(result, this.timers.now() - started);
       if (result.nextPassInMs !== undefined) this.scheduleRetry(Math.max(result.nextPassInMs, 50));
+      // The pass's state write goes on behind it; if it fails, a pass tries it again after its backoff.
+      void result.written?.then((retryInMs) => {
+        if (retryInMs !== undefined) this.wakeWithin(Math.max(retryInMs, 50));
+      });
     } catch (err) {
-      const delay = backoffDelay(this.failures++, this.o.retry?.baseMs ?? 1000, this.o.retry?.capMs ?? 30_000, this.random);
-      this.o.onPass?.(undefined, this.timers.now() - started, err);
-      this.o.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
+      const retry = this.options.retry ?? DEFAULT_RETRY;
+      const delay = backoffDelay(this.failures++, retry.baseMs, retry.capMs, this.random);
+      this.options.onPass?.(undefined, this.timers.now() - started, err);
+      this.options.log.warn(`reconcile failed, retrying in ${delay} ms: ${errorMessage(err)}`, { event: 'reconcile-failed', error: errorMessage(err), retryInMs: delay });
       this.backingOff = true;
       this.scheduleRetry(delay);
     }
@@ -118,10 +124,18 @@ export class ReconcileLoop {
   private scheduleRetry(delayMs: number): void {
     if (this.stopped) return;
     if (this.retryTimer !== undefined) this.timers.clear(this.retryTimer);
+    this.retryAt = this.timers.now() + delayMs;
     this.retryTimer = this.timers.set(() => {
       this.retryTimer = undefined;
+      this.retryAt = undefined;
       this.backingOff = false;
       this.trigger('retry');
     }, delayMs);
+  }
+
+  /** Makes sure a pass comes within `delayMs`: keeps an earlier retry, replaces a later one. */
+  private wakeWithin(delayMs: number): void {
+    if (this.retryAt !== undefined && this.retryAt <= this.timers.now() + delayMs) return;
+    this.scheduleRetry(delayMs);
   }
 }

@@ -15,7 +15,7 @@
  * race to the rename.
  */
 import { backoffDelay } from '../core/backoff.ts';
-import { EMPTY_STATE, type AgentState, type OwnedTarget, type StateNote, type StatePort } from '../core/state.ts';
+import { EMPTY_STATE, withNotes, type AgentState, type OwnedTarget, type StateNote, type StatePort } from '../core/state.ts';
 import { errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
 
@@ -46,14 +46,14 @@ export class StateKeeper {
   /** The write in flight (and those queued after it): the next write starts when it ends. */
   private writing: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly o: StateKeeperOptions) {}
+  constructor(private readonly options: StateKeeperOptions) {}
 
   /** The state, loaded on first use. */
   async load(): Promise<AgentState> {
     if (this.state === undefined) {
-      const loaded = await this.o.store.load();
+      const loaded = await this.options.store.load();
       this.state = loaded;
-      if (this.o.store.recovery === undefined) this.written = JSON.stringify(loaded);
+      if (this.options.store.recovery === undefined) this.written = JSON.stringify(loaded);
     }
     return this.state;
   }
@@ -70,29 +70,36 @@ export class StateKeeper {
 
   /** How long until a failed write is tried again (undefined: nothing waits). */
   retryInMs(): number | undefined {
-    return this.failure !== undefined ? Math.max(0, this.failure.retryAt - this.o.now()) : undefined;
+    return this.failure !== undefined ? Math.max(0, this.failure.retryAt - this.options.now()) : undefined;
   }
 
   /**
-   * Writes `next` and adopts it only once it is on disk; false when it is not (the caller must
-   * not rely on it). `note`: what `next` adds to the current state, written alone when the store takes notes.
+   * Writes `note` (records and their addresses) into the state and adopts it only once it is on
+   * disk; false when it is not (the caller must not rely on it). Taken into the state as it is
+   * when its turn to be written comes, so records written first for several groups at once
+   * never undo each other. Written alone where the store takes notes.
    */
-  async recordFirst(next: AgentState, note?: StateNote): Promise<boolean> {
-    if (!(await this.write(next, false, note))) return false;
-    this.state = next;
-    return true;
+  recordFirst(note: StateNote): Promise<boolean> {
+    const run = this.writing.then(async () => {
+      const next = withNotes(this.current, [note]);
+      if (!(await this.writeNow(next, note))) return false;
+      this.state = withNotes(this.current, [note]);
+      return true;
+    });
+    this.writing = run;
+    return run;
   }
 
-  /** Adopts `next` and writes it, now or after the backoff of an earlier failure. */
+  /** Adopts `next` and writes it, now or after the backoff of an earlier failure (when its turn comes, whatever is newest). */
   async update(next: AgentState): Promise<void> {
     this.state = next;
-    await this.write(next);
+    await this.write();
   }
 
   /** Adopts `next` at once and writes it behind: when its turn comes, whatever is newest is written. */
   updateLater(next: AgentState): void {
     this.state = next;
-    void this.write(next, true);
+    void this.write();
   }
 
   /** Resolves once every write so far has ended (before the process exits). */
@@ -105,18 +112,19 @@ export class StateKeeper {
     this.state = { ...this.current, targets };
   }
 
-  private write(next: AgentState, newest = false, note?: StateNote): Promise<boolean> {
-    const run = this.writing.then(() => this.writeNow(newest ? this.current : next, note));
+  /** Queues a write of the state as it will be then: a record written first in between is never undone. */
+  private write(): Promise<boolean> {
+    const run = this.writing.then(() => this.writeNow(this.current, undefined));
     this.writing = run;
     return run;
   }
 
   private async writeNow(next: AgentState, note: StateNote | undefined): Promise<boolean> {
-    const store = this.o.store;
+    const store = this.options.store;
     const noting = note !== undefined && store.note !== undefined;
     const text = noting ? undefined : JSON.stringify(next);
     if (text !== undefined && text === this.written) return true;
-    if (this.failure !== undefined && this.o.now() < this.failure.retryAt) return false;
+    if (this.failure !== undefined && this.options.now() < this.failure.retryAt) return false;
     try {
       await (noting ? store.note?.(note) : store.save(next));
     } catch (err) {
@@ -125,27 +133,27 @@ export class StateKeeper {
     }
     // After a note the saved state alone is no longer what a load gives: the next update saves it, whatever it holds.
     this.written = text;
-    this.o.onWrite?.(true);
+    this.options.onWrite?.(true);
     if (this.failure !== undefined) {
       const f = this.failure;
       this.failure = undefined;
-      this.o.log.info(`state ${this.o.store.path} written again after ${f.attempts} failed attempt(s) over ${Math.round((this.o.now() - f.since) / 1000)} s; held registrations proceed`, {
-        event: 'state-write-recovered', path: this.o.store.path, attempts: f.attempts, failingMs: this.o.now() - f.since,
+      this.options.log.info(`state ${this.options.store.path} written again after ${f.attempts} failed attempt(s) over ${Math.round((this.options.now() - f.since) / 1000)} s; held registrations proceed`, {
+        event: 'state-write-recovered', path: this.options.store.path, attempts: f.attempts, failingMs: this.options.now() - f.since,
       });
     }
     return true;
   }
 
   private failed(err: unknown): void {
-    const now = this.o.now();
+    const now = this.options.now();
     const attempts = (this.failure?.attempts ?? 0) + 1;
-    const retryAt = now + backoffDelay(attempts - 1, this.o.retry.baseMs, this.o.retry.capMs, this.o.random);
+    const retryAt = now + backoffDelay(attempts - 1, this.options.retry.baseMs, this.options.retry.capMs, this.options.random);
     this.failure = { since: this.failure?.since ?? now, attempts, error: errorMessage(err), retryAt };
-    this.o.onWrite?.(false);
-    const fields = { event: 'state-write-failed', path: this.o.store.path, error: errorMessage(err), attempt: attempts, retryInMs: retryAt - now };
-    const message = `cannot write state ${this.o.store.path}: ${errorMessage(err)}; registering nothing new until it can be written (registered targets stay, stopped containers are still deregistered); retrying in ${retryAt - now} ms (attempt ${attempts})`;
+    this.options.onWrite?.(false);
+    const fields = { event: 'state-write-failed', path: this.options.store.path, error: errorMessage(err), attempt: attempts, retryInMs: retryAt - now };
+    const message = `cannot write state ${this.options.store.path}: ${errorMessage(err)}; registering nothing new until it can be written (registered targets stay, stopped containers are still deregistered); retrying in ${retryAt - now} ms (attempt ${attempts})`;
     // The first failure and every 10th are errors; the ones between would only repeat it.
-    if (attempts === 1 || attempts % 10 === 0) this.o.log.error(message, fields);
-    else this.o.log.debug(message, fields);
+    if (attempts === 1 || attempts % 10 === 0) this.options.log.error(message, fields);
+    else this.options.log.debug(message, fields);
   }
 }

@@ -21,12 +21,12 @@ export interface ServiceTagsOptions {
 }
 
 /** Builds the reader; loads @aws-sdk/client-ecs. */
-export async function createServiceTagReader(o: ServiceTagsOptions): Promise<ServiceTagReader> {
+export async function createServiceTagReader(options: ServiceTagsOptions): Promise<ServiceTagReader> {
   const { ECSClient, ListTagsForResourceCommand } = await import('@aws-sdk/client-ecs');
   const clients = new Map<string, InstanceType<typeof ECSClient>>();
   const cache = new Map<string, { at: number; tags?: Record<string, string>; error?: string }>();
-  const now = o.now ?? Date.now;
-  const ttl = o.ttlMs ?? SERVICE_TAGS_TTL_MS;
+  const now = options.now ?? Date.now;
+  const ttl = options.ttlMs ?? SERVICE_TAGS_TTL_MS;
   return async (serviceArn) => {
     const known = cache.get(serviceArn);
     if (known && now() - known.at < ttl) {
@@ -36,7 +36,7 @@ export async function createServiceTagReader(o: ServiceTagsOptions): Promise<Ser
     const region = serviceArn.split(':')[3] ?? '';
     let client = clients.get(region);
     if (!client) {
-      client = new ECSClient({ region, credentials: o.credentials, maxAttempts: 2, ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) });
+      client = new ECSClient({ region, credentials: options.credentials, maxAttempts: 2, ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}) });
       clients.set(region, client);
     }
     try {

@@ -43,8 +43,8 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
   private downUntil = 0;
   private readonly now: () => number;
 
-  constructor(private readonly o: TaskMetadataEndpointOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: TaskMetadataEndpointOptions) {
+    this.now = options.now ?? Date.now;
   }
 
   async task(taskArn: string, metadataId: string): Promise<TaskMetadata | undefined> {
@@ -65,41 +65,41 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
   }
 
   private async read(taskArn: string, metadataId: string): Promise<TaskMetadata | undefined> {
-    const url = `${this.o.baseUrl.replace(/\/+$/, '')}/v4/${metadataId}/taskWithTags`;
+    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/v4/${metadataId}/taskWithTags`;
     let task: TmdsTask;
     try {
       task = await this.get(url);
     } catch (err) {
-      const until = this.now() + (this.o.retryMs ?? TMDS_RETRY_MS);
+      const until = this.now() + (this.options.retryMs ?? TMDS_RETRY_MS);
       this.tasks.set(taskArn, { failedUntil: until });
       if (!(err instanceof EndpointAnswer)) this.downUntil = until;
       this.noteProblem(err instanceof EndpointAnswer ? err.message : `unreachable (${errorMessage(err)})`, url, taskArn, err instanceof EndpointAnswer);
       return undefined;
     }
     if (this.endpointProblem !== undefined) {
-      this.o.log.info(`task metadata endpoint ${this.o.baseUrl} answers again`, { event: 'task-metadata-ok' });
+      this.options.log.info(`task metadata endpoint ${this.options.baseUrl} answers again`, { event: 'task-metadata-ok' });
       this.endpointProblem = undefined;
     }
     for (const e of task.Errors ?? []) {
       if (e.ErrorField !== 'TaskTags') continue;
-      this.o.log.warn(`the ECS agent could not read the tags of task ${taskArn} (${e.ErrorCode ?? 'error'}: ${e.ErrorMessage ?? ''}); its tags map nothing`, {
+      this.options.log.warn(`the ECS agent could not read the tags of task ${taskArn} (${e.ErrorCode ?? 'error'}: ${e.ErrorMessage ?? ''}); its tags map nothing`, {
         event: 'task-tags-unavailable', taskArn, code: e.ErrorCode,
       });
     }
     const taskTags = task.TaskTags ?? {};
     let tags = taskTags;
     let tagsFrom: TaskMetadata['tagsFrom'] = Object.keys(taskTags).length > 0 ? 'task' : 'none';
-    if (!this.o.mapsTargetGroups(taskTags) && this.o.serviceTags) {
+    if (!this.options.mapsTargetGroups(taskTags) && this.options.serviceTags) {
       const serviceArn = serviceArnOf(task);
       if (serviceArn !== undefined) {
         try {
-          const own = await this.o.serviceTags(serviceArn);
-          if (this.o.mapsTargetGroups(own)) {
+          const own = await this.options.serviceTags(serviceArn);
+          if (this.options.mapsTargetGroups(own)) {
             tags = own;
             tagsFrom = 'service';
           }
         } catch (err) {
-          this.o.log.warn(`cannot read the tags of service ${serviceArn}: ${errorMessage(err)}; tasks of it are mapped by labels and the mapping file only (tag the service with propagateTags: SERVICE, or grant ecs:ListTagsForResource)`, {
+          this.options.log.warn(`cannot read the tags of service ${serviceArn}: ${errorMessage(err)}; tasks of it are mapped by labels and the mapping file only (tag the service with propagateTags: SERVICE, or grant ecs:ListTagsForResource)`, {
             event: 'service-tags-unavailable', serviceArn,
           });
         }
@@ -113,14 +113,14 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
       containerNames: userContainerNames(task),
     };
     this.tasks.set(taskArn, { metadata });
-    this.o.log.debug(`task ${taskArn}: service ${task.ServiceName ?? '(none)'}, ${Object.keys(tags).length} ${tagsFrom} tag(s)`, {
+    this.options.log.debug(`task ${taskArn}: service ${task.ServiceName ?? '(none)'}, ${Object.keys(tags).length} ${tagsFrom} tag(s)`, {
       event: 'task-metadata', taskArn, ...(task.ServiceName !== undefined ? { service: task.ServiceName } : {}), tagsFrom,
     });
     return metadata;
   }
 
   private async get(url: string): Promise<TmdsTask> {
-    const response = await (this.o.fetch ?? fetch)(url, { signal: AbortSignal.timeout(this.o.timeoutMs ?? TMDS_TIMEOUT_MS) });
+    const response = await (this.options.fetch ?? fetch)(url, { signal: AbortSignal.timeout(this.options.timeoutMs ?? TMDS_TIMEOUT_MS) });
     const body = await response.text();
     if (!response.ok) throw new EndpointAnswer(`answered HTTP ${response.status} (${body.trim().slice(0, 200)})`);
     let json: unknown;
@@ -141,10 +141,10 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
     const cause = answered ? `${problem}|${taskArn}` : problem.replace(/\(.*\)/, '');
     if (cause === this.endpointProblem) return;
     this.endpointProblem = cause;
-    this.o.log.warn(
+    this.options.log.warn(
       answered
-        ? `task metadata endpoint ${url} ${problem}: tags of task ${taskArn} are not read (an ECS agent without the task metadata endpoint v4 and its taskWithTags path?); trying again in ${Math.round((this.o.retryMs ?? TMDS_RETRY_MS) / 1000)} s`
-        : `task metadata endpoint ${this.o.baseUrl} is ${problem}: service tags (ecs-a.lbName, ecs-anywhere-lb.*) are not read, labels and the mapping file still apply (is the ECS agent running? set --task-metadata-endpoint); trying again in ${Math.round((this.o.retryMs ?? TMDS_RETRY_MS) / 1000)} s`,
+        ? `task metadata endpoint ${url} ${problem}: tags of task ${taskArn} are not read (an ECS agent without the task metadata endpoint v4 and its taskWithTags path?); trying again in ${Math.round((this.options.retryMs ?? TMDS_RETRY_MS) / 1000)} s`
+        : `task metadata endpoint ${this.options.baseUrl} is ${problem}: service tags (ecs-a.lbName, ecs-anywhere-lb.*) are not read, labels and the mapping file still apply (is the ECS agent running? set --task-metadata-endpoint); trying again in ${Math.round((this.options.retryMs ?? TMDS_RETRY_MS) / 1000)} s`,
       { event: 'task-metadata-unavailable', taskArn, url, problem },
     );
   }

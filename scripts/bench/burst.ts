@@ -8,6 +8,7 @@ import type { EcsContainer } from '../../test/support/ecs-container.ts';
 import type { BenchWorld } from './bench-world.ts';
 import type { ChangeAction } from './call-index.ts';
 import { ratio } from './stats.ts';
+import { callFigures } from './stop-patterns.ts';
 
 export interface BurstFigures {
   readonly containers: number;
@@ -17,8 +18,12 @@ export interface BurstFigures {
   readonly agentMs: number;
   /** agentMs / dockerMs: the goal is at most 1.2. */
   readonly ratio: number;
-  /** Change calls per group (the goal: at most 5). */
+  /** Change calls per group. */
   readonly callsPerGroup: readonly number[];
+  /** Requests the endpoint answered `Throttling` meanwhile. */
+  readonly throttled: number;
+  /** The agent's change calls the account's default buckets (4/s, burst 20) would have refused: the goal is none. */
+  readonly overDefaultBuckets: number;
 }
 
 async function measure(world: BenchWorld, containers: readonly EcsContainer[], groupOf: (i: number) => string, since: number, dockerAction: string, action: ChangeAction): Promise<BurstFigures> {
@@ -27,7 +32,8 @@ async function measure(world: BenchWorld, containers: readonly EcsContainer[], g
   const dockerMs = Math.round(Math.max(...dockerTimes) - since);
   const agentMs = Math.round(Math.max(...agentTimes) - since);
   const counts = world.calls.callsSince(action, since);
-  return { containers: containers.length, groups: world.groups.burst.length, dockerMs, agentMs, ratio: ratio(agentMs, dockerMs), callsPerGroup: world.groups.burst.map((g) => counts.get(g) ?? 0) };
+  const { throttled, overDefaultBuckets } = callFigures(world, since, world.groups.burst);
+  return { containers: containers.length, groups: world.groups.burst.length, dockerMs, agentMs, ratio: ratio(agentMs, dockerMs), callsPerGroup: world.groups.burst.map((g) => counts.get(g) ?? 0), throttled, overDefaultBuckets };
 }
 
 /** Starts the burst; `whileUp` runs with every container registered, before they are stopped together. */

@@ -2,16 +2,17 @@
  * Lone changes: containers started one at a time, then killed one at a time, in rounds of
  * `running`; each start and each kill timed from Docker's event to the Register/DeregisterTargets
  * that the agent and the probe sent for it. Both react to the same events, side by side.
- * A kill comes at least the agent's burst window after the previous one: three kills within it
- * are a burst of stops by the agent's rule (reconcile/coalesce.ts), whose deregistrations wait
- * to share a call; that is the burst measure's figure (burst.ts), not a lone change's.
+ * A kill comes at least LONE_GAP_MS after the previous one, so that each is alone on the host
+ * (kills that follow each other closely are the stop patterns' figures, stop-patterns.ts).
  */
-import { COALESCE } from '../../agent/reconcile/coalesce.ts';
 import type { EcsContainer } from '../../test/support/ecs-container.ts';
 import { sleep } from '../../test/support/wait.ts';
 import type { BenchWorld } from './bench-world.ts';
 
 /** Milliseconds from Docker's event to the endpoint receiving the call, per container. */
+/** The least time between two lone kills. */
+export const LONE_GAP_MS = 300;
+
 export interface LoneChangeSamples {
   readonly agentStart: number[];
   readonly probeStart: number[];
@@ -46,7 +47,7 @@ export async function loneChanges(world: BenchWorld, events: number, running: nu
       if (first && whileRunning) await whileRunning();
       first = false;
       for (const c of round) {
-        await sleep(lastKill + COALESCE.burstWindowMs + 50 - Date.now());
+        await sleep(lastKill + LONE_GAP_MS - Date.now());
         lastKill = Date.now();
         await c.stop(1);
         const at = await world.dockerTime('kill', c.id);

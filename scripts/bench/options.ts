@@ -25,11 +25,16 @@ export interface Sizes {
   readonly churnParallel: number;
   /** Seconds of idling for the CPU figure. */
   readonly idleSeconds: number;
+  /** Stops in the chain pattern (each kill right after the previous DeregisterTargets went out). */
+  readonly chain: number;
+  /** A task's containers stopped together, and how many such tasks in a row. */
+  readonly taskContainers: number;
+  readonly taskRounds: number;
 }
 
-export const FULL: Sizes = { events: 200, running: 20, stoppedLevels: [0, 100, 300], eventsPerStoppedLevel: 100, burst: 100, groups: 3, startupContainers: 200, growthStarts: 1000, minChurn: 40, churnParallel: 8, idleSeconds: 60 };
+export const FULL: Sizes = { events: 200, running: 20, stoppedLevels: [0, 100, 300], eventsPerStoppedLevel: 100, burst: 100, groups: 3, startupContainers: 200, growthStarts: 1000, minChurn: 40, churnParallel: 8, idleSeconds: 60, chain: 20, taskContainers: 3, taskRounds: 10 };
 /** CI's smoke run: every path once, small. */
-export const QUICK: Sizes = { events: 40, running: 20, stoppedLevels: [0, 20], eventsPerStoppedLevel: 10, burst: 24, groups: 3, startupContainers: 24, growthStarts: 100, minChurn: 10, churnParallel: 8, idleSeconds: 5 };
+export const QUICK: Sizes = { events: 40, running: 20, stoppedLevels: [0, 20], eventsPerStoppedLevel: 10, burst: 24, groups: 3, startupContainers: 24, growthStarts: 100, minChurn: 10, churnParallel: 8, idleSeconds: 5, chain: 10, taskContainers: 3, taskRounds: 2 };
 
 export interface BenchOptions {
   readonly quick: boolean;

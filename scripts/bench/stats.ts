@@ -1,4 +1,4 @@
-/** Percentiles and ratios of the bench's samples (pure). */
+/** Percentiles and ratios of the bench's samples, and calls replayed through a token bucket (pure). */
 
 /** Rounds to one decimal. */
 export function round1(x: number): number {
@@ -42,4 +42,18 @@ export function ratios(agent: Summary, probe: Summary, goal: { p50: number; p99:
   const p50 = ratio(agent.p50, probe.p50);
   const p99 = ratio(agent.p99, probe.p99);
   return { p50, p99, met: p50 <= goal.p50 && p99 <= goal.p99 };
+}
+
+/** How many calls at these arrival times (ms, ascending) a token bucket starting full would refuse. */
+export function refusedByBucket(times: readonly number[], perSecond: number, burst: number): number {
+  let tokens = burst;
+  let last = times[0] ?? 0;
+  let refused = 0;
+  for (const t of times) {
+    tokens = Math.min(burst, tokens + ((t - last) * perSecond) / 1000);
+    last = t;
+    if (tokens >= 1) tokens -= 1;
+    else refused++;
+  }
+  return refused;
 }

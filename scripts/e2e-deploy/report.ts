@@ -91,6 +91,7 @@ export function formatReport(report: E2eDeployReport): string[] {
     );
   }
   for (const note of report.notes) lines.push('', `note: ${note}`);
+  lines.push('', `longest stall of the process running the load and the listener: ${report.runs.map((r) => `${r.variant} ${r.loadProcessStallMs} ms`).join(', ')}`);
   const gated = report.runs.some((r) => r.variant === 'gated');
   if (!gated) lines.push('', 'no gated run');
   else lines.push('', report.gatedClean ? 'gated run: no request failed or skipped' : 'gated run: FAILED (requests failed or skipped, or the run did not finish)');

@@ -16,6 +16,7 @@
  * Only the label and the health check command differ; everything else (agent, group settings,
  * listener, grace, stopTimeout, load) is the same. See scripts/e2e-deploy.ts for the command.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type Docker from 'dockerode';
 import { AGENT_LABELS, createService, defaultBridgeGateway, httpHealthCheckCommand, uniqueFamily } from '../../test/support/ecs-deployment/index.ts';
 import type { ContainerHealthCheck, EcsService, TaskDefinitionSpec } from '../../test/support/ecs-deployment/index.ts';
@@ -99,6 +100,20 @@ export const E2E_DEFAULTS: E2eDeployOptions = {
   variants: VARIANTS,
 };
 
+/** How long a variant waits for the listener to route to every new task before the load starts. */
+const ROUTING_TIMEOUT_MS = 60_000;
+/** Set-up and teardown at their slowest: the agent's first reconcile and gate (30 s + 20 s), image, endpoint, cleanup. */
+const SETUP_AND_TEARDOWN_MS = 120_000;
+
+/**
+ * The longest a run can take before one of its own waits gives up with an explanation (the agent's
+ * output included): a caller's deadline must lie beyond it, or it cuts the run off silently first.
+ */
+export function longestRunMs(o: E2eDeployOptions): number {
+  const variant = o.deploymentTimeoutMs + ROUTING_TIMEOUT_MS + 1_000 + o.deployments * (o.deploymentTimeoutMs + o.settleMs) + o.requestTimeoutMs;
+  return SETUP_AND_TEARDOWN_MS + o.variants.length * variant;
+}
+
 /** Failed requests by kind: `503 lb` (made by the load balancer), `200`-style app statuses, or an error code. */
 export type FailureCounts = Record<string, number>;
 
@@ -133,6 +148,11 @@ export interface VariantReport {
   readonly failures: FailureCounts;
   readonly failOpen: number;
   readonly latencyMs: LoadStats['latencyMs'];
+  /**
+   * The longest the process running the load and the listener was held up (event-loop delay, ms):
+   * on a machine too loaded for it to keep up, requests time out in this process, not at the targets.
+   */
+  readonly loadProcessStallMs: number;
   readonly deployments: readonly DeploymentReport[];
   /** Set when the variant could not finish (a deployment timed out, the engine failed...). */
   readonly error?: string;
@@ -323,6 +343,7 @@ function emptyRun(variant: Variant, options: E2eDeployOptions, arn: string, gate
     taskDefinition: describeTaskDefinition(taskDefinitionFor(variant, options, arn, gateway)),
     sent: 0, ok: 0, failed: 0, skipped: 0, failures: {}, failOpen: 0,
     latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
+    loadProcessStallMs: 0,
     deployments: [],
   };
 }
@@ -352,10 +373,14 @@ async function runVariant(variant: Variant, arn: string, ctx: VariantContext): P
     cleanup.add(`${variant} service`, () => service.close());
     await waitFor(() => listener.routing().eligible.length === options.desiredCount && !listener.routing().failOpen, {
       description: `${variant}: the listener routes to ${options.desiredCount} healthy targets`,
-      timeoutMs: 60_000,
+      timeoutMs: ROUTING_TIMEOUT_MS,
       intervalMs: 100,
     });
     listener.resetStats();
+    const stall = monitorEventLoopDelay({ resolution: 20 });
+    stall.enable();
+    cleanup.add(`${variant} stall monitor`, () => stall.disable());
+    const stallMs = () => Math.round(stall.max / 1e6);
     load = startLoad({ url: `${listener.url}/`, ratePerSecond: options.ratePerSecond, timeoutMs: options.requestTimeoutMs, maxFailureRecords: 10_000_000 });
     const running = load;
     cleanup.add(`${variant} load`, () => running.stop());
@@ -372,7 +397,7 @@ async function runVariant(variant: Variant, arn: string, ctx: VariantContext): P
       windows.push({ startedAt, sentBefore, skippedBefore, failOpenBefore, result, previousRevision });
       await sleep(options.settleMs);
       const sofar = running.stats();
-      log(`${variant}: deployment ${i}/${options.deployments} took ${(result.durationMs / 1000).toFixed(1)} s; ${sofar.failed} failed, ${sofar.skipped} skipped of ${sofar.sent} so far`);
+      log(`${variant}: deployment ${i}/${options.deployments} took ${(result.durationMs / 1000).toFixed(1)} s; ${sofar.failed} failed, ${sofar.skipped} skipped of ${sofar.sent} so far; longest stall of this process so far ${stallMs()} ms`);
     }
     const stats = await running.stop();
     const failOpenTotal = listener.stats().failOpen;
@@ -404,6 +429,7 @@ async function runVariant(variant: Variant, arn: string, ctx: VariantContext): P
       failures: countFailures(stats.failures),
       failOpen: failOpenTotal,
       latencyMs: stats.latencyMs,
+      loadProcessStallMs: stallMs(),
       deployments,
     };
   } finally {

@@ -14,7 +14,7 @@ import type { ApiLimits } from '../../agent/fleet/api-budget.ts';
 import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
 import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { TargetRegistry } from '../../agent/core/target-registry.ts';
-import { fleetMember, RETRY_BASE_MS, type MemberParts, type MemberSettings } from '../../agent/reconcile/fleet-member.ts';
+import { fleetMember, type MemberParts, type MemberSettings } from '../../agent/reconcile/fleet-member.ts';
 import type { Log } from '../../agent/log.ts';
 import { READINESS_GATE_LABEL, TARGET_GROUP_ARN_LABEL } from '../../agent/mapping/labels.ts';
 import { ReconcileLoop } from '../../agent/reconcile/loop.ts';
@@ -22,6 +22,7 @@ import { Reconciler, type PassResult } from '../../agent/reconcile/reconciler.ts
 import type { Caller, ElbModel } from './elb-model.ts';
 import { uniform } from './random.ts';
 import type { VirtualTime } from './virtual-time.ts';
+import { DEFAULT_RETRY } from '../../agent/core/backoff.ts';
 
 /** A task container as Docker holds it (ground truth, not what an agent believes). */
 export interface SimContainer {
@@ -182,7 +183,7 @@ export class SimHost implements Caller {
       pass: (reasons) => reconciler.reconcile(reasons),
       log: SILENT_LOG,
       intervalMs: o.reconcileIntervalMs,
-      retry: { baseMs: RETRY_BASE_MS, capMs: o.retryMaxDelayMs },
+      retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: o.retryMaxDelayMs },
       random: o.random,
       timers: o.clock,
       onPass: (result: PassResult | undefined) => {
@@ -226,7 +227,7 @@ function prototypeMember(settings: MemberSettings, parts: MemberParts, makePace:
     pace,
     fleet: { fleetSize: settings.fleetSize, limits: settings.limits, minReadIntervalMs: settings.reconcileIntervalMs },
     permanentRetryMs: settings.reconcileIntervalMs,
-    retry: { baseMs: RETRY_BASE_MS, capMs: settings.retryMaxDelayMs },
+    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: settings.retryMaxDelayMs },
     ...clock,
   });
   return { reconciler, pace };

@@ -5,10 +5,10 @@
 // what the README quotes (start-up to first reconcile, idle RSS with a few containers) and
 // writes them to dist/bin/bench.json. Skipped until `npm run build:binaries` has made
 // dist/bin/ecs-anywhere-lb-agent-linux-x64 (and on hosts that cannot run it).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT, runAgentCommand, type AgentProcess } from '../support/agent-process.ts';
+import { REPO_ROOT, newestMtime, runAgentCommand, type AgentProcess } from '../support/agent-process.ts';
 import { HOST_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
 import type { EcsContainer } from '../support/ecs-container.ts';
 import { sleep } from '../support/wait.ts';
@@ -22,6 +22,8 @@ const CONTAINERS = 3;
 const EXIT_CONFIG = 78;
 
 const runnable = existsSync(BINARY) && process.platform === 'linux' && process.arch === 'x64';
+/** A binary older than agent/ was built from other code: testing it would prove nothing about this checkout. */
+const stale = runnable && statSync(BINARY).mtimeMs < newestMtime(join(REPO_ROOT, 'agent'));
 
 /** A field of /proc/<pid>/status in KiB (VmRSS, VmHWM). */
 function procStatusKiB(pid: number, field: string): number {
@@ -30,7 +32,7 @@ function procStatusKiB(pid: number, field: string): number {
   return Number(match[1]);
 }
 
-describe.skipIf(!runnable)('single executable linux-x64 (dist/bin)', () => {
+describe.skipIf(!runnable || stale)(`single executable linux-x64 (dist/bin)${stale ? ' (skipped: older than agent/, run npm run build:binaries)' : ''}`, () => {
   let world: World;
   let agent: AgentProcess | undefined;
   const buildInfo = existsSync(join(BIN_DIR, 'build-info.json'))

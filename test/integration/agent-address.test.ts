@@ -18,10 +18,12 @@ const foreign = `${FOREIGN_IP}:31000`;
 /** What "within a few seconds" means here: the default 2 s address poll plus one pass. */
 const NOTICE_BUDGET_MS = 5_000;
 /**
- * The address watcher (`ip monitor`) acts within milliseconds (measured and printed below); the
- * bound asserted is below the 2 s poll, so only the watcher meets it, with room for a loaded machine.
+ * The address poll (the watcher's fallback) in the tests that measure the watcher (`ip monitor`):
+ * longer than any wait here, so an address change acted on at all was the watcher's doing
+ * (it acts within milliseconds, printed below). A time bound below the default 2 s poll could
+ * not tell the two apart (a poll lands anywhere in its period) and failed on a loaded machine.
  */
-const WATCHED_BOUND_MS = 1_000;
+const POLL_OFF = { ECS_ANYWHERE_LB_ADDRESS_CHECK_INTERVAL: '300s' };
 
 let world: World;
 let netns: TestNetns;
@@ -110,7 +112,7 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     await netns.addInterface('vpn0', `${X}/24`);
     const a = await container('addr-a');
     const b = await container('addr-b');
-    agent = startAgentInNetns({ ECS_ANYWHERE_LB_INTERFACE: 'vpn0' });
+    agent = startAgentInNetns({ ECS_ANYWHERE_LB_INTERFACE: 'vpn0', ...POLL_OFF });
     await agent.ready();
     await world.waitForTargets('addr', [...on(X, a, b), foreign].sort(), 'registered on the first address', 15_000, LIVE);
 
@@ -118,7 +120,6 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     let mark = world.elb.requestLog.length;
     const move = await timeToConverge((last) => renumber('vpn0', `${Y}/24`, last), [...on(Y, a, b), foreign].sort(), 'moved to the new address', Y);
     console.log(`[agent-address] --interface: renumbered; RegisterTargets of the new address ${move.registerMs} ms after the change, targets moved in ${move.convergedMs} ms`);
-    expect(move.registerMs).toBeLessThan(WATCHED_BOUND_MS);
     // Make-before-break: the new targets were registered before the old ones were deregistered.
     const calls = world.elb.requestLog.slice(mark).filter((e) => e.action === 'RegisterTargets' || e.action === 'DeregisterTargets');
     const firstRegisterNew = calls.findIndex((e) => e.action === 'RegisterTargets' && (e.targets ?? []).some((t) => t.id === Y));
@@ -151,7 +152,6 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     await netns.setAddress('vpn0', `${Z}/24`);
     const back = await timeToConverge((last) => (last(), netns.setUp('vpn0', true)), [...on(Z, a, c), foreign].sort(), 'registered on the returned address', Z);
     console.log(`[agent-address] --interface: came back renumbered; RegisterTargets of the new address ${back.registerMs} ms after the link came up, targets moved in ${back.convergedMs} ms`);
-    expect(back.registerMs).toBeLessThan(WATCHED_BOUND_MS);
     await waitFor(() => JSON.stringify(stateFile().addresses) === JSON.stringify([Z]), { description: `state lists only ${Z} (now ${JSON.stringify(stateFile().addresses)})`, timeoutMs: 5_000 });
 
     expect(await stillRunning(agent)).toBe(true);
@@ -193,7 +193,7 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     await netns.addInterface('lan0', `${L}/24`);
     await netns.setDefaultRoute('lan0');
     const d = await container('addr-auto');
-    agent = startAgentInNetns({});
+    agent = startAgentInNetns({ ...POLL_OFF });
     await agent.ready();
     await world.waitForTargets('addr', [...on(L, d), foreign].sort(), 'registered on the default-route interface', 15_000, LIVE);
     expect(agent.find((l) => l.event === 'address')[0]?.interface).toBe('lan0');
@@ -201,7 +201,6 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     // The VPN comes up: its address wins over the default route's.
     const up = await timeToConverge((last) => tunnelUp('tun0', `${T1}/24`, last), [...on(T1, d), foreign].sort(), 'moved to tun0', T1);
     console.log(`[agent-address] auto: tun0 came up; RegisterTargets of its address ${up.registerMs} ms after the link came up, targets moved in ${up.convergedMs} ms`);
-    expect(up.registerMs).toBeLessThan(WATCHED_BOUND_MS);
 
     // The VPN drops and its tunnel device goes away (OpenVPN without persist-tun): the agent
     // does not fall back to the LAN address (the load balancer reaches this host only
@@ -217,7 +216,6 @@ describe.skipIf(unavailable !== undefined)(`host address changes${unavailable ? 
     // It reconnects with a new tunnel address.
     const back = await timeToConverge((last) => tunnelUp('tun0', `${T2}/24`, last), [...on(T2, d), foreign].sort(), 'moved to the new tunnel address', T2);
     console.log(`[agent-address] auto: tun0 reconnected with a new address; RegisterTargets of it ${back.registerMs} ms after the link came up, targets moved in ${back.convergedMs} ms`);
-    expect(back.registerMs).toBeLessThan(WATCHED_BOUND_MS);
     expect(await stillRunning(agent)).toBe(true);
     noForeignCalls();
   });

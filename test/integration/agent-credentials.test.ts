@@ -8,7 +8,7 @@ import { FOREIGN_IP, HOST_IP, createWorld, targetLabels, type World } from '../s
 import { tempDir, type AgentProcess } from '../support/agent-process.ts';
 import type { EcsContainer } from '../support/ecs-container.ts';
 import { credentialsNumber, writeCredentialsFile, writeFileAtomically } from '../support/shared-credentials-file.ts';
-import { sleep, waitFor } from '../support/wait.ts';
+import { waitFor } from '../support/wait.ts';
 
 let world: World;
 let agent: AgentProcess | undefined;
@@ -86,10 +86,17 @@ describe('agent credentials', () => {
     for (let i = 1; i <= ROTATIONS; i++) {
       const next = install(i);
       if (i % 2 === 0) {
-        // The harsh order: the old key stops working before the new file is there.
+        // The harsh order: the old key stops working before the new file is there, and the
+        // file changes only once a call has met the dead key (a fixed pause could end before any call).
+        const previous = keys[keys.length - 2]!;
+        const from = world.elb.requestLog.length;
         world.elb.setAcceptedAccessKeyIds([next.accessKeyId]);
         const step = churn(i);
-        await sleep(300);
+        await waitFor(() => world.elb.requestLog.slice(from).some((e) => e.caller === previous && e.errorCode === 'ExpiredToken'), {
+          description: `a call with the dead key ${i - 1} answered ExpiredToken`,
+          timeoutMs: 15_000,
+          intervalMs: 10,
+        });
         writeCredentialsFile(file, next);
         await step;
       } else {
@@ -158,7 +165,9 @@ describe('agent credentials', () => {
     const c = await world.startContainer({ family: 'late', dockerLabels: targetLabels(world.groups.late!) });
     agent = world.startAgent(fileEnv(file));
     await agent.ready();
-    await sleep(4000);
+    // Three failed tries at the late group with the file missing: the agent kept trying, said so once, and registered nothing.
+    const failures = (code: string) => agent!.find((l) => l.event === 'error' && l.code === code && l.targetGroupArn === world.groups.late).length;
+    await waitFor(() => failures('CredentialsFileMissing') >= 3, { description: 'three failed tries at tg/late without a file', timeoutMs: 20_000 });
     expect(world.targets('late')).toEqual([foreign.late]);
     const problems = () => agent!.find((l) => l.event === 'credentials-problem');
     expect(problems()).toHaveLength(1);
@@ -167,7 +176,7 @@ describe('agent credentials', () => {
 
     // A file without the profile (e.g. half-provisioned) is another problem, said once too.
     writeFileAtomically(file, '[someone-else]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = x\n');
-    await sleep(3000);
+    await waitFor(() => failures('CredentialsProfileMissing') >= 3, { description: 'three failed tries at tg/late without the profile', timeoutMs: 20_000 });
     expect(problems()).toHaveLength(2);
     expect(problems()[1]!.message).toContain('default');
     expect(world.targets('late')).toEqual([foreign.late]);

@@ -104,6 +104,8 @@ describe.skipIf(!root)(`Docker engine restarts and stream loss${root ? '' : ' (s
     expect(stale.length).toBeGreaterThanOrEqual(1);
     for (const gone of stale) {
       expect(world.snapshot('restart').filter((t) => `${t.id}:${t.port}` === gone && t.state !== 'draining')).toEqual([]);
+      // The log line follows the call's answer, which the endpoint's state can show first: wait for it, then count.
+      await agent.waitForLog((l) => l.event === 'deregistered' && l.target === gone, `deregistration line of ${gone}`, 10_000);
       expect(agent.find((l) => l.event === 'deregistered' && l.target === gone)).toHaveLength(1);
     }
     expect(world.elb.requestLog.filter((e) => (e.targets ?? []).some((t) => t.id === FOREIGN_IP))).toEqual([]);

@@ -183,6 +183,8 @@ describe('agent during ELB outages', () => {
     const convergenceMs = Date.now() - cleared;
     console.log(JSON.stringify({ scenario: 'restart-during-outage', convergenceMs }));
     expect(convergenceMs).toBeLessThanOrEqual(CONVERGENCE_BOUND_MS);
+    // The log line follows the call's answer, which the endpoint's state can show first: wait for it, then count.
+    await agent.waitForLog((l) => l.event === 'deregistered' && l.target === stale, 'the stale target\'s deregistration line', 10_000);
     expect(agent.find((l) => l.event === 'deregistered' && l.target === stale)).toHaveLength(1);
     expect(world.elb.requestLog.filter((e) => (e.targets ?? []).some((t) => t.id === FOREIGN_IP))).toEqual([]);
   });

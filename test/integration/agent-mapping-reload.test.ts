@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FOREIGN_IP, HOST_IP, createWorld, type World } from '../support/agent-world.ts';
 import type { AgentProcess } from '../support/agent-process.ts';
 import { sleep } from '../support/wait.ts';
+import { uniqueFamily } from '../support/ecs-deployment/index.ts';
 
 const LIVE = ['initial', 'healthy', 'unhealthy'];
 let world: World;
@@ -29,20 +30,22 @@ function save(path: string, text: string): void {
   renameSync(`${path}.swp`, path);
 }
 
-const mapTo = (group: string) => JSON.stringify({ mappings: [{ family: 'legacy', containerName: 'app', targetGroupArn: world.groups[group] }] });
+// A family of this run's own: the engine may be shared, and a mapping rule takes every container of its family.
+const FAMILY = uniqueFamily('legacy');
+const mapTo = (group: string) => JSON.stringify({ mappings: [{ family: FAMILY, containerName: 'app', targetGroupArn: world.groups[group] }] });
 
 describe('mapping file reload', () => {
   it('follows a good edit, keeps the last good mapping through a bad one, and keeps running', async () => {
     const path = join(world.stateDir, 'mapping.json');
     save(path, mapTo('map-a'));
-    const legacy = await world.startContainer({ family: 'legacy' });
+    const legacy = await world.startContainer({ family: FAMILY });
     const target = `${HOST_IP}:${legacy.hostPort()}`;
     agent = world.startAgent({ ECS_ANYWHERE_LB_MAPPING_FILE: path });
     await agent.ready();
     await world.waitForTargets('map-a', [target, `${FOREIGN_IP}:31000`], 'mapped container registered', 20_000, LIVE);
 
     // Garbage (a half-saved edit): logged as an error naming the file; nothing moves.
-    save(path, '{"mappings": [{"family": "legacy", "contai');
+    save(path, `{"mappings": [{"family": "${FAMILY}", "contai`);
     const failed = await agent.waitForLog((l) => l.event === 'mapping-reload-failed', 'reload failure logged');
     expect(failed.level).toBe('error');
     expect(failed.message).toContain(`cannot reload the mapping file ${path}: `);

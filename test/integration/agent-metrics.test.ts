@@ -6,10 +6,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { parseDockerHost } from '../support/docker-engine.ts';
 import { FOREIGN_IP, HOST_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
 import { tempDir, type AgentProcess } from '../support/agent-process.ts';
-import { freeTcpPort, type EcsContainer } from '../support/ecs-container.ts';
+import type { EcsContainer } from '../support/ecs-container.ts';
+import { freeLoopbackAddress } from '../support/free-ports.ts';
 import { namingProblems, parsePrometheusText, sampleValue, type Family } from '../support/prometheus-text.ts';
 import { startSocketProxy } from '../support/socket-proxy.ts';
-import { sleep, waitFor } from '../support/wait.ts';
+import { waitFor } from '../support/wait.ts';
 
 const PREFIX = 'ecs_anywhere_lb';
 const CALLER = 'AKIDTESTHOST1';
@@ -38,12 +39,12 @@ afterAll(async () => {
 });
 
 async function startWithMetrics(extra: Record<string, string> = {}): Promise<{ a: AgentProcess; base: string }> {
-  const port = await freeTcpPort();
-  const a = world.startAgent({ ECS_ANYWHERE_LB_METRICS_ADDRESS: `127.0.0.1:${port}`, ...extra });
+  const { address } = await freeLoopbackAddress();
+  const a = world.startAgent({ ECS_ANYWHERE_LB_METRICS_ADDRESS: address, ...extra });
   agent = a;
   await a.waitForLog((l) => l.event === 'metrics-listening', 'metrics server listening');
   await a.ready();
-  return { a, base: `http://127.0.0.1:${port}` };
+  return { a, base: `http://${address}` };
 }
 
 async function scrape(base: string): Promise<Map<string, Family>> {
@@ -91,7 +92,11 @@ describe('agent metrics', () => {
     await world.waitForTargets('met-a', [ours(a1), ours(a2), foreignA], 'registered');
     await world.waitForTargets('met-b', [ours(b1), foreignB], 'registered');
 
-    let m = await scrape(base);
+    // The counters move when the calls' answers arrive, which the endpoint's state can show first.
+    let m = await waitFor(async () => {
+      const families = await scrape(base);
+      return sampleValue(families, `${PREFIX}_registrations_total`) === 3 && sampleValue(families, `${PREFIX}_owned_targets`) === 3 ? families : undefined;
+    }, { description: 'three registrations counted', timeoutMs: 10_000 }).catch(() => scrape(base));
     for (const f of m.values()) expect(namingProblems(f, PREFIX), f.name).toEqual([]);
     expect(sampleValue(m, `${PREFIX}_registrations_total`)).toBe(3);
     expect(sampleValue(m, `${PREFIX}_deregistrations_total`)).toBe(0);
@@ -113,14 +118,31 @@ describe('agent metrics', () => {
     const b2 = await add('met-b');
     await world.waitForTargets('met-b', [ours(b1), ours(b2), foreignB], 'registered after throttling');
     await waitFor(() => world.elb.faults().times === 0, { description: 'both throttles spent' });
-    await sleep(300);
 
-    m = await scrape(base);
-    const log = fromRequestLog(since);
-    const metricCalls = new Map(m.get(`${PREFIX}_api_calls_total`)!.samples.map((s) => [s.labels.action!, s.value]));
-    const metricErrors = new Map(m.get(`${PREFIX}_api_errors_total`)!.samples.map((s) => [`${s.labels.action}|${s.labels.code}`, s.value]));
+    // One count per HTTP request the endpoint saw, the SDK's retries included. The agent counts a
+    // call when its answer arrives, the endpoint when the request does: the two agree once the
+    // last answer is in (a count the agent never makes, or makes twice, never agrees).
+    const counts = async () => {
+      const families = await scrape(base);
+      const log = fromRequestLog(since);
+      const metricCalls = new Map(families.get(`${PREFIX}_api_calls_total`)!.samples.map((s) => [s.labels.action!, s.value]));
+      const metricErrors = new Map(families.get(`${PREFIX}_api_errors_total`)!.samples.map((s) => [`${s.labels.action}|${s.labels.code}`, s.value]));
+      return { families, log, metricCalls, metricErrors };
+    };
+    const same = (a: Map<string, number>, b: Map<string, number>) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+    let seen = await counts();
+    await waitFor(
+      async () => {
+        seen = await counts();
+        // The target counters move after the call's answer too (4 registrations, 1 deregistration so far).
+        const targetsCounted = sampleValue(seen.families, `${PREFIX}_registrations_total`) === 4 && sampleValue(seen.families, `${PREFIX}_deregistrations_total`) === 1;
+        return targetsCounted && same(seen.metricCalls, seen.log.calls) && same(seen.metricErrors, seen.log.errors);
+      },
+      { description: 'the metrics count the requests the endpoint logged and the targets changed', timeoutMs: 10_000 },
+    ).catch(() => undefined);
+    const { log, metricCalls, metricErrors } = seen;
+    m = seen.families;
     console.log(JSON.stringify({ scenario: 'metrics-vs-request-log', metricCalls: Object.fromEntries(metricCalls), logCalls: Object.fromEntries(log.calls), metricErrors: Object.fromEntries(metricErrors) }));
-    // One count per HTTP request the endpoint saw, the SDK's retries included.
     expect(metricCalls).toEqual(log.calls);
     expect(metricErrors).toEqual(log.errors);
     expect(metricErrors.get('RegisterTargets|AccessDenied')).toBeGreaterThanOrEqual(1);
@@ -142,9 +164,13 @@ describe('agent metrics', () => {
 
     const down = Date.now();
     world.elb.setFaults({ dropConnection: 1 });
-    // Healthy through the first failures, while they are younger than the threshold.
-    await sleep(1500);
-    expect((await health(base)).status).toBe(200);
+    // Healthy through the first failures, while they are younger than the threshold: asked once
+    // a call has failed (a fixed pause could end before any call), judged by that failure's age.
+    const firstDrop = await waitFor(() => world.elb.requestLog.find((e) => e.time >= down && e.status === 0), { description: 'a dropped call', timeoutMs: 10_000, intervalMs: 20 });
+    const early = await health(base);
+    const failureAgeMs = Date.now() - firstDrop.time;
+    expect(failureAgeMs, 'asked before the first failure was 3 s old').toBeLessThan(3000);
+    expect(early.status).toBe(200);
     const unhealthy = await waitFor(async () => ((await health(base)).status === 503 ? health(base) : undefined), { description: '/healthz 503', timeoutMs: 15_000, intervalMs: 200 });
     const unhealthyAfterMs = Date.now() - down;
     expect(unhealthy.body).toMatch(/^ELB API unreachable for \d+ s\n$/);
@@ -161,9 +187,11 @@ describe('agent metrics', () => {
     expect(healthyAfterMs).toBeLessThanOrEqual(2000 + 3000);
   });
 
-  it('/healthz: 503 while Docker is unreachable beyond the threshold, without blaming the ELB API', async () => {
+  // The engine is reached through a unix socket proxy the test can cut: a TCP engine (DOCKER_HOST=tcp://) has no socket to proxy.
+  const engineSocket = parseDockerHost(inject('dockerHost') || process.env.DOCKER_HOST || '').socketPath;
+  it.skipIf(engineSocket === undefined)('/healthz: 503 while Docker is unreachable beyond the threshold, without blaming the ELB API', async () => {
     const dir = tempDir('ecslb-metrics-proxy-');
-    const target = parseDockerHost(inject('dockerHost') || process.env.DOCKER_HOST || '').socketPath!;
+    const target = engineSocket!;
     const proxy = await startSocketProxy(join(dir.path, 'docker.sock'), target);
     try {
       const { base } = await startWithMetrics({ DOCKER_HOST: proxy.dockerHost, ECS_ANYWHERE_LB_RECONCILE_INTERVAL: '1s', ECS_ANYWHERE_LB_HEALTH_THRESHOLD: '3s', ECS_ANYWHERE_LB_RETRY_MAX_DELAY: '2s' });

@@ -17,6 +17,11 @@ beforeAll(async () => {
 afterEach(async () => {
   await agent?.stop('SIGTERM');
   agent = undefined;
+  // After every test (a last test alone would check an empty log): other hosts' targets untouched.
+  expect(world.elb.requestLog.some((e) => e.caller === 'AKIDTESTHOST1'), 'the agent made calls').toBe(true);
+  expect(world.targets('web')).toContain(foreignWeb);
+  expect(world.targets('api')).toContain(foreignApi);
+  expect(world.elb.requestLog.filter((e) => (e.targets ?? []).some((t) => t.id === FOREIGN_IP))).toEqual([]);
 });
 
 afterAll(async () => {
@@ -79,7 +84,15 @@ describe('agent registration', () => {
     const c = await world.startContainer({ family: 'hc', healthy: false, healthcheck: { intervalMs: 300, retries: 1 }, dockerLabels: targetLabels(world.groups.web!) });
     const target = `${HOST_IP}:${c.hostPort()}`;
     await c.waitForHealth('unhealthy', 15_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // Not registered while unhealthy: judged once a whole pass has run after the agent heard of it
+    // (a fixed pause may end before any pass). A probe container in the other group marks the passes:
+    // its registration comes from a pass that started after the health event, its deregistration
+    // from a later one, so the first finished before the check.
+    await agent.waitForLog((l) => l.event === 'docker-event' && String(l.action).startsWith('health_status') && l.containerId === c.id.slice(0, 12), 'the health event reached the agent');
+    const probe = await world.startContainer({ family: 'hc-probe', dockerLabels: targetLabels(world.groups.api!) });
+    await world.waitForTargets('api', [`${HOST_IP}:${probe.hostPort()}`, foreignApi].sort(), 'probe registered');
+    await probe.remove();
+    await world.waitForTargets('api', [foreignApi], 'probe deregistered', 20_000, ['initial', 'healthy', 'unhealthy']);
     expect(world.targets('web')).toEqual([foreignWeb]);
 
     await c.setHealthy(true);
@@ -93,10 +106,4 @@ describe('agent registration', () => {
     await c.remove();
   });
 
-  it('leaves other hosts\' targets untouched throughout', () => {
-    expect(world.targets('web')).toContain(foreignWeb);
-    expect(world.targets('api')).toContain(foreignApi);
-    const touched = world.elb.requestLog.filter((e) => (e.targets ?? []).some((t) => t.id === FOREIGN_IP));
-    expect(touched).toEqual([]);
-  });
 });

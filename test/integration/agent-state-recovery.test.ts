@@ -11,7 +11,8 @@ import { RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FOREIGN_IP, HOST_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
 import { runAgentCommand, type AgentProcess } from '../support/agent-process.ts';
-import { freeTcpPort, type EcsContainer } from '../support/ecs-container.ts';
+import type { EcsContainer } from '../support/ecs-container.ts';
+import { freeLoopbackAddress } from '../support/free-ports.ts';
 import { createTestClient } from '../support/local-elbv2/test-client.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { sleep, waitFor } from '../support/wait.ts';
@@ -126,8 +127,8 @@ describe.skipIf(noTmpfs !== undefined)(`a state directory on a full file system$
     const stateDir = join(mountPoint, 'state');
     const kept = await container('full-kept');
     const leaving = await container('full-leaving');
-    const port = await freeTcpPort();
-    const env = { ECS_ANYWHERE_LB_STATE_DIR: stateDir, ECS_ANYWHERE_LB_RETRY_MAX_DELAY: '2s', ECS_ANYWHERE_LB_METRICS_ADDRESS: `127.0.0.1:${port}` };
+    const metrics = await freeLoopbackAddress();
+    const env = { ECS_ANYWHERE_LB_STATE_DIR: stateDir, ECS_ANYWHERE_LB_RETRY_MAX_DELAY: '2s', ECS_ANYWHERE_LB_METRICS_ADDRESS: metrics.address };
     agent = world.startAgent(env);
     await agent.ready();
     await world.waitForTargets('rec', [at(kept), at(leaving), FOREIGN], 'registered before the disk fills', 20_000, LIVE);
@@ -156,7 +157,7 @@ describe.skipIf(noTmpfs !== undefined)(`a state directory on a full file system$
     expect(readdirSync(stateDir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
     // Exposed: the metrics count the failed writes, and `status` names the problem.
-    const families = parsePrometheusText(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const families = parsePrometheusText(await (await fetch(`http://${metrics.address}/metrics`)).text());
     expect(sampleValue(families, 'ecs_anywhere_lb_state_write_failures_total')).toBeGreaterThanOrEqual(1);
     expect(sampleValue(families, 'ecs_anywhere_lb_state_write_failing')).toBe(1);
     const status = await runAgentCommand({ args: ['status', '--json'], env: world.env({ ECS_ANYWHERE_LB_STATE_DIR: stateDir }) });

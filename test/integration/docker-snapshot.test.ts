@@ -4,11 +4,14 @@
 import Docker from 'dockerode';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { snapshotFromInspect, snapshotFromList, inspectDetails } from '../../agent/docker/container-snapshot.ts';
-import { removeTestContainers, startEcsContainer, type EcsContainer } from '../support/ecs-container.ts';
+import { freeTcpPort, removeTestContainers, startEcsContainer, type EcsContainer } from '../support/ecs-container.ts';
 
 const docker = new Docker();
 const runId = inject('testRunId');
 const started: EcsContainer[] = [];
+// Host network mode binds on the host itself: ports nothing else holds (not fixed numbers another run may hold too).
+const hostPorts = [await freeTcpPort()];
+while (hostPorts.length < 2) hostPorts.push(...[await freeTcpPort()].filter((p) => !hostPorts.includes(p)));
 
 afterAll(async () => {
   await Promise.all(started.map((c) => c.remove()));
@@ -25,7 +28,7 @@ describe('container snapshots from a listing and from an inspect', () => {
   it.each<[string, Parameters<typeof startEcsContainer>[1]]>([
     ['bridge, two published ports', { ports: [8080, 9090] }],
     ['bridge, a port bound to one host address', { ports: [{ containerPort: 8080, hostIp: '127.0.0.1' }] }],
-    ['host network mode, exposed ports and the ECS metadata URI', { networkMode: 'host', ports: [18080, 18081], env: ['ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/a1b2c3d4-1234-5678-9abc-def012345678'] }],
+    ['host network mode, exposed ports and the ECS metadata URI', { networkMode: 'host', ports: hostPorts, env: ['ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/a1b2c3d4-1234-5678-9abc-def012345678'] }],
     ['with a HEALTHCHECK', { healthcheck: true }],
   ])('%s', async (_case, options) => {
     const c = await startEcsContainer(docker, { runId, family: 'snapshot', dockerLabels: { 'ecslb-snapshot-test': '1' }, ...options });

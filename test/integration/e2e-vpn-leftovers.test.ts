@@ -12,6 +12,7 @@ import { footprint, removeLeftovers, RUN_DIR_BASE } from '../../scripts/e2e-vpn/
 import { runNames } from '../../scripts/e2e-vpn/network-plan.ts';
 import { netnsUnavailableReason } from '../support/netns.ts';
 import { startEcsContainer } from '../support/ecs-container.ts';
+import { waitFor } from '../support/wait.ts';
 
 const unavailable = netnsUnavailableReason();
 const docker = new Docker();
@@ -49,15 +50,19 @@ describe.skipIf(unavailable !== undefined)('e2e:vpn leftovers', () => {
     children.push(inNs, byEnv, byCwd);
     const container = await startEcsContainer(docker, { family: 'e2e-vpn-leftover', runId: dead.runId, waitUntilServing: false });
     cleanups.push(() => container.remove());
-    await new Promise((resolve) => setTimeout(resolve, 300));
-
-    const before = await footprint(docker);
-    const ofDead = before.filter((i) => i.runPid === Number(dead.runId.split('-')[1]));
+    const deadPidOf = Number(dead.runId.split('-')[1]);
+    // The three processes are found once they run (a fixed pause could end before a loaded machine started them).
+    const ofDead = await waitFor(async () => {
+      const items = (await footprint(docker)).filter((i) => i.runPid === deadPidOf);
+      return items.filter((i) => i.kind === 'process').length === 3 ? items : undefined;
+    }, { description: 'the crashed run\'s three processes in the footprint', timeoutMs: 10_000 });
     expect(ofDead.map((i) => i.kind).sort()).toEqual(['container', 'directory', 'link', 'netns', 'process', 'process', 'process']);
 
     const { removed, problems } = await removeLeftovers(docker);
     expect(problems).toEqual([]);
-    expect(removed.map((i) => `${i.kind} ${i.name}`).sort()).toEqual(ofDead.map((i) => `${i.kind} ${i.name}`).sort());
+    // Other crashed runs' leftovers (a machine shared with other sessions) go too; this one's go exactly.
+    expect(removed.filter((i) => i.runPid === deadPidOf).map((i) => `${i.kind} ${i.name}`).sort()).toEqual(ofDead.map((i) => `${i.kind} ${i.name}`).sort());
+    expect(removed.filter((i) => i.runPid === process.pid)).toEqual([]);
     for (const c of [inNs, byEnv, byCwd]) await new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once('exit', resolve)));
     expect([inNs, byEnv, byCwd].map((c) => c.signalCode)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
     const after = await footprint(docker);

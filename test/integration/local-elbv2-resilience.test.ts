@@ -8,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalElbv2 } from '../support/local-elbv2/index.ts';
 import type { LocalElbv2 } from '../support/local-elbv2/index.ts';
 import { TEST_ACCESS_KEY_ID, createTestClient } from '../support/local-elbv2/test-client.ts';
-import { sleep } from '../support/wait.ts';
 
 const NAMESPACE = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const TARGET = { Id: '192.168.20.30', Port: 8080, AvailabilityZone: 'all' };
@@ -17,12 +16,15 @@ const FAKE_AUTH = `AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY_ID}/20250101/us
 type SdkError = Error & { Code?: string; $fault?: string; $metadata?: { httpStatusCode?: number; attempts?: number }; code?: string };
 
 let elb: LocalElbv2;
+/** The throttle buckets' clock: it moves only when a test moves it, so no token comes back while a slow machine makes its calls. */
+let throttleNow = 0;
+const throttleClock = () => throttleNow;
 let arn: string;
 let otherArn: string;
 const clients: ElasticLoadBalancingV2Client[] = [];
 
 beforeAll(async () => {
-  elb = await startLocalElbv2();
+  elb = await startLocalElbv2({ throttleClock });
   arn = await elb.createTargetGroup({ name: 'resilience' });
   otherArn = await elb.createTargetGroup({ name: 'not-ours' });
 });
@@ -91,12 +93,15 @@ describe('throttling', () => {
       ['AKIAHOSTB00000000002', 200],
       ['AKIAHOSTA00000000001', 400],
     ]);
-    await sleep(150); // 10 tokens/s: at least one token is back
+    throttleNow += 50; // 10 tokens/s: half a token back
+    expect((await sdkError(describeHealth(hostB))).name).toBe('Throttling');
+    throttleNow += 50; // 100 ms: one whole token back
     await describeHealth(hostB);
+    expect((await sdkError(describeHealth(hostA))).name).toBe('Throttling');
   });
 
   it('throttles per API class like ELBv2: a burst of RegisterTargets runs dry while DescribeTargetHealth still passes', async () => {
-    const account = await startLocalElbv2({ accountThrottle: { change: { ratePerSecond: 1, burst: 2 } } });
+    const account = await startLocalElbv2({ accountThrottle: { change: { ratePerSecond: 1, burst: 2 } }, throttleClock });
     try {
       const groupArn = await account.createTargetGroup({ name: 'per-class' });
       const sdk = createTestClient(account, { maxAttempts: 1 });
@@ -148,10 +153,13 @@ describe('fault injection', () => {
     const started = Date.now();
     await describeHealth(sdk);
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    // Cleared, a latency the call could not hide is gone (a busy machine can slow a local call
+    // past a few hundred ms, never past 20 s).
+    elb.setFaults({ latencyMs: 20_000 });
     elb.clearFaults();
     const fastStart = Date.now();
     await describeHealth(sdk);
-    expect(Date.now() - fastStart).toBeLessThan(300);
+    expect(Date.now() - fastStart).toBeLessThan(20_000);
   });
 
   it('answers 500 InternalFailure, which the SDK retries', async () => {

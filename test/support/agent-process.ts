@@ -18,7 +18,8 @@ export interface AgentLogLine {
   [field: string]: unknown;
 }
 
-function newestMtime(dir: string): number {
+/** The newest modification time of any file under `dir` (ms): what a build made from it must be newer than. */
+export function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

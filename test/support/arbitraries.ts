@@ -90,3 +90,56 @@ export const desiredEndpoint: fc.Arbitrary<DesiredEndpoint> = fc.record(
   },
   { requiredKeys: ['targetGroupArn', 'port', 'containerId', 'containerName'] },
 );
+
+/**
+ * The agent's labels as a task definition would carry them (a valid group, maybe a port, maybe
+ * the gate), for properties that must also see label sets the agent accepts: random ones
+ * (`labelSet`) mostly make problems.
+ */
+export const agentLabels: fc.Arbitrary<Record<string, string>> = fc
+  .record(
+    {
+      group: fc.constantFrom(...GROUPS),
+      port: fc.constantFrom(null, null, '8080', '9090', '80'),
+      targets: fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary: fc.subarray([...GROUPS], { minLength: 1 }).map((arns) => arns.map((arn) => `${arn}@8080`).join(',')), weight: 1 }),
+      gate: fc.constantFrom(null, null, 'true', 'false'),
+    },
+  )
+  .map(({ group, port, targets, gate }) => ({
+    ...(targets !== null ? { [TARGETS_LABEL]: targets } : { [TARGET_GROUP_ARN_LABEL]: group }),
+    ...(port !== null && targets === null ? { [CONTAINER_PORT_LABEL]: port } : {}),
+    ...(gate !== null ? { [READINESS_GATE_LABEL]: gate } : {}),
+  }));
+
+/**
+ * A task container as the ECS agent starts it (ECS labels, the agent's labels, bridge mode with
+ * its ports published, mostly running and healthy), so that a property about what gets
+ * registered sees containers that do; `containerSnapshot` covers everything else.
+ */
+export const taskContainer: fc.Arbitrary<ContainerSnapshot> = fc
+  .record({
+    id: fc.stringMatching(/^[0-9a-f]{12}$/).map((s) => s.padEnd(64, '0')),
+    family: fc.constantFrom('web', 'x'),
+    labels: agentLabels,
+    state: fc.constantFrom('up', 'up', 'up', 'up', 'stopped', 'stopping'),
+    health: fc.constantFrom('none', 'healthy', 'healthy', 'starting', 'unhealthy'),
+    containerPorts: fc.constantFrom([8080], [8080], [8080, 9090]),
+    hostPort: fc.constantFrom(...PORTS),
+    hostIp: fc.constantFrom('', '0.0.0.0', '0.0.0.0', '10.8.0.10', '10.8.0.6', '127.0.0.1'),
+  })
+  .map(({ id, family, labels, state, health, containerPorts, hostPort, hostIp }) => ({
+    id,
+    name: `ecs-${family}-1-app-${id.slice(0, 20)}`,
+    labels: {
+      [ECS_TASK_ARN_LABEL]: `arn:aws:ecs:us-east-1:123456789012:task/c/${id.slice(0, 32)}`,
+      [ECS_FAMILY_LABEL]: family,
+      [ECS_CONTAINER_NAME_LABEL]: 'app',
+      ...labels,
+    },
+    running: state !== 'stopped',
+    stopping: state === 'stopping',
+    health,
+    networkMode: 'bridge',
+    ports: containerPorts.map((containerPort, i) => ({ containerPort, protocol: 'tcp' as const, hostIp, hostPort: hostPort + i })),
+    exposedPorts: containerPorts.map((containerPort) => ({ containerPort, protocol: 'tcp' as const })),
+  }));

@@ -3,10 +3,12 @@
 // bridge mode with a dynamic host port or host mode), running busybox httpd so tests
 // can reach them, with a switchable HEALTHCHECK and a configurable SIGTERM grace.
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import type Docker from 'dockerode';
 import { TEST_IMAGE } from './test-image.ts';
 import { waitFor } from './wait.ts';
+
+// Kept here too: tests import it from this module.
+export { freeTcpPort } from './free-ports.ts';
 
 /** Label on every container this harness creates. */
 export const TEST_CONTAINER_LABEL = 'ecs-anywhere-lb-test.harness';
@@ -194,19 +196,6 @@ export function newTaskArn(cluster = 'test-cluster', region = 'us-east-1', accou
 /** The Docker name the ECS agent gives a task container (invalid characters dropped from the container name). */
 export function ecsContainerDockerName(family: string, revision: number | string, containerName: string): string {
   return `ecs-${family}-${revision}-${containerName.replace(/[^A-Za-z0-9-]+/g, '')}-${randomHex(20)}`;
-}
-
-/** A TCP port nothing listens on right now (for host network mode and fixed host ports). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '0.0.0.0', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Starts a container the way the ECS agent would start a task's container. */

@@ -87,7 +87,7 @@ describe('architecture: the parser', () => {
     expect(IMPORTS.length).toBeGreaterThan(100);
     // A known arrow of each kind, so an empty parse cannot pass the rules below.
     expect(IMPORTS).toContainEqual({ from: 'reconcile/reconciler.ts', specifier: '../core/target-registry.ts', typeOnly: false, target: 'core/target-registry.ts' });
-    expect(IMPORTS).toContainEqual({ from: 'reconcile/reconciler.ts', specifier: '../log.ts', typeOnly: true, target: 'log.ts' });
+    expect(IMPORTS).toContainEqual({ from: 'reconcile/reconciler-options.ts', specifier: '../log.ts', typeOnly: true, target: 'log.ts' });
     expect(IMPORTS).toContainEqual({ from: 'main.ts', specifier: 'dockerode', typeOnly: false });
   });
 

@@ -1,6 +1,6 @@
 // Backoff with full jitter: bounded by the cap, doubling in expectation, never zero.
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../agent/core/backoff.ts';
+import { backoffDelay, jittered } from '../../agent/core/backoff.ts';
 
 /** random() values spread evenly over [0, 1): a deterministic stand-in for Math.random. */
 const GRID = Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
@@ -82,5 +82,17 @@ describe('backoffDelay', () => {
   it('spreads retries over the window (full jitter, not a fixed delay)', () => {
     const delays = new Set(GRID.map((r) => backoffDelay(6, 100, 30_000, () => r)));
     expect(delays.size).toBeGreaterThan(500);
+  });
+});
+
+describe('jittered (the one jitter formula: loop periods, drift-repair and gate reads)', () => {
+  it.each<[number, number, number, number]>([
+    [1000, 0.1, 0, 900],
+    [1000, 0.1, 0.5, 1000],
+    [1000, 0.1, 0.999, 1100],
+    [60_000, 0.1, 0.25, 57_000],
+    [333, 0, 0.9, 333],
+  ])('%i ms +-%d with random() = %d is %i ms', (ms, fraction, r, expected) => {
+    expect(jittered(ms, fraction, () => r)).toBe(expected);
   });
 });

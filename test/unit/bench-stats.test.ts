@@ -1,7 +1,7 @@
 // The bench's arithmetic (scripts/bench/stats.ts): nearest-rank percentiles, summaries and the
 // agent-over-probe ratios its goals are judged by.
 import { describe, expect, it } from 'vitest';
-import { percentile, ratio, ratios, summary } from '../../scripts/bench/stats.ts';
+import { percentile, ratio, ratios, refusedByBucket, summary } from '../../scripts/bench/stats.ts';
 
 describe('percentile (nearest rank)', () => {
   const ten = [10, 1, 9, 2, 8, 3, 7, 4, 6, 5];
@@ -46,5 +46,20 @@ describe('ratios to the probe', () => {
 
   it('a probe at 0 ms counts as 0.1 ms (no division by zero)', () => {
     expect(ratio(1, 0)).toBe(10);
+  });
+});
+
+describe('refusedByBucket (calls replayed through a token bucket that starts full)', () => {
+  const at = (...s: number[]) => s.map((x) => x * 1000);
+  it.each<[string, number[], number, number, number]>([
+    ['no calls', [], 4, 20, 0],
+    ['the burst, all at once', Array.from({ length: 20 }, () => 0), 4, 20, 0],
+    ['one past the burst at once', Array.from({ length: 21 }, () => 0), 4, 20, 1],
+    ['the burst, then one a quarter second later: refilled', [...Array.from({ length: 20 }, () => 0), 250], 4, 20, 0],
+    ['the burst, then two a quarter second later: one refused', [...Array.from({ length: 20 }, () => 0), 250, 250], 4, 20, 1],
+    ['at the refill rate for a minute, with a bucket of one', at(...Array.from({ length: 60 }, (_, i) => i)), 1, 1, 0],
+    ['twice the refill rate, bucket of one: every other one refused', Array.from({ length: 10 }, (_, i) => i * 500), 1, 1, 5],
+  ])('%s', (_name, times, perSecond, burst, refused) => {
+    expect(refusedByBucket(times, perSecond, burst)).toBe(refused);
   });
 });

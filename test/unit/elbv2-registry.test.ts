@@ -10,6 +10,7 @@ import { Elbv2Registry, isReachable, kindOf, type Elbv2RegistryOptions } from '.
 import { OperationError } from '../../agent/errors.ts';
 import { startLocalElbv2, type LocalElbv2 } from '../support/local-elbv2/index.ts';
 import { credentialsNumber, writeCredentialsFile } from '../support/shared-credentials-file.ts';
+import { waitFor } from '../support/wait.ts';
 
 let elb: LocalElbv2;
 let arn: string;
@@ -67,9 +68,12 @@ describe('Elbv2Registry and expired credentials', () => {
     const { registry: r, observed } = registry();
     await r.describeTargets(arn);
     elb.clearRequestLog();
-    elb.setFaults({ latencyMs: 200 });
+    // The file rotates once the call has reached the endpoint (which counts the delayed request
+    // off `times` on arrival, and checks the key after the delay): a fixed 50 ms could pass before
+    // a slow machine had even signed the call, which then went out with the new key.
+    elb.setFaults({ latencyMs: 1_000, times: 1 });
     const call = r.describeTargets(arn);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => elb.faults().times === 0, { description: 'the call arrived at the endpoint', timeoutMs: 10_000, intervalMs: 5 });
     writeCredentialsFile(file, credentialsNumber(2));
     elb.setAcceptedAccessKeyIds(['AKIDROT0002']);
     await expect(call).resolves.toEqual([]);

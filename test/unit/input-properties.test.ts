@@ -14,7 +14,7 @@ import { computeDesired } from '../../agent/mapping/desired.ts';
 import { CONTAINER_PORT_LABEL, READINESS_GATE_LABEL, TARGET_GROUP_ARN_LABEL, TARGETS_LABEL, parseReadinessGate, parseTargetLabels } from '../../agent/mapping/labels.ts';
 import { parseMappingRules } from '../../agent/mapping/mapping-file.ts';
 import { parseStateText, recordProblem } from '../../agent/state/state-file.ts';
-import { GROUPS, PORTS, containerSnapshot, labelSet, mappingJson, rawOptions, runs } from '../support/arbitraries.ts';
+import { GROUPS, PORTS, agentLabels, containerSnapshot, labelSet, taskContainer, mappingJson, rawOptions, runs } from '../support/arbitraries.ts';
 
 /** Runs `fn`; a throw passes only when it is a ConfigError (the typed error the entry point turns into exit 78). */
 function onlyConfigErrors(fn: () => unknown): void {
@@ -26,14 +26,20 @@ function onlyConfigErrors(fn: () => unknown): void {
   }
 }
 
+/** Fewest cases a property must have checked (its generators are seeded: the counts are fixed). */
+const MIN_CHECKED = 50;
+
 const validPort = (p: number | undefined) => p === undefined || (Number.isInteger(p) && p >= 1 && p <= 65535);
 
 describe('labels', () => {
   it('any label set gives requests for valid ARNs and ports, and problems naming a label; never a throw', () => {
     const sources = new Set([TARGET_GROUP_ARN_LABEL, CONTAINER_PORT_LABEL, TARGETS_LABEL]);
+    const seen = { requests: 0, problems: 0 };
     fc.assert(
-      fc.property(labelSet, (labels) => {
+      fc.property(fc.oneof(labelSet, agentLabels), (labels) => {
         const { requests, problems } = parseTargetLabels(labels);
+        seen.requests += requests.length;
+        seen.problems += problems.length;
         for (const r of requests) {
           expect(isTargetGroupArn(r.targetGroupArn)).toBe(true);
           expect(validPort(r.containerPort)).toBe(true);
@@ -47,12 +53,16 @@ describe('labels', () => {
       }),
       runs(1000),
     );
+    // Both outcomes were generated (a generator that made only one would check half the claim).
+    expect(seen.requests).toBeGreaterThanOrEqual(MIN_CHECKED);
+    expect(seen.problems).toBeGreaterThanOrEqual(MIN_CHECKED);
   });
 
   it('any containers, rules and allowed groups give endpoints only in allowed groups, on published ports of running containers', () => {
+    const checked = { endpoints: 0, allowListed: 0 };
     fc.assert(
       fc.property(
-        fc.array(containerSnapshot, { maxLength: 5 }),
+        fc.array(fc.oneof({ arbitrary: containerSnapshot, weight: 1 }, { arbitrary: taskContainer, weight: 2 }), { maxLength: 5 }),
         fc.array(fc.record({ family: fc.constantFrom('web', 'x'), containerName: fc.constantFrom('app', 'y'), targetGroupArn: fc.constantFrom(...GROUPS), containerPort: fc.constantFrom(80, 8080) }, { requiredKeys: ['family', 'containerName', 'targetGroupArn'] }), { maxLength: 3 }),
         fc.option(fc.subarray([...GROUPS])),
         fc.boolean(),
@@ -63,6 +73,8 @@ describe('labels', () => {
             ...(allowed !== null ? { allowedTargetGroups: new Set(allowed) } : {}),
             ...(hostAddress !== null ? { hostAddress } : {}),
           });
+          checked.endpoints += endpoints.length;
+          if (allowed !== null) checked.allowListed += endpoints.length;
           for (const e of endpoints) {
             if (allowed !== null) expect(allowed).toContain(e.targetGroupArn);
             expect(validPort(e.port)).toBe(true);
@@ -74,6 +86,9 @@ describe('labels', () => {
       ),
       runs(500),
     );
+    // Endpoints were produced, some under an allow list (none would pass vacuously).
+    expect(checked.endpoints).toBeGreaterThanOrEqual(MIN_CHECKED);
+    expect(checked.allowListed).toBeGreaterThanOrEqual(MIN_CHECKED);
   });
 });
 

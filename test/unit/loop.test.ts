@@ -292,6 +292,33 @@ describe('ReconcileLoop', () => {
     expect(script.calls).toHaveLength(3);
   });
 
+  it('the pass does not wait for its state write; a write that fails wakes a pass after its backoff', async () => {
+    const write = deferred();
+    const script = scriptedPass([async () => ({ ...OK, written: write.promise.then(() => 700) })]);
+    const loop = newLoop({ pass: script.pass });
+    loop.trigger('startup');
+    await settle();
+    // The next trigger runs at once, its write still in flight.
+    loop.trigger('event:kill');
+    await settle();
+    expect(script.calls).toEqual([['startup'], ['event:kill']]);
+    write.resolve();
+    await vi.advanceTimersByTimeAsync(699);
+    expect(script.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(script.calls).toEqual([['startup'], ['event:kill'], ['retry']]);
+  });
+
+  it('a write that fails keeps an earlier retry the loop already has', async () => {
+    const script = scriptedPass([async () => ({ ...OK, nextPassInMs: 100, written: Promise.resolve(5_000) })]);
+    const loop = newLoop({ pass: script.pass });
+    loop.trigger('startup');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(script.calls).toEqual([['startup'], ['retry']]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(script.calls).toHaveLength(2);
+  });
+
   // intervalMs 1000, jitter 0.1: the period lies in [900, 1100] ms
   it.each([
     [0, 900],

@@ -96,6 +96,7 @@ describe('Metrics.render', () => {
       ecs_anywhere_lb_state_write_failures_total: 'counter',
       ecs_anywhere_lb_state_write_failing: 'gauge',
       ecs_anywhere_lb_registrations_held: 'gauge',
+      ecs_anywhere_lb_changes_held: 'gauge',
       ecs_anywhere_lb_owned_targets: 'gauge',
       ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds: 'gauge',
       ecs_anywhere_lb_host_address_info: 'gauge',
@@ -196,6 +197,37 @@ describe('Metrics.render', () => {
     const m = Object.assign(new Metrics(), { elbFailingSince: failingBefore });
     m.apiCall('RegisterTargets', reachable ? 'InvalidTarget' : 'Throttling', reachable, 9000);
     expect(m.elbFailingSince).toBe(failingSince);
+  });
+});
+
+describe('Metrics: changed through named methods', () => {
+  it('passCompleted and passFailed count the passes, their time, the changes, the gauges and the last settled pass', () => {
+    const m = new Metrics();
+    m.passCompleted({ registered: 3, deregistered: 1, ownedTargets: 2, heldForState: 1, address: '10.8.0.10', settled: false }, 250, 1_000_000);
+    m.passCompleted({ registered: 1, deregistered: 2, ownedTargets: 1, address: '10.8.0.10', settled: true }, 50, 2_000_000);
+    m.passFailed(100);
+    const f = parseExposition(m.render());
+    expect({
+      registered: valueOf(f, 'ecs_anywhere_lb_registrations_total'),
+      deregistered: valueOf(f, 'ecs_anywhere_lb_deregistrations_total'),
+      passes: valueOf(f, 'ecs_anywhere_lb_reconcile_duration_seconds_count'),
+      seconds: valueOf(f, 'ecs_anywhere_lb_reconcile_duration_seconds_sum'),
+      failures: valueOf(f, 'ecs_anywhere_lb_reconcile_failures_total'),
+      owned: valueOf(f, 'ecs_anywhere_lb_owned_targets'),
+      held: valueOf(f, 'ecs_anywhere_lb_registrations_held'),
+      settledAt: valueOf(f, 'ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds'),
+    }).toEqual({ registered: 4, deregistered: 3, passes: 3, seconds: 0.4, failures: 1, owned: 1, held: 0, settledAt: 2000 });
+    expect(healthOf(m, 2_000_000 + DEFAULT_UNHEALTHY_AFTER_MS, DEFAULT_UNHEALTHY_AFTER_MS, 0).ok).toBe(true);
+  });
+
+  it('the changes the last pass held, by reason, replaced by each pass', () => {
+    const m = new Metrics();
+    const pass = { registered: 0, deregistered: 0, ownedTargets: 0, settled: false };
+    m.passCompleted({ ...pass, held: [{ why: 'gathering-starts' }, { why: 'gathering-starts' }, { why: 'refused' }] }, 1);
+    const f = parseExposition(m.render());
+    expect([valueOf(f, 'ecs_anywhere_lb_changes_held', { reason: 'gathering-starts' }), valueOf(f, 'ecs_anywhere_lb_changes_held', { reason: 'refused' })]).toEqual([2, 1]);
+    m.passCompleted(pass, 1);
+    expect(parseExposition(m.render()).get('ecs_anywhere_lb_changes_held')?.samples ?? []).toEqual([]);
   });
 });
 

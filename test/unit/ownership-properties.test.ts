@@ -39,17 +39,22 @@ const planInput: fc.Arbitrary<PlanInput> = fc
     ...(r.availabilityZone !== null ? { availabilityZone: r.availabilityZone } : {}),
   }));
 
+/** Fewest cases a property must have checked (its generators are seeded: the counts are fixed). */
+const MIN_CHECKED = 100;
+
 /** Ownership, written out here rather than taken from the code under test. */
 const ownedBy = (input: PlanInput, group: string, t: { id: string; port: number }) => input.ownedAddresses.has(t.id) || input.ownedTargets?.has(`${group}|${t.id}|${t.port}`) === true;
 
 describe('plan and policies', () => {
   it('never deregisters a target this host does not own, nor one already draining, nor in a group not read', () => {
+    let checked = 0;
     fc.assert(
       fc.property(planInput, fc.func(fc.boolean()), (input, registered) => {
         for (const p of plan(input)) {
           const actual = input.actual.get(p.targetGroupArn);
           expect(actual).toBeDefined();
           const after = [...p.deregister, ...deregistrationsAfter(p, (t) => registered(t.id, t.port)), ...withoutHeld(p, (t) => registered(t.port)).deregister];
+          checked += after.length;
           for (const d of after) {
             expect(ownedBy(input, p.targetGroupArn, d.target)).toBe(true);
             expect(actual?.some((t) => t.id === d.target.id && t.port === d.target.port && t.state !== 'draining')).toBe(true);
@@ -58,12 +63,18 @@ describe('plan and policies', () => {
       }),
       runs(2000),
     );
+    // The inputs made deregistrations to check (a generator that made none would pass vacuously).
+    expect(checked).toBeGreaterThanOrEqual(MIN_CHECKED);
   });
 
   it('registers only on the current address, only wanted ports, once each; nothing without an address', () => {
+    let checked = 0;
+    let withoutAddress = 0;
     fc.assert(
       fc.property(planInput, (input) => {
+        if (input.address === undefined && input.endpoints.length > 0) withoutAddress += 1;
         for (const p of plan(input)) {
+          checked += p.register.length;
           if (input.address === undefined) expect(p.register).toEqual([]);
           const keys = p.register.map((r) => `${r.target.id}|${r.target.port}`);
           expect(new Set(keys).size).toBe(keys.length);
@@ -79,9 +90,12 @@ describe('plan and policies', () => {
       }),
       runs(2000),
     );
+    expect(checked).toBeGreaterThanOrEqual(MIN_CHECKED);
+    expect(withoutAddress).toBeGreaterThanOrEqual(MIN_CHECKED);
   });
 
   it('the records after a pass hold only targets on the current address or recorded before', () => {
+    let records = 0;
     fc.assert(
       fc.property(planInput, (input) => {
         const previous: OwnedTarget[] = [...(input.ownedTargets ?? [])].map((k) => {
@@ -89,6 +103,7 @@ describe('plan and policies', () => {
           return { targetGroupArn, id, port: Number(port) };
         });
         const after = ownedAfter(previous, input.actual, new Map(), input.ownedAddresses, input.endpoints);
+        records += after.length;
         for (const t of after) expect(ownedBy(input, t.targetGroupArn, t)).toBe(true);
         const groups = groupsInPlay(undefined, input.endpoints, after);
         expect(groups).toEqual([...new Set(groups)].sort());
@@ -96,6 +111,7 @@ describe('plan and policies', () => {
       }),
       runs(1000),
     );
+    expect(records).toBeGreaterThanOrEqual(MIN_CHECKED);
   });
 });
 

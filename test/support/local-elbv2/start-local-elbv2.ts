@@ -77,6 +77,11 @@ export interface LocalElbv2Options {
   readonly acceptedAccessKeyIds?: readonly string[];
   /** Faults in force from the start. */
   readonly faults?: FaultUpdate;
+  /**
+   * The throttle buckets' clock (ms), default Date.now: a test that must know exactly when a
+   * token comes back moves a clock of its own instead of hoping the machine is fast enough.
+   */
+  readonly throttleClock?: () => number;
 }
 
 /** A target group for the direct helper; like CreateTargetGroup with handy defaults (HTTP, port 80, ip). */
@@ -168,8 +173,9 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const policy = new AccessPolicy(accountId, options.acceptedAccessKeyIds, options.allowedTargetGroupArns);
   const faults = new FaultInjector();
   if (options.faults) faults.set(options.faults);
-  let bucket = options.throttle ? new TokenBucket(options.throttle) : undefined;
-  let accountThrottle = options.accountThrottle ? new AccountThrottle(options.accountThrottle) : undefined;
+  const clock = options.throttleClock ?? Date.now;
+  let bucket = options.throttle ? new TokenBucket(options.throttle, clock) : undefined;
+  let accountThrottle = options.accountThrottle ? new AccountThrottle(options.accountThrottle, clock) : undefined;
   const throttleCounter = new ThrottleCounter();
   const admit = (action: string): boolean => takeFromAll([bucket, accountThrottle?.bucketFor(action)]);
   const log = new RequestLog();
@@ -181,7 +187,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     setFaults: (update) => faults.set(update),
     clearFaults: () => faults.clear(),
     setAccountThrottle: (settings) => {
-      accountThrottle = settings ? new AccountThrottle(settings) : undefined;
+      accountThrottle = settings ? new AccountThrottle(settings, clock) : undefined;
     },
   };
   const server = createServer((req, res) => (isControlRequest(req) ? void handleControl(control, req, res) : api(req, res)));
@@ -235,7 +241,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     clearFaults: control.clearFaults,
     faults: control.faults,
     setThrottle(settings) {
-      bucket = settings ? new TokenBucket(settings) : undefined;
+      bucket = settings ? new TokenBucket(settings, clock) : undefined;
     },
     setAccountThrottle: control.setAccountThrottle,
     throttleStats: () => throttleCounter.stats(),
