@@ -14,14 +14,15 @@ export function flagForm(o: Pick<OptionSpec, 'name' | 'type' | 'values'>): strin
   return `--${o.name} ${PLACEHOLDER[o.type] ?? 'VALUE'}`;
 }
 
-// Inside a table cell a pipe ends the cell; code spans keep their text.
-const cell = (text: string) => text.replace(/\|/g, '\\|');
+// Inside a table cell a pipe ends the cell, `*` starts emphasis and `<` a tag.
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\*/g, '\\*').replace(/</g, '&lt;');
+const codeCell = (text: string) => text.replace(/\|/g, '\\|');
 
 /** The Markdown table, one row per option, in the table's order. */
 export function optionTable(): string {
   return [
     '| flag | environment variable | default | meaning |',
     '|---|---|---|---|',
-    ...OPTIONS.map((o) => `| \`${cell(flagForm(o))}\` | \`${envName(o.name)}\` | ${o.default !== undefined ? `\`${cell(o.default)}\`` : 'none'} | ${cell(o.help)} |`),
+    ...OPTIONS.map((o) => `| \`${codeCell(flagForm(o))}\` | \`${envName(o.name)}\` | ${o.default !== undefined ? `\`${codeCell(o.default)}\`` : 'none'} | ${cell(o.help)} |`),
   ].join('\n');
 }
