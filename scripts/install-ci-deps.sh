@@ -23,6 +23,9 @@ set -euo pipefail
 # - openvpn, openssl: e2e:vpn (test/integration/e2e-vpn.test.ts) runs a real OpenVPN server and
 #   clients between network namespaces (iproute2) with certificates made offline by openssl;
 #   iptables forwards the second host's tunnel to Docker's published ports
+# - mkdocs: `mkdocs build --strict` of docs/ (test/unit/docs-site.test.ts)
+# - prometheus: promtool checks and unit-tests monitoring/alerts.yaml (test/unit/monitoring-rules.test.ts)
+# (cfn-lint, which test/unit/cloudformation-template.test.ts runs, comes from pip: pip install cfn-lint)
 CI_APT_PACKAGES=(
   docker.io
   busybox-static
@@ -40,6 +43,8 @@ CI_APT_PACKAGES=(
   lintian
   openvpn
   openssl
+  mkdocs
+  prometheus
 )
 # CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
 if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then
