@@ -15,13 +15,14 @@
 # configs keep working. No NAT: the load balancer reaches each host at its tunnel address.
 set -euo pipefail
 
-ENV_FILE=/etc/ecs-anywhere-lb-vpn.env
-SERVER_DIR=/etc/openvpn/server
-PKI_DIR=$SERVER_DIR/pki
-CCD_DIR=$SERVER_DIR/ccd
-# The stack's values: VPN_CLIENT_CIDR, VPC_CIDR, VPN_PORT, VPN_PUBLIC_ADDRESS, PKI_PARAMETER_PATH, AWS_REGION.
+# The stack's values: VPN_CLIENT_CIDR, VPC_CIDR, VPN_PORT, VPN_PUBLIC_ADDRESS, PKI_PARAMETER_PATH,
+# AWS_REGION, and optionally SERVER_DIR (where the server's config, PKI and client-config-dir live).
+ENV_FILE=${ECS_ANYWHERE_LB_VPN_ENV:-/etc/ecs-anywhere-lb-vpn.env}
 # shellcheck source=/dev/null
 . "$ENV_FILE"
+SERVER_DIR=${SERVER_DIR:-/etc/openvpn/server}
+PKI_DIR=$SERVER_DIR/pki
+CCD_DIR=$SERVER_DIR/ccd
 export AWS_REGION AWS_DEFAULT_REGION="$AWS_REGION"
 export EASYRSA_BATCH=1 EASYRSA_PKI="$PKI_DIR" EASYRSA_ALGO=ec EASYRSA_CURVE=prime256v1 EASYRSA_DIGEST=sha256
 
@@ -49,51 +50,80 @@ easyrsa() {
 parameter_get() { aws ssm get-parameter --name "$PKI_PARAMETER_PATH/$1" --with-decryption --query Parameter.Value --output text; }
 parameter_put() { aws ssm put-parameter --name "$PKI_PARAMETER_PATH/$1" --type "$2" --overwrite --value "file://$3" > /dev/null; }
 
-# The PKI as files in $PKI_DIR (easy-rsa's layout) and the tls-crypt key, made once and kept in SSM.
+# The files of the PKI that are kept: where each lives here, its parameter and its type.
+pki_files() {
+  echo "$PKI_DIR/private/server.key server.key SecureString"
+  echo "$PKI_DIR/issued/server.crt server.crt String"
+  echo "$SERVER_DIR/tls-crypt.key tls-crypt.key SecureString"
+  echo "$PKI_DIR/private/ca.key ca.key SecureString"
+  # Last: its presence says the PKI is complete.
+  echo "$PKI_DIR/ca.crt ca.crt String"
+}
+
+# A new PKI in $PKI_DIR (easy-rsa's layout): the CA, the server's certificate, the tls-crypt key.
+make_pki() {
+  mkdir -p "$SERVER_DIR"
+  easyrsa init-pki > /dev/null
+  EASYRSA_REQ_CN="ecs-anywhere-lb VPN CA" easyrsa build-ca nopass > /dev/null 2>&1
+  easyrsa build-server-full server nopass > /dev/null 2>&1
+  openvpn --genkey tls-crypt "$SERVER_DIR/tls-crypt.key"
+  chmod 0600 "$PKI_DIR/private/"*.key "$SERVER_DIR/tls-crypt.key"
+}
+
+# An empty easy-rsa layout for the kept files to go back into.
+empty_pki() {
+  mkdir -p "$SERVER_DIR"
+  easyrsa init-pki > /dev/null
+  mkdir -p "$PKI_DIR/issued" "$PKI_DIR/private" "$PKI_DIR/certs_by_serial"
+}
+
+# After the kept files are back: easy-rsa's database of what this CA signed starts empty again
+# (its serial numbers are random, so new certificates do not clash with earlier ones).
+finish_restored_pki() {
+  : > "$PKI_DIR/index.txt"
+  echo "unique_subject = no" > "$PKI_DIR/index.txt.attr"
+  openssl rand -hex 16 > "$PKI_DIR/serial"
+  chmod 0600 "$PKI_DIR/private/"*.key "$SERVER_DIR/tls-crypt.key"
+}
+
+# The PKI, made once and kept in SSM Parameter Store; a replacement instance restores it.
 make_or_restore_pki() {
+  local path name type
   if parameter_get ca.crt > /dev/null 2>&1; then
     echo "restoring the PKI from SSM Parameter Store ($PKI_PARAMETER_PATH)"
-    easyrsa init-pki
-    mkdir -p "$PKI_DIR/issued" "$PKI_DIR/private" "$PKI_DIR/certs_by_serial"
-    parameter_get ca.crt > "$PKI_DIR/ca.crt"
-    parameter_get ca.key > "$PKI_DIR/private/ca.key"
-    parameter_get server.crt > "$PKI_DIR/issued/server.crt"
-    parameter_get server.key > "$PKI_DIR/private/server.key"
-    parameter_get tls-crypt.key > "$SERVER_DIR/tls-crypt.key"
-    # easy-rsa's database of what this CA signed starts empty again; serial numbers are random.
-    : > "$PKI_DIR/index.txt"
-    echo "unique_subject = no" > "$PKI_DIR/index.txt.attr"
-    openssl rand -hex 16 > "$PKI_DIR/serial"
+    empty_pki
+    while read -r path name type; do parameter_get "$name" > "$path"; done < <(pki_files)
+    finish_restored_pki
   else
     echo "making the PKI (easy-rsa, EC P-256) and keeping it in SSM Parameter Store ($PKI_PARAMETER_PATH)"
-    easyrsa init-pki
-    EASYRSA_REQ_CN="ecs-anywhere-lb VPN CA" easyrsa build-ca nopass
-    easyrsa build-server-full server nopass
-    openvpn --genkey tls-crypt "$SERVER_DIR/tls-crypt.key"
-    parameter_put server.key SecureString "$PKI_DIR/private/server.key"
-    parameter_put server.crt String "$PKI_DIR/issued/server.crt"
-    parameter_put tls-crypt.key SecureString "$SERVER_DIR/tls-crypt.key"
-    parameter_put ca.key SecureString "$PKI_DIR/private/ca.key"
-    # Last: its presence says the PKI is complete.
-    parameter_put ca.crt String "$PKI_DIR/ca.crt"
+    make_pki
+    while read -r path name type; do parameter_put "$name" "$type" "$path"; done < <(pki_files)
   fi
-  chmod 0600 "$PKI_DIR/private/"*.key "$SERVER_DIR/tls-crypt.key"
 }
 
 # client-config-dir entries kept in SSM (one String parameter per host under ccd/).
 restore_ccd() {
   local names name
-  mkdir -p "$CCD_DIR"
+  mkdir -p "$CCD_DIR" && chmod 0755 "$CCD_DIR"
   names=$(aws ssm get-parameters-by-path --path "$PKI_PARAMETER_PATH/ccd" --query 'Parameters[].Name' --output text)
   for name in $names; do
     aws ssm get-parameter --name "$name" --query Parameter.Value --output text > "$CCD_DIR/${name##*/}"
   done
 }
 
+# Who the server runs as after start-up: it must still read client-config-dir then. Fedora's and
+# Amazon Linux's package make the user openvpn (and /etc/openvpn/server readable by its group only).
+run_as() {
+  if getent passwd openvpn > /dev/null; then echo "openvpn openvpn"
+  elif getent group nobody > /dev/null; then echo "nobody nobody"
+  else echo "nobody nogroup"; fi
+}
+
 server_config() {
-  local client vpc
+  local client vpc user group
   client=$(network_and_mask "$VPN_CLIENT_CIDR")
   vpc=$(network_and_mask "$VPC_CIDR")
+  read -r user group < <(run_as)
   cat <<EOF
 # ecs-anywhere-lb VPN server: routed (no NAT), one fixed address per host from client-config-dir
 port $VPN_PORT
@@ -111,8 +141,8 @@ cert $PKI_DIR/issued/server.crt
 key $PKI_DIR/private/server.key
 tls-crypt $SERVER_DIR/tls-crypt.key
 dh none
-user nobody
-group nobody
+user $user
+group $group
 persist-key
 persist-tun
 verb 3
@@ -121,7 +151,6 @@ EOF
 
 setup() {
   dnf install -y openvpn easy-rsa
-  mkdir -p "$SERVER_DIR"
   make_or_restore_pki
   restore_ccd
   server_config > "$SERVER_DIR/server.conf"
@@ -132,7 +161,8 @@ setup() {
   echo "OpenVPN server up: clients from $VPN_CLIENT_CIDR, pushed route $VPC_CIDR"
 }
 
-client() {
+# NAME's certificate (signed once) and its client-config-dir entry with the fixed ADDRESS.
+issue_client() {
   local name=${1:-} address=${2:-} pool
   [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ ]] || die "usage: ecs-anywhere-lb-vpn client NAME ADDRESS (NAME: letters, digits, . _ -)"
   [[ $address =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "usage: ecs-anywhere-lb-vpn client NAME ADDRESS (ADDRESS: a fixed tunnel address in $VPN_CLIENT_CIDR)"
@@ -140,8 +170,13 @@ client() {
   if [[ ! -f $PKI_DIR/issued/$name.crt ]]; then
     easyrsa build-client-full "$name" nopass > /dev/null 2>&1 || die "easy-rsa could not sign a certificate for $name"
   fi
+  mkdir -p "$CCD_DIR" && chmod 0755 "$CCD_DIR"
   echo "ifconfig-push $address ${pool#* }" > "$CCD_DIR/$name"
-  parameter_put "ccd/$name" String "$CCD_DIR/$name"
+}
+
+# NAME's client config: one file, every certificate and key inline.
+client_config() {
+  local name=$1
   cat <<EOF
 client
 dev tun
@@ -167,8 +202,19 @@ $(cat "$SERVER_DIR/tls-crypt.key")
 EOF
 }
 
-case ${1:-} in
-  setup) setup ;;
-  client) shift; client "$@" ;;
-  *) die "usage: ecs-anywhere-lb-vpn setup | client NAME ADDRESS" ;;
-esac
+client() {
+  issue_client "$@"
+  parameter_put "ccd/$1" String "$CCD_DIR/$1"
+  client_config "$1"
+}
+
+main() {
+  case ${1:-} in
+    setup) setup ;;
+    client) shift; client "$@" ;;
+    *) die "usage: ecs-anywhere-lb-vpn setup | client NAME ADDRESS" ;;
+  esac
+}
+
+# Run as a command; sourced (the tests), it only defines the functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi
