@@ -50,6 +50,15 @@ describe('docs/aws-setup.md', () => {
   });
 });
 
+describe('npm scripts the pages name', () => {
+  const scripts = Object.keys((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts);
+  const named = [...new Set(pages.flatMap((file) => [...read(file).matchAll(/npm run ([a-z][\w:-]*)/g)].map((m) => m[1] ?? '')))].sort();
+  it('exist in package.json', () => {
+    expect(named.length).toBeGreaterThan(10);
+    expect(named.filter((n) => !scripts.includes(n))).toEqual([]);
+  });
+});
+
 describe('agent commands the pages promise', () => {
   // Every `ecs-anywhere-lb-agent config ...` and `iam-policy` command of a sh block, continuation lines joined.
   const commands = pages.flatMap((file) => [...read(file).matchAll(/```sh\n([\s\S]*?)```/g)]
