@@ -1,6 +1,7 @@
 /** Every file with generated parts, and what generates each part (`npm run generate` writes them; a test compares). */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { compactJson } from './compact-json.ts';
 import { optionTable } from './config-page.ts';
 import { renderRegions, type PartRenderer } from './regions.ts';
 import { outputsYaml } from './template-outputs.ts';
@@ -12,7 +13,7 @@ const ROOT = new URL('../../', import.meta.url);
 /** File (from the repository's root) -> its parts by source. */
 export const GENERATED_FILES: Readonly<Record<string, Readonly<Record<string, PartRenderer>>>> = {
   'cloudformation/ecs-anywhere-lb.yaml': {
-    'agent/iam-policy.ts': (indent) => JSON.stringify(templatePolicy(), null, 2).split('\n').map((l) => indent + l).join('\n'),
+    'agent/iam-policy.ts': (indent) => indent + compactJson(templatePolicy(), indent),
     'cloudformation/ecs-anywhere-lb-vpn.sh': userDataYaml,
     'agent/config-options.ts': outputsYaml,
   },
