@@ -26,6 +26,12 @@ CCD_DIR=$SERVER_DIR/ccd
 export AWS_REGION AWS_DEFAULT_REGION="$AWS_REGION"
 export EASYRSA_BATCH=1 EASYRSA_PKI="$PKI_DIR" EASYRSA_ALGO=ec EASYRSA_CURVE=prime256v1 EASYRSA_DIGEST=sha256
 
+# easy-rsa where the distribution has no package: the upstream release, checked against the
+# SHA-256 Homebrew's formula also pins for it.
+EASYRSA_RELEASE_URL=https://github.com/OpenVPN/easy-rsa/releases/download/v3.2.1/EasyRSA-3.2.1.tgz
+EASYRSA_RELEASE_SHA256=ec0fdca46c07afef341e0e0eeb2bf0cfe74a11322b77163e5d764d28cb4eec89
+EASYRSA_LOCAL=/usr/local/share/easy-rsa
+
 die() { echo "ecs-anywhere-lb-vpn: $*" >&2; exit 1; }
 
 # 10.8.0.0/24 -> "10.8.0.0 255.255.255.0"
@@ -41,10 +47,23 @@ network_and_mask() {
 
 easyrsa() {
   local bin
-  for bin in /usr/share/easy-rsa/3/easyrsa /usr/share/easy-rsa/easyrsa; do
+  for bin in /usr/share/easy-rsa/3/easyrsa /usr/share/easy-rsa/easyrsa "$EASYRSA_LOCAL/easyrsa"; do
     if [[ -x $bin ]]; then "$bin" "$@"; return; fi
   done
   die "easy-rsa is not installed (dnf install easy-rsa)"
+}
+
+install_packages() {
+  dnf install -y openvpn
+  dnf install -y easy-rsa && return
+  echo "no easy-rsa package: installing $EASYRSA_RELEASE_URL in $EASYRSA_LOCAL"
+  local archive
+  archive=$(mktemp)
+  curl -fsSL --retry 3 -o "$archive" "$EASYRSA_RELEASE_URL"
+  echo "$EASYRSA_RELEASE_SHA256  $archive" | sha256sum -c - || die "$EASYRSA_RELEASE_URL does not have the expected SHA-256"
+  mkdir -p "$EASYRSA_LOCAL"
+  tar xzf "$archive" -C "$EASYRSA_LOCAL" --strip-components 1 --no-same-owner
+  rm -f "$archive"
 }
 
 parameter_get() { aws ssm get-parameter --name "$PKI_PARAMETER_PATH/$1" --with-decryption --query Parameter.Value --output text; }
@@ -74,7 +93,8 @@ make_pki() {
 empty_pki() {
   mkdir -p "$SERVER_DIR"
   easyrsa init-pki > /dev/null
-  mkdir -p "$PKI_DIR/issued" "$PKI_DIR/private" "$PKI_DIR/certs_by_serial"
+  # What easy-rsa's CA checks expect (3.1 and 3.2 name a few more or fewer; empty ones cost nothing).
+  mkdir -p "$PKI_DIR"/{issued,private,reqs,certs_by_serial,revoked/certs_by_serial,revoked/private_by_serial,revoked/reqs_by_serial}
 }
 
 # After the kept files are back: easy-rsa's database of what this CA signed starts empty again
@@ -150,7 +170,7 @@ EOF
 }
 
 setup() {
-  dnf install -y openvpn easy-rsa
+  install_packages
   make_or_restore_pki
   restore_ccd
   server_config > "$SERVER_DIR/server.conf"

@@ -93,6 +93,8 @@ describe('real tools', () => {
     expect(userDataHead(fill)).not.toContain('${');
     const userData = userDataText(fill);
     expect(VPN_SETTINGS.every(([name]) => userData.includes(`${name}='`))).toBe(true);
+    // EC2 takes at most 16 KiB of user data before its base64 encoding.
+    expect(Buffer.byteLength(userData)).toBeLessThanOrEqual(16 * 1024);
     const whole = tool('shellcheck', ['-'], userData);
     expect(whole.output).toBe('');
     expect(whole.status).toBe(0);
