@@ -1,4 +1,4 @@
-// The documentation: README.md is a short front door; docs/ builds as a site with Debian's
+// The documentation: docs/ builds as a site with Debian's
 // mkdocs (--strict: a broken link or a page left out of the nav fails); the configuration page
 // names every option; the stack's page names every parameter of the template; and the agent
 // commands the pages promise run as written (against a scratch config file).
@@ -15,12 +15,6 @@ const read = (file: string) => readFileSync(repoPath(file), 'utf8');
 const pages = ['README.md', ...readdirSync(repoPath('docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const scratch = mkdtempSync(join(tmpdir(), 'ecslb-docs-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-describe('README.md', () => {
-  it('is a front door of at most 300 lines', () => {
-    expect(read('README.md').split('\n').length).toBeLessThanOrEqual(300);
-  });
-});
 
 describe('the docs site', () => {
   it('builds with mkdocs build --strict', () => {
