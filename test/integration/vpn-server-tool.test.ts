@@ -17,7 +17,8 @@ import { waitFor } from '../support/wait.ts';
 
 const run = promisify(execFile);
 const unavailable = netnsUnavailableReason();
-const tag = `ecslbo${process.pid.toString(16)}${randomBytes(2).toString('hex')}`;
+const PREFIX = 'ecslbo';
+const tag = `${PREFIX}-${process.pid}-${randomBytes(2).toString('hex')}`;
 const SERVER_NS = `${tag}-s`;
 // Interface names hold 15 characters at most.
 const link = `eo${randomBytes(3).toString('hex')}`;
@@ -70,8 +71,30 @@ async function tunnelOf(ns: string): Promise<{ address: string | undefined; vpcR
   return { address: /inet (\S+)/.exec(addresses)?.[1], vpcRoute: /^10\.0\.0\.0\/16 via 10\.8\.0\.1 dev tun0/m.test(routes) };
 }
 
+/** Namespaces (and the openvpn processes in them) of earlier runs whose process is gone. */
+async function removeLeftovers(): Promise<void> {
+  for (const line of (await run('ip', ['netns', 'list'])).stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const pid = new RegExp(`^${PREFIX}-(\\d+)-`).exec(name)?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    const pids = (await run('ip', ['netns', 'pids', name])).stdout.split('\n').filter(Boolean);
+    for (const p of pids) process.kill(Number(p), 'SIGKILL');
+    await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 beforeAll(async () => {
   if (unavailable) return;
+  await removeLeftovers();
   // The server reads client-config-dir after dropping root, as on the instance.
   chmodSync(dir, 0o755);
   mkdirSync(serverDir, { mode: 0o755 });
