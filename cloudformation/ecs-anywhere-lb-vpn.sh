@@ -34,15 +34,18 @@ EASYRSA_LOCAL=/usr/local/share/easy-rsa
 
 die() { echo "ecs-anywhere-lb-vpn: $*" >&2; exit 1; }
 
-# 10.8.0.0/24 -> "10.8.0.0 255.255.255.0"
+# 10.8.0.0/24 -> "10.8.0.0 255.255.255.0" (host bits cleared: 10.8.0.5/24 is the same network)
 network_and_mask() {
-  local address=${1%/*} prefix=${1#*/} mask=() i bits
+  local prefix=${1#*/} octets mask=() network=() i bits
   [[ $1 =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$ ]] || die "not an IPv4 CIDR: $1"
+  IFS=. read -r -a octets <<< "${1%/*}"
   for i in 0 1 2 3; do
+    ((octets[i] <= 255)) || die "not an IPv4 CIDR: $1"
     bits=$((prefix - 8 * i)); ((bits > 8)) && bits=8; ((bits < 0)) && bits=0
     mask+=($((256 - (1 << (8 - bits)))))
+    network+=($((octets[i] & mask[i])))
   done
-  echo "$address ${mask[0]}.${mask[1]}.${mask[2]}.${mask[3]}"
+  echo "${network[0]}.${network[1]}.${network[2]}.${network[3]} ${mask[0]}.${mask[1]}.${mask[2]}.${mask[3]}"
 }
 
 easyrsa() {
