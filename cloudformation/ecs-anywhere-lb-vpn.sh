@@ -163,6 +163,8 @@ ca $PKI_DIR/ca.crt
 cert $PKI_DIR/issued/server.crt
 key $PKI_DIR/private/server.key
 tls-crypt $SERVER_DIR/tls-crypt.key
+# Only client certificates (the server's own cannot connect as a host).
+remote-cert-tls client
 dh none
 user $user
 group $group
@@ -189,6 +191,7 @@ issue_client() {
   local name=${1:-} address=${2:-} pool
   [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ ]] || die "usage: ecs-anywhere-lb-vpn client NAME ADDRESS (NAME: letters, digits, . _ -)"
   [[ $address =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "usage: ecs-anywhere-lb-vpn client NAME ADDRESS (ADDRESS: a fixed tunnel address in $VPN_CLIENT_CIDR)"
+  [[ $name != server ]] || die "server is the VPN server's own certificate: give the host another NAME"
   pool=$(network_and_mask "$VPN_CLIENT_CIDR")
   if [[ ! -f $PKI_DIR/issued/$name.crt ]]; then
     easyrsa build-client-full "$name" nopass > /dev/null 2>&1 || die "easy-rsa could not sign a certificate for $name"
