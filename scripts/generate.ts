@@ -1,7 +1,8 @@
 /**
- * `npm run generate`: rewrites the generated parts of cloudformation/ecs-anywhere-lb.yaml (the
- * agent's IAM policy, the VPN server's user data, the agent.env output) and of
- * docs/configuration.md (the option table) from the agent's code. `--check` changes nothing and
+ * `npm run generate`: rewrites what is generated from the code: the parts of
+ * cloudformation/ecs-anywhere-lb.yaml (the agent's IAM policy, the VPN server's user data, the
+ * agent.env output), docs/configuration.md (the option table) and docs/metrics.md (the panels),
+ * and monitoring/grafana-dashboard.json. `--check` changes nothing and
  * exits 1 naming each file that differs.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { GENERATED_FILES, committedAndGenerated, repoPath } from './generate/gen
 
 const check = process.argv.includes('--check');
 const stale: string[] = [];
-for (const file of Object.keys(GENERATED_FILES)) {
+for (const file of GENERATED_FILES) {
   const { committed, generated } = committedAndGenerated(file);
   if (committed === generated) continue;
   stale.push(file);
