@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VPN_TOOL_FILE } from '../../scripts/generate/template-vpn.ts';
-import { netnsUnavailableReason } from '../support/netns.ts';
+import { netnsUnavailableReason, processAlive } from '../support/netns.ts';
 import { waitFor } from '../support/wait.ts';
 
 const run = promisify(execFile);
@@ -76,19 +76,10 @@ async function removeLeftovers(): Promise<void> {
   for (const line of (await run('ip', ['netns', 'list'])).stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const pid = new RegExp(`^${PREFIX}-(\\d+)-`).exec(name)?.[1];
-    if (pid === undefined || isAlive(Number(pid))) continue;
+    if (pid === undefined || processAlive(Number(pid))) continue;
     const pids = (await run('ip', ['netns', 'pids', name])).stdout.split('\n').filter(Boolean);
     for (const p of pids) process.kill(Number(p), 'SIGKILL');
     await run('ip', ['netns', 'delete', name]).catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
