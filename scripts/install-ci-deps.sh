@@ -25,6 +25,7 @@ set -euo pipefail
 #   iptables forwards the second host's tunnel to Docker's published ports
 # - mkdocs: `mkdocs build --strict` of docs/ (test/unit/docs-site.test.ts)
 # - prometheus: promtool checks and unit-tests monitoring/alerts.yaml (test/unit/monitoring-rules.test.ts)
+# - easy-rsa: the stack's VPN server tool makes its PKI with it (test/integration/vpn-server-tool.test.ts)
 # (cfn-lint, which test/unit/cloudformation-template.test.ts runs, comes from pip: pip install cfn-lint)
 CI_APT_PACKAGES=(
   docker.io
@@ -45,6 +46,7 @@ CI_APT_PACKAGES=(
   openssl
   mkdocs
   prometheus
+  easy-rsa
 )
 # CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
 if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then
