@@ -26,6 +26,10 @@ set -euo pipefail
 # - gnupg, apt-utils (apt-ftparchive), createrepo-c, zip: npm run release signs, builds the apt
 #   and yum repositories and the SSM Distributor zips; dnf, unzip, curl: its tests install from
 #   those repositories (dnf with gpgcheck), unpack the zips and run install.sh --url
+# - mkdocs: `mkdocs build --strict` of docs/ (test/unit/docs-site.test.ts)
+# - prometheus: promtool checks and unit-tests monitoring/alerts.yaml (test/unit/monitoring-rules.test.ts)
+# - easy-rsa: the stack's VPN server tool makes its PKI with it (test/integration/vpn-server-tool.test.ts)
+# (cfn-lint, which test/unit/cloudformation-template.test.ts runs, comes from pip: pip install cfn-lint)
 CI_APT_PACKAGES=(
   docker.io
   busybox-static
@@ -50,6 +54,9 @@ CI_APT_PACKAGES=(
   zip
   unzip
   curl
+  mkdocs
+  prometheus
+  easy-rsa
 )
 # CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
 if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then

@@ -168,7 +168,11 @@ async function startGate(parts: Parts): Promise<{ close(): Promise<void> } | und
       if (gateway === undefined) throw new Error('the Docker default bridge has no IPv4 gateway; set --readiness-address');
       address = { host: gateway, port: DEFAULT_READINESS_PORT };
     }
-    return await startGateServer(address, (q) => reconciler.readiness(q), log.child({ component: 'gate' }));
+    return await startGateServer(address, (q) => {
+      const answer = reconciler.readiness(q);
+      parts.metrics.gateAnswer(answer.containerId, answer.ready);
+      return answer;
+    }, log.child({ component: 'gate' }));
   } catch (err) {
     log.error(`cannot serve the readiness gate: ${errorMessage(err)}`, { event: 'gate-failed', error: errorMessage(err) });
     return undefined;
