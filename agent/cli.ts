@@ -3,12 +3,16 @@ import { ConfigError } from './errors.ts';
 import { OPTIONS, envName } from './config-options.ts';
 import type { RawOptions } from './config.ts';
 
-export const COMMANDS = ['run', 'status', 'check', 'deregister', 'config', 'iam-policy', 'docker-proxy'] as const;
+export const COMMANDS = ['run', 'status', 'check', 'deregister', 'config', 'iam-policy', 'docker-proxy', 'fleet'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** What `config` does with the file. */
 export const CONFIG_ACTIONS = ['validate', 'set', 'get'] as const;
 export type ConfigAction = (typeof CONFIG_ACTIONS)[number];
+
+/** What `fleet` does: report the whole fleet, or deregister what dead hosts left behind. */
+export const FLEET_ACTIONS = ['status', 'clean'] as const;
+export type FleetAction = (typeof FLEET_ACTIONS)[number];
 
 export interface CommandLine {
   readonly command?: Command;
@@ -31,11 +35,23 @@ export interface CommandLine {
   readonly json: boolean;
   /** `deregister --all`. */
   readonly all: boolean;
+  /** `fleet status|clean`. */
+  readonly fleetAction?: FleetAction;
+  /** `fleet --cluster NAME|ARN`. */
+  readonly cluster?: string;
+  /** `fleet --grace DURATION`. */
+  readonly grace?: string;
+  /** `fleet clean --apply`. */
+  readonly apply: boolean;
+  /** `iam-policy --fleet-clean`: the policy of the host or role that runs `fleet clean`. */
+  readonly fleetClean: boolean;
 }
 
-const COMMAND_FLAGS = new Set(['help', 'version', 'json', 'all']);
-/** Flags that take a value and belong to one command: [the command (and action) they go with]. */
-const COMMAND_VALUE_FLAGS: Record<string, string> = { unset: 'config set', region: 'iam-policy', account: 'iam-policy', 'tag-scoped': 'iam-policy', 'target-groups': 'iam-policy' };
+const COMMAND_FLAGS = new Set(['help', 'version', 'json', 'all', 'apply', 'fleet-clean']);
+/** Flags that take a value and belong to some commands: the commands (and actions) they go with. */
+const COMMAND_VALUE_FLAGS: Record<string, readonly string[]> = {
+  unset: ['config set'], region: ['iam-policy', 'fleet'], 'target-groups': ['iam-policy', 'fleet'], cluster: ['fleet', 'iam-policy'], grace: ['fleet'], account: ['iam-policy'], 'tag-scoped': ['iam-policy'],
+};
 
 /** Parses argv (without node and script). Throws ConfigError for unknown commands and options. */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
@@ -47,6 +63,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   let region: string | undefined;
   let account: string | undefined;
   let tagScoped: string | undefined;
+  let cluster: string | undefined;
+  let grace: string | undefined;
   let command: Command | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -89,6 +107,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     else if (name === 'region') region = text;
     else if (name === 'account') account = text;
     else if (name === 'tag-scoped') tagScoped = text;
+    else if (name === 'cluster') cluster = text;
+    else if (name === 'grace') grace = text;
     else if (name === 'target-groups') options['allowed-target-groups'] = text;
     else options[name] = text;
   }
@@ -101,11 +121,21 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     }
     action = word as ConfigAction;
   }
+  let fleetAction: FleetAction | undefined;
+  if (command === 'fleet') {
+    const word = words.shift();
+    if (word === undefined || !(FLEET_ACTIONS as readonly string[]).includes(word)) {
+      throw new ConfigError('fleet', `${word === undefined ? 'needs' : `unknown action "${word}": expected`} ${FLEET_ACTIONS.join(' or ')} (fleet status --cluster NAME)`);
+    }
+    fleetAction = word as FleetAction;
+  }
   const full = action !== undefined ? `config ${action}` : command;
   for (const name of given) {
-    const owner = COMMAND_VALUE_FLAGS[name];
-    if (owner !== undefined && owner !== full) throw new ConfigError(`--${name}`, `goes with ${owner}`);
+    const owners = COMMAND_VALUE_FLAGS[name];
+    if (owners !== undefined && !owners.includes(full ?? '')) throw new ConfigError(`--${name}`, `goes with ${owners.join(' or ')}`);
   }
+  if (flags.has('apply') && fleetAction !== 'clean') throw new ConfigError('--apply', 'goes with fleet clean');
+  if (flags.has('fleet-clean') && command !== 'iam-policy') throw new ConfigError('--fleet-clean', 'goes with iam-policy');
   if (action === 'set') {
     const bad = words.find((w) => !w.includes('='));
     if (bad !== undefined) throw new ConfigError('config set', `"${bad}" is not KEY=VALUE`);
@@ -127,6 +157,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     version: flags.has('version'),
     json: flags.has('json'),
     all: flags.has('all'),
+    ...(fleetAction !== undefined ? { fleetAction } : {}),
+    ...(cluster !== undefined ? { cluster } : {}),
+    ...(grace !== undefined ? { grace } : {}),
+    apply: flags.has('apply'),
+    fleetClean: flags.has('fleet-clean'),
   };
 }
 
@@ -152,13 +187,22 @@ export function helpText(): string {
     '  config get --config FILE KEY',
     '                   print the value the file gives KEY (exit 1 when it sets none)',
     '  iam-policy [--target-groups ARN,...] [--region REGION --account ID] [--tag-scoped KEY=VALUE] [--read-service-tags]',
+    '             [--cluster NAME] [--fleet-clean]',
     '                   print the IAM policy JSON for the instance role (groups from the flag, or --config and',
     '                   the environment like `run`; --region (AWS_REGION) and --account (AWS_ACCOUNT_ID) with',
-    '                   --allow-any-target-group;',
-    '                   --tag-scoped: also every group of --region and --account that carries the tag KEY=VALUE)',
+    '                   --allow-any-target-group; --tag-scoped: also every group of --region and --account that',
+    '                   carries the tag KEY=VALUE; --cluster: the cluster whose container instances get the address',
+    '                   attribute); --fleet-clean: the policy of `fleet clean` instead',
     '  docker-proxy     hold the Docker socket for the agent and pass on only its five reads (GET list, inspect,',
     '                   events, the bridge network, version; 403 for anything else), on the socket systemd passes',
     '                   or --docker-host\'s path, to the engine at DOCKER_HOST (default unix:///var/run/docker.sock)',
+    '  fleet status --cluster NAME [--target-groups ARN,...] [--grace 15m] [--json]',
+    '                   every target of the groups in play with its host, task and health, then what is wrong: labelled',
+    '                   running tasks whose target is missing, targets no connected container instance holds (stale),',
+    '                   targets of instances disconnected past the grace (exit 1 when there is something to fix)',
+    '  fleet clean --cluster NAME --target-groups ARN,... [--grace 15m] [--apply]',
+    '                   what fleet status calls stale, deregistered (dry run without --apply); never a target on a',
+    '                   connected instance\'s address, never a group outside --target-groups',
     '  --version        print version and git commit',
     '  --help           print this help',
     '',

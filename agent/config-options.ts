@@ -30,6 +30,8 @@ export const DEFAULT_READINESS_ADDRESS = 'auto';
 export const DEFAULT_TASK_METADATA_ENDPOINT = 'http://169.254.170.2';
 /** The docker-proxy's socket (systemd/ecs-anywhere-lb-agent-docker-proxy.socket): the agent's only way to Docker by default. */
 export const DEFAULT_DOCKER_HOST = 'unix:///run/ecs-anywhere-lb-agent/docker.sock';
+/** Where the ECS agent's introspection API answers on an ECS Anywhere host (GET /v1/metadata: cluster and container instance). */
+export const DEFAULT_ECS_INTROSPECTION_ENDPOINT = 'http://localhost:51678';
 /** The readiness gate's port when --readiness-address is auto or names no port. */
 export const DEFAULT_READINESS_PORT = 9465;
 
@@ -56,6 +58,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: 'mapping-file', type: 'string', help: 'JSON file mapping task family + container name to target groups' },
   { name: 'task-metadata-endpoint', type: 'string', default: DEFAULT_TASK_METADATA_ENDPOINT, help: 'URL of the ECS task metadata endpoint, where each task\'s service and tags are read (GET /v4/<id>/taskWithTags) so that service tags (ecs-a.lbName, ecs-anywhere-lb.*) map whole services; off = labels and the mapping file only' },
   { name: 'read-service-tags', type: 'boolean', default: 'false', help: 'when a task carries none of the mapping tags (its service lacks propagateTags: SERVICE), read the service\'s own tags with ecs:ListTagsForResource (one call per service; the IAM policy then grants it)' },
+  { name: 'ecs-introspection-endpoint', type: 'string', default: DEFAULT_ECS_INTROSPECTION_ENDPOINT, help: 'URL of the ECS agent\'s introspection API (GET /v1/metadata names this host\'s cluster and container instance): the agent puts the attribute ecs-anywhere-lb.address=<registered address> on its container instance (ecs:PutAttributes) for `fleet status`, `fleet clean` and placement constraints; off = no attribute' },
   { name: 'readiness-address', type: 'string', default: DEFAULT_READINESS_ADDRESS, help: `HOST[:PORT] of the readiness gate (GET /ready) for containers labelled ecs-anywhere-lb.readiness-gate=true; auto = the Docker default bridge's gateway, port ${DEFAULT_READINESS_PORT}; port 0 = any free port (logged); never 0.0.0.0; off = no gate` },
   { name: 'metrics-address', type: 'string', help: 'HOST:PORT for Prometheus /metrics and /healthz (default off; loopback only)' },
   { name: 'health-threshold', type: 'duration', help: `/healthz answers 503 once Docker or the ELB API has not answered for this long (default ${DEFAULT_HEALTH_THRESHOLD} or twice --reconcile-interval, whichever is longer)` },

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.ts';
 import { readConfigLines, unknownNames, type UnknownName } from './config-file.ts';
-import { DEFAULT_HEALTH_THRESHOLD, DEFAULT_READINESS_PORT, OPTIONS, envName, type OptionSpec } from './config-options.ts';
+import { DEFAULT_ECS_INTROSPECTION_ENDPOINT, DEFAULT_HEALTH_THRESHOLD, DEFAULT_READINESS_PORT, DEFAULT_TASK_METADATA_ENDPOINT, OPTIONS, envName, type OptionSpec } from './config-options.ts';
 import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
 import { parsePortRange, type PortRange } from './core/port-range.ts';
@@ -46,6 +46,8 @@ export interface AgentConfig {
   /** Base URL of the ECS task metadata endpoint; undefined: off (labels and the mapping file only). */
   readonly taskMetadataEndpoint?: string;
   readonly readServiceTags: boolean;
+  /** Base URL of the ECS agent's introspection API; undefined: off (no address attribute). */
+  readonly ecsIntrospectionEndpoint?: string;
   readonly dryRun: boolean;
   /** Where the agent reaches Docker: the docker-proxy's socket by default. */
   readonly dockerHost: DockerEndpoint;
@@ -181,20 +183,8 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     throw new ConfigError(flag('health-threshold'), `${value('health-threshold')} is shorter than twice --reconcile-interval (${value('reconcile-interval')}); /healthz would report 503 between quiet periodic runs`);
   }
 
-  const tmdsText = (value('task-metadata-endpoint') as string).trim();
-  let taskMetadataEndpoint: string | undefined;
-  if (tmdsText !== 'off') {
-    let url: URL | undefined;
-    try {
-      url = new URL(tmdsText);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-      throw new ConfigError(flag('task-metadata-endpoint'), `"${tmdsText}" is neither off nor an http:// URL such as http://169.254.170.2`);
-    }
-    taskMetadataEndpoint = tmdsText.replace(/\/+$/, '');
-  }
+  const taskMetadataEndpoint = endpointOption(value('task-metadata-endpoint') as string, flag('task-metadata-endpoint'), DEFAULT_TASK_METADATA_ENDPOINT);
+  const ecsIntrospectionEndpoint = endpointOption(value('ecs-introspection-endpoint') as string, flag('ecs-introspection-endpoint'), DEFAULT_ECS_INTROSPECTION_ENDPOINT);
   const readServiceTags = bool('read-service-tags');
   if (readServiceTags && taskMetadataEndpoint === undefined) throw new ConfigError(flag('read-service-tags'), 'needs the task metadata endpoint (it names each task\'s service): --task-metadata-endpoint is off');
 
@@ -226,7 +216,24 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     readinessAddress: parseReadinessAddress(value('readiness-address') as string, flag('readiness-address')),
     ...(taskMetadataEndpoint !== undefined ? { taskMetadataEndpoint } : {}),
     readServiceTags,
+    ...(ecsIntrospectionEndpoint !== undefined ? { ecsIntrospectionEndpoint } : {}),
   };
+}
+
+/** An endpoint option: `off` (undefined), or an http(s) URL without query or fragment, trailing slashes dropped. */
+function endpointOption(text: string, option: string, example: string): string | undefined {
+  const t = text.trim();
+  if (t === 'off') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(t);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(option, `"${t}" is neither off nor an http:// URL such as ${example}`);
+  }
+  return t.replace(/\/+$/, '');
 }
 
 /** `auto`, `off`, or an IPv4 address with an optional port (default DEFAULT_READINESS_PORT). */

@@ -13,6 +13,13 @@
  * - ecs:ListTagsForResource (only with --read-service-tags): a service's own tags when its tasks
  *   carry none (no propagateTags: SERVICE). Without it one warning per service, and its tasks
  *   are mapped by labels and the mapping file only.
+ * - ecs:PutAttributes on the cluster's container instances: the ecs-anywhere-lb.address attribute
+ *   `fleet status` and `fleet clean` read (ecs/address-attribute.ts). Without it a warning, retried
+ *   slowly; registrations go on.
+ *
+ * `iam-policy --fleet-clean` prints instead the policy of whoever runs `fleet clean` (a role of
+ * one host, or an operator's): ECS reads of the cluster, DescribeTargetHealth, and
+ * DeregisterTargets on the allowed groups only (fleetCleanPolicy).
  */
 import { ConfigError } from './errors.ts';
 
@@ -41,6 +48,8 @@ export interface PolicyScope {
   readonly tagScope?: TagScope;
   /** --read-service-tags: the agent reads services' own tags (ecs:ListTagsForResource). */
   readonly readServiceTags?: boolean;
+  /** --cluster: the ECS cluster (name or ARN) whose container instances the policy covers; absent: every cluster of the groups' accounts and regions. */
+  readonly cluster?: string;
 }
 
 /** The partition of a region, for ARNs that cover a whole region. */
@@ -92,9 +101,29 @@ export function policyResources(scope: PolicyScope): string[] {
  * of the groups (a task's service and its target groups live in one region), or of --region.
  */
 export function serviceResources(scope: PolicyScope): string[] {
+  return ecsPlaces(scope).map((p) => `${p}:service/*`);
+}
+
+/** `arn:PARTITION:ecs:REGION:ACCOUNT` for each account and region of the groups (or of --region and --account). */
+function ecsPlaces(scope: PolicyScope): string[] {
   const groups = [...policyResources(scope), ...(scope.tagScope !== undefined ? [taggedGroups(scope)] : [])];
   const places = groups.map((arn) => arn.split(':')).map(([, partition, , region, account]) => `arn:${partition}:ecs:${region}:${account}`);
-  return [...new Set(places)].map((p) => `${p}:service/*`);
+  return [...new Set(places)];
+}
+
+/** The cluster's name, from a name or a cluster ARN; `*` for any. */
+function clusterName(scope: PolicyScope): string {
+  const c = scope.cluster;
+  if (c === undefined || c === '') return '*';
+  const name = c.startsWith('arn:') ? (c.split(':cluster/')[1] ?? '') : c;
+  if (!/^[A-Za-z0-9_-]{1,255}$/.test(name)) throw new ConfigError('--cluster', `"${c}" is neither a cluster name nor a cluster ARN`);
+  return name;
+}
+
+/** The container instances the address attribute goes on: the cluster's, in the groups' accounts and regions. */
+export function containerInstanceResources(scope: PolicyScope): string[] {
+  const cluster = clusterName(scope);
+  return ecsPlaces(scope).map((p) => `${p}:container-instance/${cluster}/*`);
 }
 
 function taggedGroups(scope: PolicyScope): string {
@@ -130,6 +159,32 @@ export function iamPolicy(scope: PolicyScope): unknown {
       ...(scope.readServiceTags === true
         ? [{ Sid: 'ReadServiceTags', Effect: 'Allow', Action: ['ecs:ListTagsForResource'], Resource: serviceResources(scope) }]
         : []),
+      { Sid: 'PutAddressAttributeOnContainerInstances', Effect: 'Allow', Action: ['ecs:PutAttributes'], Resource: containerInstanceResources(scope) },
+    ],
+  };
+}
+
+/**
+ * The policy of `fleet clean` (and `fleet status`, which needs all but DeregisterTargets): the
+ * cluster's container instances and tasks read, the task definitions' labels read (the call
+ * takes no resource), target health read, and DeregisterTargets on the allowed groups only.
+ */
+export function fleetCleanPolicy(scope: PolicyScope): unknown {
+  if (scope.allowedTargetGroups.length === 0) throw new ConfigError('--target-groups (ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS)', 'required with --fleet-clean: the target groups fleet clean may deregister from');
+  const cluster = clusterName(scope);
+  const places = ecsPlaces(scope);
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ReadClusterInstancesAndTasks',
+        Effect: 'Allow',
+        Action: ['ecs:ListContainerInstances', 'ecs:DescribeContainerInstances', 'ecs:ListTasks', 'ecs:DescribeTasks'],
+        Resource: places.flatMap((p) => [`${p}:cluster/${cluster}`, `${p}:container-instance/${cluster}/*`, `${p}:task/${cluster}/*`]),
+      },
+      { Sid: 'ReadTaskDefinitionLabels', Effect: 'Allow', Action: ['ecs:DescribeTaskDefinition'], Resource: '*' },
+      { Sid: 'ReadTargetHealth', Effect: 'Allow', Action: ['elasticloadbalancing:DescribeTargetHealth'], Resource: '*' },
+      { Sid: 'DeregisterStaleTargetsInAllowedTargetGroups', Effect: 'Allow', Action: ['elasticloadbalancing:DeregisterTargets'], Resource: policyResources(scope) },
     ],
   };
 }

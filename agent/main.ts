@@ -108,6 +108,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
       const listen = proxyListenOf(env, resolved.options['docker-host'] ?? DEFAULT_DOCKER_HOST, process.pid);
       return await runDockerProxy(listen, engineSocketOf(env), createLogger({ format: logFormat, level: logLevel }).child({ component: 'docker-proxy' }));
     }
+    // From an operator's machine: ECS and ELBv2 only, no Docker, no host.
+    if (cli.command === 'fleet') return await (await import('./commands/fleet.ts')).runFleet(cli, resolved);
     config = buildConfig(resolved.options);
     env = resolved.env;
   } catch (err) {

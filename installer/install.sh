@@ -17,9 +17,12 @@
 # /etc/ecs-anywhere-lb-agent/.installed-files lists what this script placed: --uninstall removes
 # exactly that (and the package), keeping agent.env; --purge removes agent.env and the state too.
 #
-# A release tarball (--tarball) holds one directory with ecs-anywhere-lb-agent-linux-<arch>, its
-# .sha256 (required), ecs-anywhere-lb-agent.service and these scripts; ./install.sh run from it
-# (or from a source checkout: ../dist/bin, ../systemd) finds them without flags.
+# A release tarball (--tarball) holds one directory with ecs-anywhere-lb-agent-linux-<arch>, the
+# systemd units and these scripts with the release key (keys/, lib/release-key.sh); ./install.sh
+# run from it (or from a source checkout: ../dist/bin, ../systemd) finds them without flags.
+# Whatever it is given (--tarball, --package, --binary, --url) must be listed in the release's
+# SHA256SUMS, whose signature SHA256SUMS.asc by the pinned release key is checked first
+# (lib/trust.sh), or match --sha256; --insecure-skip-signature skips this, with a warning.
 #
 # Exit status: 0 done; 1 error, host unchanged; 2 bad usage or configuration, host unchanged;
 # 3 installed, but `ecs-anywhere-lb-agent check` failed; 4 installed, but systemctl failed.
@@ -31,6 +34,9 @@
 # ${a[@]+"${a[@]}"}, which older bash needs under `set -u`.
 
 set -euo pipefail
+# Every file this script creates starts 0600 (the VPN config holds a private key); modes are
+# widened where a file needs it, after it is written. Package managers run with umask 022.
+umask 077
 
 readonly PROG=install.sh
 readonly AGENT=ecs-anywhere-lb-agent
@@ -63,16 +69,18 @@ readonly -a CONFIG_FLAGS_TABLE=(
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 # What install.sh does is split by concern; the files travel with it (tarball: lib/).
-for lib in source place remove; do
+for lib in trust source place remove units; do
   [[ -f $SCRIPT_DIR/lib/$lib.sh ]] || { printf '%s: error: %s is missing: run install.sh from its release tarball or checkout\n' "${0##*/}" "$SCRIPT_DIR/lib/$lib.sh" >&2; exit 1; }
 done
+source "$SCRIPT_DIR/lib/trust.sh"
 source "$SCRIPT_DIR/lib/source.sh"
 source "$SCRIPT_DIR/lib/place.sh"
 source "$SCRIPT_DIR/lib/remove.sh"
+source "$SCRIPT_DIR/lib/units.sh"
 
 # ---------------------------------------------------------------- options (set by parse_args)
 MODE=install            # install | upgrade | uninstall | purge | print-iam-policy | validate-only | help
-SRC_BINARY="" SRC_TARBALL="" SRC_URL="" SRC_PACKAGE="" OPT_SHA256="" SKIP_CHECKSUM=0
+SRC_BINARY="" SRC_TARBALL="" SRC_URL="" SRC_PACKAGE="" OPT_SHA256="" SKIP_SIGNATURE=0
 OPT_UNIT="" OPT_VPN="" IAM_ROLE=ecsAnywhereInstanceRole OPT_ARCH="" PKG_CMD=""
 R=""                    # --root without its trailing slash; "" is the real root
 NO_SYSTEMCTL=0 NO_CHECK=0 NO_START=0 DRY_RUN=0 FORCE=0
@@ -112,14 +120,18 @@ Usage: $PROG [FLAGS]            install or reconfigure (re-runs are idempotent)
 Installs ecs-anywhere-lb-agent, which registers this ECS Anywhere host's task containers as IP
 targets in ELBv2 target groups. Run as root.
 
-Source (checked against a SHA-256; the binary must match this host's CPU):
-  --package FILE.deb|.rpm  a package built by \`npm run package\`: dpkg or rpm then owns the binary
-                           and the unit (checksum: --sha256, or FILE.sha256 when present)
-  --binary FILE            ecs-anywhere-lb-agent-linux-<arch> (checksum: --sha256 or FILE.sha256)
-  --tarball FILE.tar.gz    a release tarball (binary checked against the .sha256 inside it)
-  --url URL                download a binary, .tar.gz, .deb or .rpm (checksum: --sha256 or URL.sha256)
+Source (the binary must match this host's CPU). Each is checked against the release's
+SHA256SUMS, once SHA256SUMS.asc verifies with the release key pinned in this installer (both
+next to the file, or in the same directory of the server), or against --sha256:
+  --package FILE.deb|.rpm  a release package: dpkg or rpm then owns the binary and the units
+  --binary FILE            ecs-anywhere-lb-agent-linux-<arch>
+  --tarball FILE.tar.gz    a release tarball
+  --url URL                download a binary, .tar.gz, .deb or .rpm over https (plain http only
+                           from this machine's loopback, 127.0.0.1 or localhost; a redirect must
+                           stay on https)
   --sha256 HEX             expected SHA-256 of the file given by the flag above
-  --insecure-skip-checksum install without checking any checksum (not recommended)
+  --insecure-skip-signature  install without a signed checksum (air-gapped builds; logged as a
+                           warning)
   --arch ARCH              override \`uname -m\` (x86_64 | aarch64; also ECS_ANYWHERE_LB_INSTALL_ARCH)
   With no source, a fresh install uses ecs-anywhere-lb-agent-linux-<arch> next to this script or
   in ../dist/bin; a re-run keeps the installed binary or package.
@@ -151,7 +163,8 @@ VPN (routed OpenVPN; the load balancer must reach this host's tunnel address):
                            ECS_ANYWHERE_LB_INSTALL_PACKAGE_MANAGER_CMD)
 
 Service and IAM:
-  --unit FILE              the unit for --binary/--tarball/--url (default: from the tarball, next
+  --unit FILE              the agent's unit for --binary/--tarball/--url, alone (default: every
+                           *.service and *.socket from the tarball, next
                            to this script, or ../systemd/$UNIT_NAME)
   --no-start               enable the services but do not start or restart them
   --no-systemctl           run no systemctl at all (implied by --root unless
@@ -233,7 +246,7 @@ take_switch() {
     --purge) set_mode purge ;;
     --print-iam-policy) set_mode print-iam-policy ;;
     --validate-only) set_mode validate-only ;;
-    --insecure-skip-checksum) SKIP_CHECKSUM=1 ;;
+    --insecure-skip-signature) SKIP_SIGNATURE=1 ;;
     --no-systemctl) NO_SYSTEMCTL=1 ;;
     --no-check) NO_CHECK=1 ;;
     --no-start) NO_START=1 ;;
@@ -311,7 +324,7 @@ validate_flags() {
     [[ $OPT_SHA256 =~ ^[0-9a-fA-F]{64}$ ]] || usage_error "--sha256: '$OPT_SHA256' is not 64 hexadecimal digits"
     ((count == 1)) || usage_error "--sha256 goes with --package, --binary, --tarball or --url"
   fi
-  [[ -z $SRC_URL || $SRC_URL =~ ^(https?|file):// ]] || usage_error "--url: '$SRC_URL' is not an https://, http:// or file:// URL"
+  [[ -z $SRC_URL ]] || require_secure_url "$SRC_URL" download
   [[ -z $SRC_PACKAGE || $SRC_PACKAGE == *.deb || $SRC_PACKAGE == *.rpm ]] || usage_error "--package: '$SRC_PACKAGE' is neither a .deb nor an .rpm"
   [[ -z $SRC_PACKAGE || -z $R ]] || usage_error "--package installs into this system with dpkg or rpm; it cannot be combined with --root"
   [[ -z $SRC_PACKAGE || -z $OPT_UNIT ]] || usage_error "--package brings its own unit; --unit goes with --binary, --tarball or --url"
@@ -377,6 +390,7 @@ stage_unit() {
   fi
   cp -- "$candidate" "$STAGE/unit"
   UNIT_SOURCE=$STAGE/unit
+  [[ -n $OPT_UNIT ]] || stage_other_units "$(dirname -- "$candidate")"
 }
 
 # Refuses a config that names files: openvpn-client@.service runs with PrivateTmp and

@@ -13,10 +13,12 @@
 #   removed remove|purge     after the files are gone; purge also deletes the agent's state.
 #
 # Without a running systemd (containers, chroots, image builds) nothing is started or stopped;
-# enabling still takes effect at the next boot. ECSLB_PACKAGE_TEST_ROOT (tests only) moves
-# every path under another directory.
+# enabling still takes effect at the next boot. The generator puts two lines before this file:
+# ROOT, the system's root ("" for /; ${DPKG_ROOT:-} in the .deb scripts, which dpkg sets when it
+# installs into another root without chroot: dpkg --root DIR --force-script-chrootless), and
+# UNITS, every unit file of systemd/ that the package ships (*.service, *.socket), all enabled.
+# UNIT, the agent's service, is the one started, restarted and stopped; it pulls in the others.
 
-ROOT=${ECSLB_PACKAGE_TEST_ROOT:-}
 UNIT=ecs-anywhere-lb-agent.service
 BIN=$ROOT/usr/bin/ecs-anywhere-lb-agent
 CONFIG=$ROOT/etc/ecs-anywhere-lb-agent/agent.env
@@ -40,11 +42,11 @@ installed() {
       say "  ecs-anywhere-lb-agent config set --config /etc/ecs-anywhere-lb-agent/agent.env ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID"
       say "  systemctl start $UNIT"
     elif systemd_running; then
-      unit_invoke start || say "warning: starting $UNIT failed; see journalctl -u $UNIT"
+      unit_invoke start "$UNIT" || say "warning: starting $UNIT failed; see journalctl -u $UNIT"
     fi
   elif systemd_running; then
     if config_valid; then
-      unit_invoke try-restart || say "warning: restarting $UNIT failed; see journalctl -u $UNIT"
+      unit_invoke try-restart "$UNIT" || say "warning: restarting $UNIT failed; see journalctl -u $UNIT"
     else
       say "warning: not restarted: $CONFIG is not valid (ecs-anywhere-lb-agent config validate --config $CONFIG)"
     fi
@@ -52,9 +54,16 @@ installed() {
 }
 
 removing() {
-  if systemd_running; then unit_invoke stop || say "warning: stopping $UNIT failed"; fi
+  if systemd_running; then
+    # The agent first: the units it requires (a socket, a helper) stay up until it is gone.
+    unit_invoke stop "$UNIT" || say "warning: stopping $UNIT failed"
+    for unit in $UNITS; do
+      [ "$unit" = "$UNIT" ] || unit_invoke stop "$unit" || say "warning: stopping $unit failed"
+    done
+  fi
   if [ -x "$BIN" ] && config_valid; then
-    run_agent deregister --all --config "$CONFIG" ||
+    # --state-dir: under another root (dpkg --root), that root's state, not this machine's.
+    run_agent deregister --all --config "$CONFIG" --state-dir "$STATE_DIR" ||
       say "warning: deregister --all failed: this host's targets may stay in their target groups (failing health checks); remove them with 'aws elbv2 deregister-targets'"
   elif [ -f "$STATE_DIR/state.json" ]; then
     say "warning: not deregistering: $CONFIG is missing or invalid, so targets recorded in $STATE_DIR may stay registered"

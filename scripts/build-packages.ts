@@ -28,7 +28,7 @@ import { gzipSync } from 'node:zlib';
 import { DEFAULT_CONFIG_FILE } from '../agent/config-file.ts';
 import { buildDeb } from './packages/deb.ts';
 import { checkElfNeeds } from './packages/elf-deps.ts';
-import { maintainerScripts } from './packages/maintainer-scripts.ts';
+import { maintainerScripts, unitFiles } from './packages/maintainer-scripts.ts';
 import { manPage } from './packages/man-page.ts';
 import { packageVersion, type PackageMeta } from './packages/meta.ts';
 import { RPM_ARCH, buildRpm } from './packages/rpm.ts';
@@ -104,13 +104,16 @@ function binaryOf(binDir: string, arch: Arch): string {
   return binary;
 }
 
-/** The unit as the packages install it: the same file, with the binary in /usr/bin. */
-function packagedUnit(text: string): string {
+/**
+ * A unit as the packages install it: the same file, with the binary in /usr/bin. The agent's
+ * service must start the binary; other units (a socket, a helper service) may name it too.
+ */
+function packagedUnit(name: string, text: string): string {
   const execStart = new RegExp(`^ExecStart=${FILES_BIN}(?= |$)`, 'm');
-  if (!execStart.test(text)) throw new Error(`systemd/${UNIT} has no "ExecStart=${FILES_BIN}" line: update scripts/build-packages.ts`);
+  if (name === UNIT && !execStart.test(text)) throw new Error(`systemd/${UNIT} has no "ExecStart=${FILES_BIN}" line: update scripts/build-packages.ts`);
   return text
-    .replace(execStart, `ExecStart=${PACKAGE_BIN}`)
-    .replace(`Installed by install.sh as /etc/systemd/system/${UNIT}`, `Installed by the ${NAME} package as /usr/lib/systemd/system/${UNIT}`);
+    .replace(new RegExp(`^(Exec[A-Za-z]*=[-@:+!]*)${FILES_BIN}(?= |$)`, 'gm'), `$1${PACKAGE_BIN}`)
+    .replace(`Installed by install.sh as /etc/systemd/system/${name}`, `Installed by the ${NAME} package as /usr/lib/systemd/system/${name}`);
 }
 
 /** DEP-5 copyright; Node's own license (with the licenses of what Node includes) is the NODE-LICENSE.gz beside it. */
@@ -162,7 +165,9 @@ function stageTree(tree: string, binary: string, meta: PackageMeta, nodeLicense:
   mkdirSync(join(tree, 'usr/bin'), { recursive: true });
   copyFileSync(binary, join(tree, 'usr/bin', NAME));
   chmodSync(join(tree, 'usr/bin', NAME), 0o755);
-  writeFile(join(tree, 'usr/lib/systemd/system', UNIT), packagedUnit(readFileSync(join(ROOT, 'systemd', UNIT), 'utf8')), 0o644);
+  for (const unit of unitFiles(join(ROOT, 'systemd'))) {
+    writeFile(join(tree, 'usr/lib/systemd/system', unit), packagedUnit(unit, readFileSync(join(ROOT, 'systemd', unit), 'utf8')), 0o644);
+  }
   writeFile(join(tree, 'etc', NAME, 'agent.env'), DEFAULT_CONFIG_FILE, 0o640);
   writeFile(join(doc, 'copyright'), copyright(meta), 0o644);
   writeFile(join(doc, 'NODE-LICENSE.gz'), gzipSync(nodeLicense, { level: 9 }), 0o644);
@@ -230,9 +235,9 @@ function main(): void {
           : join(o.out, `${NAME}-${meta.rpmVersion}-${meta.rpmRelease}.${RPM_ARCH[arch]}.rpm`);
         rmSync(file, { force: true });
         if (format === 'deb') {
-          buildDeb({ tree, meta, arch: DEB_ARCH[arch], scripts: maintainerScripts('deb', join(ROOT, 'packaging')), out: file, compressLevel: o.compressLevel });
+          buildDeb({ tree, meta, arch: DEB_ARCH[arch], scripts: maintainerScripts('deb', join(ROOT, 'packaging'), unitFiles(join(ROOT, 'systemd'))), out: file, compressLevel: o.compressLevel });
         } else {
-          buildRpm({ tree, meta, arch, scripts: maintainerScripts('rpm', join(ROOT, 'packaging')), work: join(work, `rpm-work-${arch}`), out: file, compressLevel: o.compressLevel });
+          buildRpm({ tree, meta, arch, scripts: maintainerScripts('rpm', join(ROOT, 'packaging'), unitFiles(join(ROOT, 'systemd'))), work: join(work, `rpm-work-${arch}`), out: file, compressLevel: o.compressLevel });
         }
         const digest = sha256(file);
         writeFileSync(`${file}.sha256`, `${digest}  ${basename(file)}\n`);

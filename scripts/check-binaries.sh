@@ -84,7 +84,7 @@ for arch in x64 arm64; do
   tar -xzf "$bin_dir/$tarball" -C "$work/$arch"
   mapfile -t tops < <(find "$work/$arch" -mindepth 1 -maxdepth 1 -printf '%f\n')
   [[ ${#tops[@]} -eq 1 && ${tops[0]} == "$top" ]] || fail "$tarball must hold exactly one directory $top/ (found: ${tops[*]})"
-  for file in "$binary" "$binary.sha256" "$NAME.service" install.sh lib/source.sh lib/place.sh lib/remove.sh NODE-LICENSE; do
+  for file in "$binary" "$binary.sha256" "$NAME.service" install.sh lib/source.sh lib/place.sh lib/remove.sh lib/trust.sh lib/units.sh NODE-LICENSE; do
     [[ -f $work/$arch/$top/$file ]] || fail "$tarball lacks $top/$file"
   done
   for file in "$binary" install.sh; do

@@ -4,7 +4,10 @@
 # registers and deregisters a real container; the arm64 one runs under qemu-user-static), the
 # quick bench against the x64 executable, a 60 s seeded chaos soak (npm run chaos);
 # then build the .deb and .rpm packages of both and check them (lintian, rpm -qp, and dpkg -i /
-# upgrade / dpkg -P on this machine, install.sh --package through the ECS Anywhere wrapper).
+# upgrade / dpkg -P on this machine, install.sh --package through the ECS Anywhere wrapper); then
+# the release from those packages (npm run release: signed tarballs, repositories, Distributor
+# zips) and its tests (apt-get and dnf against the repositories, install.sh --url, a second
+# release byte for byte).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,3 +32,7 @@ echo "--- npm run package"
 npm run package
 echo "--- npm run test:packaging"
 npm run test:packaging
+echo "--- npm run release"
+npm run release
+echo "--- npm run test:release"
+npm run test:release

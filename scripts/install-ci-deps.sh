@@ -23,6 +23,13 @@ set -euo pipefail
 # - openvpn, openssl: e2e:vpn (test/integration/e2e-vpn.test.ts) runs a real OpenVPN server and
 #   clients between network namespaces (iproute2) with certificates made offline by openssl;
 #   iptables forwards the second host's tunnel to Docker's published ports
+# - gnupg, apt-utils (apt-ftparchive), createrepo-c, zip: npm run release signs, builds the apt
+#   and yum repositories and the SSM Distributor zips; dnf, unzip, curl: its tests install from
+#   those repositories (dnf with gpgcheck), unpack the zips and run install.sh --url
+# - mkdocs: `mkdocs build --strict` of docs/ (test/unit/docs-site.test.ts)
+# - prometheus: promtool checks and unit-tests monitoring/alerts.yaml (test/unit/monitoring-rules.test.ts)
+# - easy-rsa: the stack's VPN server tool makes its PKI with it (test/integration/vpn-server-tool.test.ts)
+# (cfn-lint, which test/unit/cloudformation-template.test.ts runs, comes from pip: pip install cfn-lint)
 CI_APT_PACKAGES=(
   docker.io
   busybox-static
@@ -40,6 +47,16 @@ CI_APT_PACKAGES=(
   lintian
   openvpn
   openssl
+  gnupg
+  apt-utils
+  createrepo-c
+  dnf
+  zip
+  unzip
+  curl
+  mkdocs
+  prometheus
+  easy-rsa
 )
 # CI_ONLY_APT_PACKAGES replaces the list (the demo needs only the Docker engine and busybox).
 if [[ -n "${CI_ONLY_APT_PACKAGES:-}" ]]; then

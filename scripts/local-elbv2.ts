@@ -40,6 +40,8 @@ const USAGE = `Usage: npm run local-elbv2 -- [options]
 Faults and throttling can be switched while it runs: PUT/GET/DELETE <url>/_local/faults
 (e.g. {"serviceUnavailable": 0.5, "times": 20}) and PUT/DELETE <url>/_local/throttle
 (e.g. {"change": {"ratePerSecond": 4, "burst": 20}}); see test/support/local-elbv2/README.md.
+ECS answers on the same URL (AWS_ENDPOINT_URL_ECS); PUT <url>/_local/ecs/agent-connected
+{"cluster": "edge", "containerInstance": "ID", "agentConnected": false} marks an instance's agent away.
 `;
 
 /** Thrown for bad command-line input: printed with the usage, exit code 2. */

@@ -1,7 +1,7 @@
 /**
  * `check`: verifies what the agent needs before it can work: Docker access, credentials,
  * a targetable host address, each allowed target group existing with target type ip,
- * and a usable state directory. Exits non-zero with the reasons. It also names the host
+ * this host's ECS container instance (for the address attribute) and a usable state directory. Exits non-zero with the reasons. It also names the host
  * (board, distribution, kernel), which support asks for first.
  */
 import { access, constants, mkdir } from 'node:fs/promises';
@@ -63,6 +63,18 @@ export async function collectChecks(parts: Parts): Promise<CheckResult[]> {
     );
   }
   if (config.allowedTargetGroups.length === 0) results.push({ name: 'target groups', ok: true, detail: 'any group allowed (--allow-any-target-group)' });
+  const introspection = config.ecsIntrospectionEndpoint;
+  results.push(
+    introspection === undefined
+      ? { name: 'ecs container instance', ok: true, detail: 'not looked up (--ecs-introspection-endpoint off): no address attribute for fleet status/clean' }
+      : await probe('ecs container instance', async () => {
+        const { readContainerInstance } = await import('../ecs/introspection.ts');
+        const id = await readContainerInstance(introspection).catch((err: unknown) => {
+          throw new Error(`${errorMessage(err)}; fleet status/clean cannot tell this host's targets without it (--ecs-introspection-endpoint off on a host without an ECS agent)`);
+        });
+        return `${id.containerInstanceArn} of cluster ${id.cluster} (the address attribute goes there)`;
+      }),
+  );
   results.push(
     await probe('state', async () => {
       await mkdir(config.stateDir, { recursive: true, mode: 0o700 });

@@ -12,7 +12,7 @@ import { OPTIONS, envName, type OptionSpec } from '../config-options.ts';
 import { buildConfig, parseBoolean, resolveFileText, resolveOptions, splitList, type AgentConfig, type ResolvedOptions } from '../config.ts';
 import { isTargetGroupArn } from '../core/arn.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
-import { AWS_REGION_PATTERN, iamPolicy, parseTagScope } from '../iam-policy.ts';
+import { AWS_REGION_PATTERN, fleetCleanPolicy, iamPolicy, parseTagScope } from '../iam-policy.ts';
 import { loadMappingFile } from '../mapping/mapping-file.ts';
 import { EXIT_CONFIG, EXIT_NOT_SET, EXIT_OK } from '../exit-codes.ts';
 
@@ -174,14 +174,16 @@ export function printIamPolicy(cli: CommandLine, env: Record<string, string | un
   const region = cli.region ?? resolved.env.AWS_REGION;
   const account = cli.account ?? resolved.env.AWS_ACCOUNT_ID;
   const readServiceTags = parseBoolean(spec('read-service-tags'), resolved.options['read-service-tags'] ?? 'false');
-  const policy = iamPolicy({
+  const scope = {
     allowedTargetGroups: allowed,
     allowAnyTargetGroup: allowAny,
     ...(region !== undefined ? { region } : {}),
     ...(account !== undefined ? { account } : {}),
     ...(cli.tagScoped !== undefined ? { tagScope: parseTagScope(cli.tagScoped) } : {}),
     readServiceTags,
-  });
+    ...(cli.cluster !== undefined ? { cluster: cli.cluster } : {}),
+  };
+  const policy = cli.fleetClean ? fleetCleanPolicy(scope) : iamPolicy(scope);
   io.out(`${JSON.stringify(policy, null, 2)}\n`);
   return EXIT_OK;
 }

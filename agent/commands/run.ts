@@ -23,6 +23,7 @@ import type { PassResult } from '../reconcile/reconciler.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import { leaveOnExit } from './on-exit.ts';
 import type { Parts } from './parts.ts';
+import type { AddressAttribute } from '../ecs/address-attribute.ts';
 import { EXIT_FAILURE } from '../exit-codes.ts';
 import { DEFAULT_RETRY } from '../core/backoff.ts';
 
@@ -42,6 +43,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   }
 
   const heap = heapTrim(parts);
+  const attribute = await addressAttribute(parts);
   const observe = passObserver(parts);
   const loop = new ReconcileLoop({
     pass: (reasons) => reconciler.reconcile(reasons),
@@ -51,6 +53,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
     onPass: (result, ms, error) => {
       observe(result, ms, error);
       heap?.activity();
+      attribute?.publish(result?.address);
     },
   });
   const trigger = (reason: string) => loop.trigger(reason);
@@ -85,6 +88,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   address?.stop();
   mappingWatch?.stop();
   await loop.stop();
+  await attribute?.stop();
   let code = await leaveOnExit(parts);
   await reconciler.flush().catch((err: unknown) => {
     log.error(`cannot write state: ${errorMessage(err)}`, { event: 'state-write-failed' });
@@ -112,6 +116,27 @@ function passObserver(parts: Parts): (result: PassResult | undefined, ms: number
       log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
     }
   };
+}
+
+/** The address attribute on this host's container instance (ecs/address-attribute.ts); none with --ecs-introspection-endpoint off or --dry-run. */
+async function addressAttribute(parts: Parts): Promise<AddressAttribute | undefined> {
+  const endpoint = parts.config.ecsIntrospectionEndpoint;
+  if (endpoint === undefined || parts.config.dryRun) return undefined;
+  const [{ AddressAttribute }, { ApiPace }, { ECS_API_LIMITS, createEcsApi, regionOfEcsArn }, { readContainerInstance }] = await Promise.all([
+    import('../ecs/address-attribute.ts'), import('../fleet/api-pace.ts'), import('../ecs/ecs-api.ts'), import('../ecs/introspection.ts'),
+  ]);
+  const pace = new ApiPace({ limits: ECS_API_LIMITS, fleetSize: parts.config.fleetSize });
+  // One client, in the region of the container instance (known after the first introspection).
+  let ecs: ReturnType<typeof createEcsApi> | undefined;
+  return new AddressAttribute({
+    identity: () => readContainerInstance(endpoint),
+    put: async (id, name, value) => {
+      ecs ??= createEcsApi({ credentials: parts.credentials.provider, pace, region: regionOfEcsArn(id.containerInstanceArn) ?? '' });
+      await (await ecs).putAttribute(id.cluster, id.containerInstanceArn, name, value);
+    },
+    log: parts.log.child({ component: 'ecs' }),
+    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: Math.max(60_000, parts.config.retryMaxDelayMs) },
+  });
 }
 
 /** Heap pages given back once a busy spell is over (host/heap-trim.ts); off without --expose-gc (the bundle run by a plain `node`). */
@@ -143,7 +168,11 @@ async function startGate(parts: Parts): Promise<{ close(): Promise<void> } | und
       if (gateway === undefined) throw new Error('the Docker default bridge has no IPv4 gateway; set --readiness-address');
       address = { host: gateway, port: DEFAULT_READINESS_PORT };
     }
-    return await startGateServer(address, (q) => reconciler.readiness(q), log.child({ component: 'gate' }));
+    return await startGateServer(address, (q) => {
+      const answer = reconciler.readiness(q);
+      parts.metrics.gateAnswer(answer.containerId, answer.ready);
+      return answer;
+    }, log.child({ component: 'gate' }));
   } catch (err) {
     log.error(`cannot serve the readiness gate: ${errorMessage(err)}`, { event: 'gate-failed', error: errorMessage(err) });
     return undefined;

@@ -14,7 +14,10 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { OperationError, errorMessage, type ErrorKind } from '../errors.ts';
+import { OperationError, errorMessage } from '../errors.ts';
+import { EXPIRED_TOKEN_CODES, errorCodeOf, isReachable, kindOf } from '../aws-errors.ts';
+
+export { errorCodeOf, isReachable, kindOf };
 import type { ActualTarget, TargetRef } from '../core/target-registry.ts';
 import { regionOfArn, shortTargetGroup } from '../core/arn.ts';
 import type { RotatingCredentials } from './credentials.ts';
@@ -27,43 +30,9 @@ import { NO_TRACE, type Tracer } from '../trace.ts';
  */
 export type ApiObserver = (action: string, errorCode: string | undefined, durationMs: number, reachable: boolean) => void;
 
-const EXPIRED_TOKEN_CODES = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'InvalidClientTokenId', 'UnrecognizedClientException']);
-const THROTTLING_CODES = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
-const TRANSIENT_CODES = new Set([
-  'InternalFailure', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'TimeoutError',
-  'EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
-  'CredentialsProviderError', 'CredentialsFileMissing', 'CredentialsFileUnreadable', 'CredentialsProfileMissing',
-]);
-
 /** Timeouts of one HTTP request: a black-holed endpoint must not hold the reconcile loop for long (ELBv2 answers in well under a second). */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-
-/** The AWS error code of anything the SDK throws. */
-export function errorCodeOf(err: unknown): string {
-  const e = err as { Code?: string; name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.Code ?? e?.code ?? e?.name ?? 'Error';
-}
-
-/** Whether an error may pass by itself (throttling, 5xx, network, credentials not there yet), and whether it was throttling. */
-export function kindOf(err: unknown): ErrorKind {
-  const e = err as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  const code = errorCodeOf(err);
-  const status = e?.$metadata?.httpStatusCode;
-  if (THROTTLING_CODES.has(code)) return 'throttled';
-  if (TRANSIENT_CODES.has(code) || EXPIRED_TOKEN_CODES.has(code) || e?.$retryable) return 'transient';
-  if (status !== undefined && status >= 500) return 'transient';
-  if (status === undefined && code !== 'ValidationError') return 'transient';
-  return 'permanent';
-}
-
-/** Whether the API gave a usable answer: a success, or an error about the request itself (InvalidTarget, AccessDenied...). */
-export function isReachable(err: unknown): boolean {
-  if (err === undefined) return true;
-  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-  const code = errorCodeOf(err);
-  return status !== undefined && status < 500 && !THROTTLING_CODES.has(code) && !EXPIRED_TOKEN_CODES.has(code);
-}
 
 /** The access key id a signed request carries (`Credential=AKID/date/region/service/aws4_request`). */
 function signingKeyOf(request: unknown): string | undefined {

@@ -5,6 +5,9 @@
 
 type Labels = Record<string, string>;
 
+/** A gated container that has not asked for this long (it stopped) no longer counts as waiting. */
+export const GATE_WAIT_FORGOTTEN_MS = 60_000;
+
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const labelText = (labels: Labels) => {
   const entries = Object.entries(labels);
@@ -49,6 +52,9 @@ export class Metrics {
   registrationsHeld = 0;
   /** Changes the last pass's policies held for now, by reason. */
   private changesHeld = new Map<string, number>();
+  private gateAnswers = { ready: 0, waiting: 0 };
+  /** Gated containers answered "waiting": since when, and when they last asked. */
+  private gateWaits = new Map<string, { since: number; asked: number }>();
 
   /**
    * Records one ELBv2 API request. `reachable` says whether the API gave a usable answer
@@ -116,6 +122,30 @@ export class Metrics {
     if (driftRepairIntervalMs !== undefined) this.driftRepairIntervalMs = driftRepairIntervalMs;
   }
 
+  /**
+   * The readiness gate answered a container's health check: ready (200) or still waiting (503).
+   * A container that stops asking (it stopped, or its gate opened) leaves the longest wait.
+   */
+  gateAnswer(containerId: string | undefined, ready: boolean, now = Date.now()): void {
+    this.gateAnswers[ready ? 'ready' : 'waiting']++;
+    if (containerId === undefined) return;
+    if (ready) {
+      this.gateWaits.delete(containerId);
+      return;
+    }
+    this.gateWaits.set(containerId, { since: this.gateWaits.get(containerId)?.since ?? now, asked: now });
+  }
+
+  /** Seconds the longest-waiting gated container, still asking, has been answered "waiting". */
+  gateLongestWaitSeconds(now = Date.now()): number {
+    let longest = 0;
+    for (const [id, w] of this.gateWaits) {
+      if (now - w.asked > GATE_WAIT_FORGOTTEN_MS) this.gateWaits.delete(id);
+      else longest = Math.max(longest, (now - w.since) / 1000);
+    }
+    return longest;
+  }
+
   private count(name: string, labels: Labels): void {
     const series = this.counters.get(name) ?? new Map();
     this.counters.set(name, series);
@@ -152,6 +182,8 @@ export class Metrics {
     metric('ecs_anywhere_lb_state_write_failing', 'gauge', '1 while the last attempt to write the state file failed: no new target is registered until one succeeds.', [[{}, this.stateWriteFailing ? 1 : 0]]);
     metric('ecs_anywhere_lb_registrations_held', 'gauge', 'Registrations the last pass held back because their records could not be written first.', [[{}, this.registrationsHeld]]);
     metric('ecs_anywhere_lb_changes_held', 'gauge', 'Changes the last pass held for now, by reason (gathering-starts, fleet-wave, refused, make-before-break); a stop is never held.', [...this.changesHeld].map(([reason, n]) => [{ reason }, n]));
+    metric('ecs_anywhere_lb_readiness_answers_total', 'counter', 'Answers of the readiness gate to gated containers\' health checks: ready (200) or waiting (503).', [[{ answer: 'ready' }, this.gateAnswers.ready], [{ answer: 'waiting' }, this.gateAnswers.waiting]]);
+    metric('ecs_anywhere_lb_readiness_longest_wait_seconds', 'gauge', 'How long the longest-waiting gated container (still asking) has been answered waiting.', [[{}, this.gateLongestWaitSeconds()]]);
     metric('ecs_anywhere_lb_owned_targets', 'gauge', 'Targets this host owns across all target groups.', [[{}, this.ownedTargets]]);
     metric('ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds', 'gauge', 'Unix time of the last reconcile pass that completed.', [[{}, this.lastSuccessfulReconcile / 1000]]);
     metric('ecs_anywhere_lb_host_address_info', 'gauge', 'The address this host registers (1 while one is usable).', this.address !== undefined ? [[{ address: this.address }, 1]] : []);

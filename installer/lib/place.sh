@@ -34,6 +34,7 @@ plan_parent_dirs() {
 build_plan() {
   [[ -z $BIN_SOURCE || -n $PKG_KIND ]] || plan_add "$BIN_PATH" "$BIN_SOURCE" 0755
   [[ -z $UNIT_SOURCE ]] || plan_add "$UNIT_PATH" "$UNIT_SOURCE" 0644
+  plan_other_units
   if [[ -n $OPT_VPN ]]; then
     plan_add "$DROPIN_PATH" "$STAGE/10-vpn.conf" 0644
     plan_add "$VPN_CONF_PATH" "$STAGE/vpn.conf" 0600
@@ -135,9 +136,9 @@ install_vpn_package() {
   info "Installing OpenVPN: $cmd"
   read -ra argv <<<"$cmd"
   if [[ ${argv[0]} == apt-get && -z $PKG_CMD ]]; then
-    DEBIAN_FRONTEND=noninteractive "${argv[@]}" || { apt-get update && DEBIAN_FRONTEND=noninteractive "${argv[@]}"; } || status=$?
+    (umask 022 && { DEBIAN_FRONTEND=noninteractive "${argv[@]}" || { apt-get update && DEBIAN_FRONTEND=noninteractive "${argv[@]}"; }; }) || status=$?
   else
-    "${argv[@]}" || status=$?
+    (umask 022 && "${argv[@]}") || status=$?
   fi
   ((status == 0)) && return 0
   local hint=""
@@ -150,9 +151,9 @@ install_agent_package() {
   local status=0
   info "Installing the $PKG_KIND package: $PKG_LABEL"
   if [[ $PKG_KIND == deb ]]; then
-    DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold "$STAGE/package.deb" || status=$?
+    (umask 022 && DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold "$STAGE/package.deb") || status=$?
   else
-    rpm -U --replacepkgs "$STAGE/package.rpm" || status=$?
+    (umask 022 && rpm -U --replacepkgs "$STAGE/package.rpm") || status=$?
   fi
   ((status == 0)) || die "installing $PKG_LABEL failed (exit $status); no other file was changed"
 }
@@ -236,10 +237,12 @@ systemctl_phase() {
   use_systemctl || { info "Skipping systemctl (--no-systemctl or --root)"; return 0; }
   # A new package was (re)started by its own postinst; what changed here decides the rest.
   local agent_changed=0 path
-  if changed "$UNIT_PATH" || changed "$DROPIN_PATH"; then sc_run daemon-reload; fi
+  if changed "$UNIT_PATH" || changed "$DROPIN_PATH" || other_units_changed; then sc_run daemon-reload; fi
   for path in "$BIN_PATH" "$UNIT_PATH" "$DROPIN_PATH" "$CONFIG_PATH"; do
     changed "$path" && agent_changed=1
   done
+  ! other_units_changed || agent_changed=1
+  enable_other_units
   if [[ -n $OPT_VPN ]]; then
     if changed "$VPN_CONF_PATH"; then enable_and_start "$VPN_UNIT" 1; else enable_and_start "$VPN_UNIT" 0; fi
   fi

@@ -112,6 +112,7 @@ disable_units() {
   use_systemctl || return 0
   local entry
   [[ ! -e $R$UNIT_PATH ]] || sc_run disable "$UNIT_NAME"
+  disable_other_units "$@"
   for entry in "$@"; do
     if [[ $entry == "$VPN_CONF_PATH" ]]; then sc_run disable --now "$VPN_UNIT"; fi
   done

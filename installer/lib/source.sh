@@ -50,17 +50,6 @@ make_stage() {
 
 cleanup() { [[ -z $STAGE ]] || rm -rf -- "$STAGE"; }
 
-download() {
-  local url=$1 out=$2
-  if command -v curl >/dev/null 2>&1; then
-    curl -fsSL --retry 3 -o "$out" "$url"
-  elif command -v wget >/dev/null 2>&1; then
-    wget -q -O "$out" "$url"
-  else
-    die "neither curl nor wget is installed: cannot download $url"
-  fi
-}
-
 # Prints the first field of a sha256sum-style file ("HEX  NAME" or just "HEX").
 read_checksum_file() {
   local file=$1 sum
@@ -77,24 +66,27 @@ verify_checksum() {
   info "  sha256 ok: $label"
 }
 
-# The expected checksum for FILE: --sha256, else FILE.sha256; "" when neither (caller decides).
+# The expected checksum for FILE: --sha256, else the entry of the signed SHA256SUMS next to it
+# (lib/trust.sh); "" when neither is there (the caller decides).
 expected_checksum_for() {
+  local file=$1 dir
+  dir=$(dirname -- "$file")
   if [[ -n $OPT_SHA256 ]]; then
     printf '%s' "$OPT_SHA256"
-  elif [[ -f $1.sha256 ]]; then
-    read_checksum_file "$1.sha256"
+  elif ((SKIP_SIGNATURE == 0)) && [[ -f $dir/SHA256SUMS || -f $dir/SHA256SUMS.asc ]]; then
+    signed_checksum "$dir" "${file##*/}" "$file"
   fi
 }
 
-# Checks the staged COPY against EXPECTED; without one, only --insecure-skip-checksum goes on.
+# Checks the staged COPY against EXPECTED; without one, only --insecure-skip-signature goes on.
 check_or_skip() {
-  local copy=$1 expected=$2 label=$3 hint=$4
+  local copy=$1 expected=$2 label=$3
   if [[ -n $expected ]]; then
     verify_checksum "$copy" "$expected" "$label"
-  elif ((SKIP_CHECKSUM)); then
-    warn "not checking the checksum of $label (--insecure-skip-checksum)"
+  elif ((SKIP_SIGNATURE)); then
+    warn "not checking $label against a signed checksum (--insecure-skip-signature): install only what you built or verified yourself"
   else
-    die "no checksum for $label: $hint (--insecure-skip-checksum skips the check)"
+    die "refusing $label: it is not covered by a signed SHA256SUMS (put the release's SHA256SUMS and SHA256SUMS.asc next to it, or pass --sha256 HEX from a source you trust; --insecure-skip-signature skips the check)"
   fi
 }
 
@@ -149,10 +141,11 @@ stage_source() {
 }
 
 # The staged copy is what gets checked and installed (the source may change meanwhile).
+# FILE EXPECTED [LABEL]: LABEL names the file in messages (the URL it came from).
 stage_binary_file() {
   local file=$1 expected=$2
   { cp -- "$file" "$STAGE/binary" && chmod 0755 "$STAGE/binary"; } || die "cannot copy $file"
-  check_or_skip "$STAGE/binary" "$expected" "$file" "put its sha256sum output in $file.sha256 or pass --sha256 HEX"
+  check_or_skip "$STAGE/binary" "$expected" "${3:-$file}"
   check_binary "$STAGE/binary" "$file"
   BIN_SOURCE=$STAGE/binary
 }
@@ -160,7 +153,7 @@ stage_binary_file() {
 stage_tarball() {
   local file=$1 expected=$2 name found copy=$STAGE/release.tar.gz
   cp -- "$file" "$copy" || die "cannot copy $file"
-  [[ -z $expected ]] || verify_checksum "$copy" "$expected" "$file"
+  check_or_skip "$copy" "$expected" "${3:-$file}"
   tar -xzf "$copy" -C "$STAGE/tarball" --no-same-owner --no-same-permissions 2>"$STAGE/tar.err" ||
     die "cannot extract $file: $(head -n 3 "$STAGE/tar.err")"
   name=$AGENT-linux-$ARCH
@@ -168,10 +161,12 @@ stage_tarball() {
   [[ -n $found ]] || die "$file has no $name (is it the tarball for another architecture? this host is $ARCH_NAME)"
   [[ $found != *$'\n'* ]] || die "$file holds more than one $name"
   TARBALL_DIR=$(dirname -- "$found")
-  expected=""
-  if [[ -f $found.sha256 ]]; then expected=$(read_checksum_file "$found.sha256") || exit "$EXIT_ERROR"; fi
   cp -- "$found" "$STAGE/binary" && chmod 0755 "$STAGE/binary"
-  check_or_skip "$STAGE/binary" "$expected" "$name from $file" "the tarball has no $name.sha256 next to $name: not a release tarball?"
+  # The tarball as a whole was checked above; an older tarball's own .sha256 must agree with it.
+  if [[ -f $found.sha256 ]]; then
+    expected=$(read_checksum_file "$found.sha256") || exit "$EXIT_ERROR"
+    verify_checksum "$STAGE/binary" "$expected" "$name from $file"
+  fi
   check_binary "$STAGE/binary" "$name from $file"
   BIN_SOURCE=$STAGE/binary
 }
@@ -182,7 +177,7 @@ stage_package() {
   local file=$1 expected=$2 copy inside=.$PKG_BIN_PATH
   PKG_KIND=${file##*.} copy=$STAGE/package.$PKG_KIND PKG_LABEL=${SRC_PACKAGE:-$SRC_URL}
   cp -- "$file" "$copy" || die "cannot copy $file"
-  check_or_skip "$copy" "$expected" "$file" "put its sha256sum output in $file.sha256 or pass --sha256 HEX"
+  check_or_skip "$copy" "$expected" "${3:-$file}"
   if [[ $PKG_KIND == deb ]]; then
     command -v dpkg-deb >/dev/null 2>&1 || die "--package $file: dpkg-deb is missing; is this an apt/dpkg system? (use the .rpm, or --tarball)"
     dpkg-deb --fsys-tarfile "$copy" | tar -xf - -C "$STAGE/package" "$inside" 2>"$STAGE/tar.err" ||
@@ -210,25 +205,29 @@ installed_version() {
   if [[ $PKG_KIND == deb ]]; then dpkg-query -W -f='${Version}' "$AGENT"; else rpm -q --qf '%{VERSION}-%{RELEASE}' "$AGENT"; fi
 }
 
+# --url: the file, then (unless --sha256 or --insecure-skip-signature) SHA256SUMS and
+# SHA256SUMS.asc from the same directory of the server, the signature checked before any checksum
+# in it is believed.
 stage_url() {
-  local base out expected=$OPT_SHA256
+  local base out expected=$OPT_SHA256 dir_url
   base=${SRC_URL%%[?#]*}
+  dir_url=${base%/*}
   base=${base##*/}
   [[ -n $base ]] || base=download
   out=$STAGE/download/$base
   info "Downloading $SRC_URL"
-  download "$SRC_URL" "$out" || die "download of $SRC_URL failed; nothing was changed"
-  if [[ -z $expected ]] && ((SKIP_CHECKSUM == 0)); then
-    download "$SRC_URL.sha256" "$out.sha256" 2>/dev/null ||
-      die "no checksum for $SRC_URL: $SRC_URL.sha256 could not be downloaded; pass --sha256 HEX (--insecure-skip-checksum skips the check)"
-    expected=$(read_checksum_file "$out.sha256") || exit "$EXIT_ERROR"
+  secure_download "$SRC_URL" "$out" || die "download of $SRC_URL failed (see above); nothing was changed"
+  if [[ -z $expected ]] && ((SKIP_SIGNATURE == 0)); then
+    secure_download "$dir_url/SHA256SUMS" "$STAGE/download/SHA256SUMS" ||
+      die "refusing $SRC_URL: $dir_url/SHA256SUMS could not be downloaded (pass --sha256 HEX from a source you trust)"
+    secure_download "$dir_url/SHA256SUMS.asc" "$STAGE/download/SHA256SUMS.asc" ||
+      die "refusing $SRC_URL: SHA256SUMS is not signed ($dir_url/SHA256SUMS.asc could not be downloaded)"
+    expected=$(signed_checksum "$STAGE/download" "$base" "$SRC_URL") || exit "$EXIT_ERROR"
   fi
   case $base in
-    *.tar.gz | *.tgz)
-      [[ -n $expected ]] || warn "not checking the checksum of $SRC_URL (--insecure-skip-checksum)"
-      stage_tarball "$out" "$expected" ;;
-    *.deb | *.rpm) [[ -z $R ]] || usage_error "a package cannot be installed under --root"; stage_package "$out" "$expected" ;;
-    *) stage_binary_file "$out" "$expected" ;;
+    *.tar.gz | *.tgz) stage_tarball "$out" "$expected" "$SRC_URL" ;;
+    *.deb | *.rpm) [[ -z $R ]] || usage_error "a package cannot be installed under --root"; stage_package "$out" "$expected" "$SRC_URL" ;;
+    *) stage_binary_file "$out" "$expected" "$SRC_URL" ;;
   esac
 }
 
@@ -239,10 +238,16 @@ stage_default() {
   PKG_KIND=$(installed_package || true)
   if is_installed && [[ $MODE != upgrade ]]; then return 0; fi
   [[ -z $PKG_KIND ]] || die "--upgrade of the $PKG_KIND package needs the newer package: --package FILE"
+  # The binary that came with this script (the extracted tarball, or a checkout's build) is
+  # trusted as far as this script is: check the tarball before extracting it (docs/install.md).
   for candidate in "$SCRIPT_DIR/$name" "$SCRIPT_DIR/../dist/bin/$name" "$SCRIPT_DIR/../dist/$name"; do
     if [[ -f $candidate ]]; then
-      expected=$(expected_checksum_for "$candidate") || exit "$EXIT_ERROR"
-      stage_binary_file "$candidate" "$expected"
+      expected=$OPT_SHA256
+      [[ -n $expected ]] || info "  using $candidate, which came with $PROG"
+      { cp -- "$candidate" "$STAGE/binary" && chmod 0755 "$STAGE/binary"; } || die "cannot copy $candidate"
+      [[ -z $expected ]] || verify_checksum "$STAGE/binary" "$expected" "$candidate"
+      check_binary "$STAGE/binary" "$candidate"
+      BIN_SOURCE=$STAGE/binary
       return 0
     fi
   done

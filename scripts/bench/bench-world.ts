@@ -105,6 +105,8 @@ export async function createBenchWorld(groupCount: number, trace = false): Promi
       ECS_ANYWHERE_LB_LOG_LEVEL: 'info',
       // The engine is shared with other test runs: the gate's fixed port could clash.
       ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
+      // No ECS agent answers here: no address attribute.
+      ECS_ANYWHERE_LB_ECS_INTROSPECTION_ENDPOINT: 'off',
       ...(trace ? { ECSLB_TRACE_FILE: join(stateDir, 'trace') } : {}),
     }),
     startContainer: (group, withProbe = false) => {

@@ -170,6 +170,8 @@ export async function createChaosWorld(log: (line: string) => void): Promise<Cha
         ECS_ANYWHERE_LB_FLEET_SIZE: '1',
         // The gate listens on the Docker bridge, which a namespaced agent cannot bind; gated containers are registered as soon as they run either way.
         ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
+        // No ECS agent answers here: no address attribute.
+        ECS_ANYWHERE_LB_ECS_INTROSPECTION_ENDPOINT: 'off',
       }),
       agentCommand: (bundle) => (netns ? netns.exec(process.execPath, [bundle, 'run']) : { executable: process.execPath, args: [bundle, 'run'] }),
       close,

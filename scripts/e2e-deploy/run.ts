@@ -293,6 +293,8 @@ async function startAgent(elb: LocalElbv2, groupArns: string[], teardown: Teardo
       ECS_ANYWHERE_LB_FLEET_SIZE: '1',
       // The default, said out loud: the gate on the Docker default bridge's gateway, port 9465.
       ECS_ANYWHERE_LB_READINESS_ADDRESS: 'auto',
+      // No ECS agent answers here: no address attribute.
+      ECS_ANYWHERE_LB_ECS_INTROSPECTION_ENDPOINT: 'off',
     },
   });
   teardown.add('agent process', () => agent.stop('SIGKILL'));

@@ -5,8 +5,9 @@
  * client as Debian's openvpn-client@ecs-anywhere.service runs it (WorkingDirectory, ExecStart),
  * the agent as ecs-anywhere-lb-agent.service does (ExecStart, EnvironmentFile=agent.env,
  * Environment, StateDirectory), in the host's network namespace (host 1: the root one).
- * The agent binary is the bundle behind a two-line wrapper, with its .sha256 as the installer
- * requires; it talks to the machine's Docker engine (DOCKER_HOST).
+ * The agent binary is the bundle behind a two-line wrapper, given to the installer with its
+ * --sha256 (this run wrote it, so this run vouches for it); it talks to the machine's Docker
+ * engine (DOCKER_HOST).
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -75,6 +76,7 @@ export class VpnHost {
       join(REPO_ROOT, 'installer/install.sh'),
       '--root', s.root,
       '--binary', wrapperBinary,
+      '--sha256', createHash('sha256').update(readFileSync(wrapperBinary)).digest('hex'),
       '--unit', join(REPO_ROOT, 'systemd/ecs-anywhere-lb-agent.service'),
       '--vpn-config', s.vpnConfig,
       '--target-groups', s.targetGroupArn,
@@ -85,6 +87,8 @@ export class VpnHost {
       '--set', `FLEET_SIZE=${s.fleetSize}`,
       // The gate listens on the Docker bridge's gateway, which host 2's namespace does not have; no container here uses it.
       '--set', 'READINESS_ADDRESS=off',
+      // No ECS agent answers here: no address attribute.
+      '--set', 'ECS_INTROSPECTION_ENDPOINT=off',
       '--set', `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=${s.elbEndpoint}`,
       '--set', `AWS_SHARED_CREDENTIALS_FILE=${credentials}`,
       // Checked below once the tunnel is up, as install.sh does after starting the services.
@@ -146,7 +150,7 @@ export class VpnHost {
   }
 }
 
-/** Writes the agent bundle's wrapper "binary" and its .sha256 into `dir`; returns its path. */
+/** Writes the agent bundle's wrapper "binary" into `dir`; returns its path. */
 export function writeAgentWrapper(dir: string): string {
   const bundle = ensureAgentBundle();
   const file = join(dir, 'ecs-anywhere-lb-agent-linux-x64');
@@ -154,6 +158,5 @@ export function writeAgentWrapper(dir: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, text);
   chmodSync(file, 0o755);
-  writeFileSync(`${file}.sha256`, `${createHash('sha256').update(text).digest('hex')}  ecs-anywhere-lb-agent-linux-x64\n`);
   return file;
 }

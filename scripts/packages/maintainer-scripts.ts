@@ -3,7 +3,7 @@
  * (systemd-deb.sh or systemd-rpm.sh), the shared lifecycle (lifecycle.sh), and the one call
  * each script makes for the arguments dpkg or rpm pass it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Flavour = 'deb' | 'rpm';
@@ -34,11 +34,30 @@ esac`,
   },
 };
 
-/** The scripts of one flavour, each a complete POSIX sh script. */
-export function maintainerScripts(flavour: Flavour, packagingDir: string): Record<string, string> {
-  const units = readFileSync(join(packagingDir, `systemd-${flavour}.sh`), 'utf8');
+/** The unit files the packages, the tarballs and install.sh ship: every *.service and *.socket of `systemdDir`, sorted. */
+export function unitFiles(systemdDir: string): string[] {
+  return readdirSync(systemdDir).filter((f) => /^[A-Za-z0-9@._-]+\.(service|socket)$/.test(f)).sort();
+}
+
+/**
+ * Where the scripts find the system: dpkg's DPKG_ROOT (set by `dpkg --root DIR
+ * --force-script-chrootless`, empty otherwise) for a .deb; nothing for an .rpm, whose
+ * scriptlets rpm runs chrooted into its --root.
+ */
+const SYSTEM_ROOT: Record<Flavour, string> = { deb: '${DPKG_ROOT:-}', rpm: '' };
+
+/**
+ * The scripts of one flavour, each a complete POSIX sh script that enables every unit in
+ * `units`. `root` replaces the flavour's root with a fixed directory: only the tests' copies
+ * have one (the shipped scripts read no variable of their own).
+ */
+export function maintainerScripts(flavour: Flavour, packagingDir: string, units: readonly string[], root?: string): Record<string, string> {
+  const helpers = readFileSync(join(packagingDir, `systemd-${flavour}.sh`), 'utf8');
   const lifecycle = readFileSync(join(packagingDir, 'lifecycle.sh'), 'utf8');
+  for (const unit of units) if (!/^[A-Za-z0-9@._-]+$/.test(unit)) throw new Error(`unit name "${unit}" has characters a shell word cannot hold`);
+  const rootLine = root === undefined ? `ROOT=${SYSTEM_ROOT[flavour]}` : `ROOT='${root.replace(/'/g, `'\\''`)}'`;
+  const head = `${rootLine}\nUNITS='${units.join(' ')}'\n`;
   return Object.fromEntries(
-    Object.entries(CALLS[flavour]).map(([name, call]) => [name, `#!/bin/sh\n# ${name} of ecs-anywhere-lb-agent (generated from packaging/ by scripts/build-packages.ts)\n# shellcheck disable=SC2317 # the shared functions: each script calls some of them\nset -e\n\n${lifecycle}\n${units}\n${call}\nexit 0\n`]),
+    Object.entries(CALLS[flavour]).map(([name, call]) => [name, `#!/bin/sh\n# ${name} of ecs-anywhere-lb-agent (generated from packaging/ by scripts/build-packages.ts)\n# shellcheck disable=SC2317 # the shared functions: each script calls some of them\nset -e\n\n${head}${lifecycle}\n${helpers}\n${call}\nexit 0\n`]),
   );
 }

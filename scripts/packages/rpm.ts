@@ -35,6 +35,9 @@ ${meta.homepage ? `URL: ${meta.homepage}\n` : ''}AutoReqProv: yes
 %global _build_id_links none
 %global _binary_payload w${compressLevel}.xzdio
 %global _source_date_epoch_from_changelog 0
+%global use_source_date_epoch_as_buildtime 1
+%global clamp_mtime_to_source_date_epoch 1
+%global _buildhost reproducible
 
 %description
 ${meta.description.join('\n')}

@@ -5,12 +5,14 @@
  * `iam-policy`) to the real agent (the bundle, on this Node), so the installer meets the agent's
  * own rules and messages; the package manager and systemctl are scripts that record their
  * arguments, and the official ecs-anywhere-install.sh records its argv. Tests judge the
- * resulting tree (paths, modes, contents, mtimes), not the scripts' internals.
+ * resulting tree (paths, modes, contents, mtimes), not the scripts' internals. The installer runs
+ * from a copy that pins a release key made here with gpg (as `npm run release` pins its own), and
+ * every source directory holds a SHA256SUMS signed by it: the checks are real.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
+  chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,12 +21,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONS, envName } from '../../agent/config-options.ts';
 import { buildConfig, type RawOptions } from '../../agent/config.ts';
 import { ConfigError } from '../../agent/errors.ts';
+import { releaseKeyScript } from '../../scripts/release/tarballs.ts';
 import { ensureAgentBundle } from '../support/agent-process.ts';
+import { makeTestSigningKey, writeSignedSums } from '../support/test-signing-key.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const INSTALL = path.join(REPO, 'installer/install.sh');
-const WRAPPER = path.join(REPO, 'installer/ecs-anywhere-install-wrapper.sh');
 const BUNDLE = ensureAgentBundle();
+const KEYS = mkdtempSync(path.join(tmpdir(), 'ecslb-installer-keys-'));
+const RELEASE_KEY = makeTestSigningKey(path.join(KEYS, 'release'), 'installer test release key');
+const OTHER_KEY = makeTestSigningKey(path.join(KEYS, 'other'), 'installer test other key');
+/** installer/ as a release ships it: lib/release-key.sh and keys/ecs-anywhere-lb-agent.gpg pin RELEASE_KEY. */
+const INSTALLER_DIR = path.join(KEYS, 'installer');
+cpSync(path.join(REPO, 'installer'), INSTALLER_DIR, { recursive: true });
+writeFileSync(path.join(INSTALLER_DIR, 'lib/release-key.sh'), releaseKeyScript(RELEASE_KEY.fingerprint));
+writeFileSync(path.join(INSTALLER_DIR, 'keys/ecs-anywhere-lb-agent.gpg'), RELEASE_KEY.publicKey());
+// A checkout's layout around it: install.sh takes ../systemd/ecs-anywhere-lb-agent.service by default.
+cpSync(path.join(REPO, 'systemd'), path.join(KEYS, 'systemd'), { recursive: true });
+const INSTALL = path.join(INSTALLER_DIR, 'install.sh');
+const WRAPPER = path.join(INSTALLER_DIR, 'ecs-anywhere-install-wrapper.sh');
+afterAll(() => rmSync(KEYS, { recursive: true, force: true }));
 
 const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
 const ARN2 = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/fedcba9876543210';
@@ -187,10 +202,11 @@ class Fixture {
     return file;
   }
 
-  writeExecutable(name: string, content: string, withChecksum = false): string {
+  /** Writes an executable; `signed`: lists its directory in a SHA256SUMS signed by the release key. */
+  writeExecutable(name: string, content: string, signed = false): string {
     const file = this.writeFile(name, content);
     chmodSync(file, 0o755);
-    if (withChecksum) writeFileSync(`${file}.sha256`, `${sha256(content)}  ${path.basename(file)}\n`);
+    if (signed) writeSignedSums(path.dirname(file), RELEASE_KEY);
     return file;
   }
 
@@ -336,20 +352,50 @@ describe('install.sh: fresh install', () => {
         ],
         Resource: '*',
       }),
+      expect.objectContaining({ Action: ['ecs:PutAttributes'], Resource: ['arn:aws:ecs:eu-west-1:123456789012:container-instance/*/*'] }),
     ]);
     expect(f.config()[0]).toBe(`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN},${ARN2}`);
   });
 
-  it('installs from a release tarball (binary checked against the .sha256 inside, unit taken from it)', () => {
+  it('installs from a release tarball (checked against the signed SHA256SUMS next to it; every unit taken from it)', () => {
     const f = new Fixture();
     const tarball = makeTarball(f, 'x64');
-    writeFileSync(`${tarball}.sha256`, `${sha256(readFileSync(tarball))}  ${path.basename(tarball)}\n`);
+    writeSignedSums(path.dirname(tarball), RELEASE_KEY);
     const r = f.install(['--tarball', tarball, '--target-groups', ARN]);
     expectOk(r);
+    expect(r.output).toContain(`signature ok: SHA256SUMS (release key ${RELEASE_KEY.fingerprint})`);
     expect(r.stdout).toContain(`sha256 ok: ${tarball}`);
-    expect(r.stdout).toContain('sha256 ok: ecs-anywhere-lb-agent-linux-x64 from');
     expect(f.read(BIN)).toBe(fakeAgent('tarball'));
     expect(f.read(UNIT)).toBe(UNIT_V2);
+    expect(f.read('etc/systemd/system/ecs-anywhere-lb-agent-helper.socket')).toBe(HELPER_SOCKET);
+    expect(lstatSync(path.join(f.root, 'etc/systemd/system/ecs-anywhere-lb-agent-helper.socket')).mode & 0o777).toBe(0o644);
+  });
+
+  it('enables every unit of the tarball, and --uninstall disables and removes them', () => {
+    const f = new Fixture();
+    const tarball = makeTarball(f, 'x64');
+    const r = f.install(['--tarball', tarball, '--sha256', sha256(readFileSync(tarball)), '--target-groups', ARN], { ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: f.systemctl });
+    expectOk(r);
+    expect(f.readLog('systemctl')).toEqual(expect.arrayContaining(['enable --now ecs-anywhere-lb-agent-helper.socket', 'enable --now ecs-anywhere-lb-agent.service']));
+    f.clearLog('systemctl');
+    expectOk(f.install(['--uninstall'], { ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: f.systemctl }));
+    expect(f.readLog('systemctl')).toContain('disable --now ecs-anywhere-lb-agent-helper.socket');
+    expect(existsSync(path.join(f.root, 'etc/systemd/system/ecs-anywhere-lb-agent-helper.socket'))).toBe(false);
+  });
+
+  it('refuses a tarball whose SHA256SUMS is signed by another key, or not signed', () => {
+    const f = new Fixture();
+    const tarball = makeTarball(f, 'x64');
+    writeSignedSums(path.dirname(tarball), OTHER_KEY);
+    const before = snapshot(f.root);
+    const other = f.install(['--tarball', tarball, '--target-groups', ARN]);
+    expect(other.status, other.output).toBe(1);
+    expect(other.stderr).toContain(`refusing ${tarball}: SHA256SUMS.asc is not a valid signature of SHA256SUMS by the release key ${RELEASE_KEY.fingerprint}`);
+    rmSync(path.join(path.dirname(tarball), 'SHA256SUMS.asc'));
+    const unsigned = f.install(['--tarball', tarball, '--target-groups', ARN]);
+    expect(unsigned.status, unsigned.output).toBe(1);
+    expect(unsigned.stderr).toContain(`refusing ${tarball}: SHA256SUMS is not signed (no SHA256SUMS.asc next to it)`);
+    expect(snapshot(f.root)).toEqual(before);
   });
 
   it('installs by running install.sh from an extracted tarball with no source flags', () => {
@@ -364,24 +410,30 @@ describe('install.sh: fresh install', () => {
     expect(f.read(UNIT)).toBe(UNIT_V2);
   });
 
-  it('downloads with --url (binary and its URL.sha256), and --url of a tarball', () => {
+  it.each([
+    ['file:///tmp/ecs-anywhere-lb-agent-linux-x64', 'file:'],
+    ['http://downloads.example.com/ecs-anywhere-lb-agent-linux-x64', 'a plain http host that is not this machine'],
+    ['http://127.0.0.1.example.com/ecs-anywhere-lb-agent-linux-x64', 'a name that starts like a loopback address'],
+    ['http://127.0.0.1@example.com/ecs-anywhere-lb-agent-linux-x64', 'a loopback address as the user part'],
+    ['http://localhost.example.com:8080/ecs-anywhere-lb-agent-linux-x64', 'a name that starts with localhost'],
+    ['ftp://127.0.0.1/ecs-anywhere-lb-agent-linux-x64', 'ftp:'],
+  ])('--url %s is refused before any download (%s)', (url) => {
     const f = new Fixture();
-    expectOk(f.install(['--url', `file://${f.binary}`, '--unit', f.unit, '--target-groups', ARN]));
-    expect(f.read(BIN)).toBe(fakeAgent('v1'));
-
-    const g = new Fixture();
-    const tarball = makeTarball(g, 'x64');
-    const r = g.install(['--url', `file://${tarball}`, '--sha256', sha256(readFileSync(tarball)), '--target-groups', ARN]);
-    expectOk(r);
-    expect(g.read(BIN)).toBe(fakeAgent('tarball'));
+    const r = f.install(['--url', url, '--unit', f.unit, '--target-groups', ARN]);
+    expect(r.status, r.output).toBe(1);
+    expect(r.stderr).toContain(`download: ${url} is not an https URL (plain http is accepted only from this machine's loopback address`);
   });
 
-  it('installs without a checksum only with --insecure-skip-checksum, and says so', () => {
+  it('installs without a signed checksum only with --insecure-skip-signature, and warns', () => {
     const f = new Fixture();
-    rmSync(`${f.binary}.sha256`);
-    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--target-groups', ARN, '--insecure-skip-checksum']);
+    rmSync(path.join(f.src, 'SHA256SUMS'));
+    rmSync(path.join(f.src, 'SHA256SUMS.asc'));
+    const refused = f.install(['--binary', f.binary, '--unit', f.unit, '--target-groups', ARN]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`refusing ${f.binary}: it is not covered by a signed SHA256SUMS`);
+    const r = f.install(['--binary', f.binary, '--unit', f.unit, '--target-groups', ARN, '--insecure-skip-signature']);
     expectOk(r);
-    expect(r.stderr).toMatch(/warning: not checking the checksum/);
+    expect(r.stderr).toContain(`warning: not checking ${f.binary} against a signed checksum (--insecure-skip-signature)`);
   });
 
   it('--allow-any-target-group needs --region and AWS_ACCOUNT_ID and scopes the policy to the region and account', () => {
@@ -770,9 +822,9 @@ const BAD_CASES: BadCase[] = [
     installed: true,
   },
   {
-    name: 'a checksum mismatch against FILE.sha256',
+    name: 'a binary changed after its SHA256SUMS was signed',
     args: (f) => {
-      writeFileSync(`${f.binaryV2}.sha256`, `${sha256('something else')}  x\n`);
+      writeFileSync(f.binaryV2, `${fakeAgent('v2')}# tampered\n`);
       return ['--binary', f.binaryV2, '--unit', f.unit, '--target-groups', ARN];
     },
     status: 1,
@@ -787,13 +839,14 @@ const BAD_CASES: BadCase[] = [
     installed: true,
   },
   {
-    name: 'no checksum at all',
+    name: 'no signed checksum at all',
     args: (f) => {
-      rmSync(`${f.binaryV2}.sha256`, { force: true });
+      rmSync(path.join(f.src, 'v2', 'SHA256SUMS'), { force: true });
+      rmSync(path.join(f.src, 'v2', 'SHA256SUMS.asc'), { force: true });
       return ['--binary', f.binaryV2, '--unit', f.unit, '--target-groups', ARN];
     },
     status: 1,
-    message: /no checksum for .*: put its sha256sum output in .*\.sha256 or pass --sha256 HEX/,
+    message: /refusing .*: it is not covered by a signed SHA256SUMS \(put the release's SHA256SUMS and SHA256SUMS.asc next to it, or pass --sha256 HEX/,
     installed: true,
   },
   {
@@ -913,6 +966,7 @@ const INVALID_VALUES: Record<string, string> = {
   'mapping-file': 'mapping.json',
   'task-metadata-endpoint': '169.254.170.2',
   'read-service-tags': 'sometimes',
+  'ecs-introspection-endpoint': 'localhost:51678',
   'readiness-address': 'docker0',
   'metrics-address': '0.0.0.0:9464',
   'health-threshold': '90s',
@@ -1092,7 +1146,7 @@ describe('ecs-anywhere-install-wrapper.sh', () => {
     // Our flags interleaved with the official ones.
     const args = [
       '--root', f.root, ...officialArgs.slice(0, 4), '--binary', f.binary, ...officialArgs.slice(4, 9),
-      '--unit', f.unit, '--target-groups', ARN, ...officialArgs.slice(9), '--official-script', official,
+      '--unit', f.unit, '--target-groups', ARN, ...officialArgs.slice(9), '--official-script', official, '--skip-official-script-signature',
     ];
     const r = f.run(WRAPPER, args);
     expectOk(r);
@@ -1107,11 +1161,63 @@ describe('ecs-anywhere-install-wrapper.sh', () => {
     const official = f.writeExecutable('ecs-anywhere-install.sh', FAKE_OFFICIAL);
     const before = snapshot(f.root);
     const r = f.run(WRAPPER, ['--region', 'eu-west-1', '--activation-id', 'I', '--activation-code', 'C', '--official-script', official,
-      '--root', f.root, '--binary', f.binary, '--unit', f.unit, '--target-groups', ARN], { FAKE_OFFICIAL_EXIT: '7' });
+      '--skip-official-script-signature', '--root', f.root, '--binary', f.binary, '--unit', f.unit, '--target-groups', ARN], { FAKE_OFFICIAL_EXIT: '7' });
     expect(r.status).toBe(7);
     expect(r.stderr).toContain('error: the official ecs-anywhere-install.sh failed (exit 7); ecs-anywhere-lb-agent was not installed');
     expect(officialArgv(f)).toEqual(['--region', 'eu-west-1', '--activation-id', 'I', '--activation-code', 'C']);
     expect(snapshot(f.root)).toEqual(before);
+  });
+
+  it('runs the official script only when its .asc verifies with the Amazon ECS key, unless told to skip', () => {
+    const f = new Fixture();
+    const official = f.writeExecutable('ecs-anywhere-install.sh', FAKE_OFFICIAL);
+    const args = ['--region', 'eu-west-1', '--activation-id', 'I', '--activation-code', 'C', '--official-script', official,
+      '--root', f.root, '--binary', f.binary, '--unit', f.unit, '--target-groups', ARN];
+    const before = snapshot(f.root);
+    const unsigned = f.run(WRAPPER, args);
+    expect(unsigned.status, unsigned.output).toBe(1);
+    expect(unsigned.stderr).toContain(`refusing ${official}: no signature ${official}.asc next to it`);
+    // A valid signature, but by a key that is not Amazon's.
+    OTHER_KEY.sign(official);
+    const forged = f.run(WRAPPER, args);
+    expect(forged.status, forged.output).toBe(1);
+    expect(forged.stderr).toContain(`refusing ${official}: it is not signed by the Amazon ECS key F34C3DDAE72926B079BEAEC6BCE9D9A42D51784F`);
+    expect(forged.stderr).toContain(`gpg:                using EDDSA key ${OTHER_KEY.fingerprint}`);
+    expect(forged.stderr).toContain("gpg: Can't check signature: No public key");
+    expect(officialArgv(f)).toEqual([]);
+    expect(snapshot(f.root)).toEqual(before);
+    const skipped = f.run(WRAPPER, [...args, '--skip-official-script-signature']);
+    expectOk(skipped);
+    expect(skipped.stderr).toContain(`warning: running ${official} without checking its signature (--skip-official-script-signature)`);
+  });
+
+  it('ships the Amazon ECS key with the fingerprint the ECS developer guide publishes', () => {
+    const r = spawnSync('gpg', ['--homedir', mkdtempSync(path.join(KEYS, 'gpg-')), '--with-colons', '--show-keys', path.join(REPO, 'installer/keys/amazon-ecs.gpg')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').find((l) => l.startsWith('fpr:'))?.split(':')[9]).toBe('F34C3DDAE72926B079BEAEC6BCE9D9A42D51784F');
+    expect(r.stdout).toContain('Amazon ECS <ecs-security@amazon.com>');
+  });
+
+  it('never shows the activation code: not in its own lines, not in the official script\'s output', () => {
+    const f = new Fixture();
+    // The stand-in echoes its arguments, as a script tracing itself would.
+    const official = f.writeExecutable('ecs-anywhere-install.sh', FAKE_OFFICIAL.replace('exit ', 'echo "official: $*"\necho "official on stderr: $*" >&2\nexit '));
+    const r = f.run(WRAPPER, ['--region', 'eu-west-1', '--activation-id', 'I', '--activation-code', 'SECRETCODE', '--official-script', official,
+      '--skip-official-script-signature', '--root', f.root, '--binary', f.binary, '--unit', f.unit, '--target-groups', ARN]);
+    expectOk(r);
+    expect(officialArgv(f)).toContain('SECRETCODE');
+    expect(r.output).toContain('--activation-code ***');
+    expect(r.output).toContain('official: --region eu-west-1 --activation-id I --activation-code ***');
+    expect(r.output).not.toContain('SECRETCODE');
+    const dry = f.run(WRAPPER, ['--region', 'eu-west-1', '--activation-code', 'SECRETCODE', '--dry-run', '--root', f.root, '--binary', f.binary,
+      '--unit', f.unit, '--target-groups', ARN]);
+    expectOk(dry);
+    // Written as one word, and with a flag install.sh refuses: still never shown.
+    const inline = f.run(WRAPPER, ['--region=eu-west-1', '--activation-code=SECRETCODE', '--dry-run', '--root', f.root, '--binary', f.binary,
+      '--unit', f.unit, '--target-groups', ARN, '--no-such-flag']);
+    expect(inline.status).toBe(2);
+    expect(inline.output).not.toContain('SECRETCODE');
+    expect(dry.output).not.toContain('SECRETCODE');
   });
 
   it('rejects bad installer flags before running the official script', () => {
@@ -1152,6 +1258,9 @@ describe('shell quality', () => {
   });
 });
 
+/** A second unit as issue 25's socket proxy ships one: the tarball's units are all placed and enabled. */
+const HELPER_SOCKET = '[Socket]\nListenStream=/run/ecs-anywhere-lb-agent/helper.sock\n\n[Install]\nWantedBy=sockets.target\n';
+
 /** A release tarball in the documented layout, holding a binary for `arch` ("tarball" stand-in). */
 function makeTarball(f: Fixture, arch: 'x64' | 'arm64'): string {
   const top = `ecs-anywhere-lb-agent-0.1.0-linux-${arch}`;
@@ -1160,14 +1269,12 @@ function makeTarball(f: Fixture, arch: 'x64' | 'arm64'): string {
   mkdirSync(dir, { recursive: true });
   const binary = path.join(dir, `ecs-anywhere-lb-agent-linux-${arch}`);
   writeFileSync(binary, fakeAgent('tarball'), { mode: 0o755 });
-  writeFileSync(`${binary}.sha256`, `${sha256(fakeAgent('tarball'))}  ecs-anywhere-lb-agent-linux-${arch}\n`);
   writeFileSync(path.join(dir, 'ecs-anywhere-lb-agent.service'), UNIT_V2);
-  copyFileSync(INSTALL, path.join(dir, 'install.sh'));
-  chmodSync(path.join(dir, 'install.sh'), 0o755);
-  mkdirSync(path.join(dir, 'lib'));
-  for (const lib of readdirSync(path.join(REPO, 'installer/lib'))) copyFileSync(path.join(REPO, 'installer/lib', lib), path.join(dir, 'lib', lib));
+  writeFileSync(path.join(dir, 'ecs-anywhere-lb-agent-helper.socket'), HELPER_SOCKET);
+  cpSync(INSTALLER_DIR, dir, { recursive: true });
   const out = path.join(f.dir, `${top}.tar.gz`);
   const r = spawnSync('tar', ['-C', stage, '-czf', out, top], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
+  writeSignedSums(f.dir, RELEASE_KEY);
   return out;
 }

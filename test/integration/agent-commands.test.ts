@@ -2,6 +2,7 @@
 // `status` (text and JSON), `check` (passing and failing, with reasons), `deregister --all`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FOREIGN_IP, HOST_IP, createWorld, targetLabels, type World } from '../support/agent-world.ts';
+import { startIntrospectionStandIn } from '../support/ecs-introspection-stand-in.ts';
 import { runAgentCommand, type AgentProcess } from '../support/agent-process.ts';
 
 let world: World;
@@ -69,6 +70,15 @@ describe('commands', () => {
     expect(ok.stdout).toMatch(/^ok {3}docker: Docker .* reachable$/m);
     expect(ok.stdout).toMatch(/^ok {3}target group tg\/cmd: exists, target type ip/m);
     expect(ok.stdout).toMatch(new RegExp(`^ok {3}address: ${HOST_IP.replace(/\./g, '\\.')}$`, 'm'));
+    expect(ok.stdout).toMatch(/^ok {3}ecs container instance: not looked up \(--ecs-introspection-endpoint off\)/m);
+    const instance = world.elb.ecs.registerContainerInstance('cmd');
+    const stand = await startIntrospectionStandIn('cmd', instance);
+    try {
+      const found = await command(['check'], { ECS_ANYWHERE_LB_ECS_INTROSPECTION_ENDPOINT: stand.url });
+      expect(found.stdout).toContain(`ok   ecs container instance: ${instance} of cluster cmd (the address attribute goes there)\n`);
+    } finally {
+      await stand.close();
+    }
 
     const instanceGroup = await world.elb.createTargetGroup({ name: 'instances', targetType: 'instance' });
     const missing = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/gone/00000000deadbeef';
@@ -77,6 +87,7 @@ describe('commands', () => {
       ECS_ANYWHERE_LB_HOST_IP: undefined,
       ECS_ANYWHERE_LB_INTERFACE: 'nosuch0',
       ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: [world.groups.cmd, instanceGroup, missing].join(','),
+      ECS_ANYWHERE_LB_ECS_INTROSPECTION_ENDPOINT: 'http://127.0.0.1:9',
     });
     expect(bad.code).toBe(1);
     const result = JSON.parse(bad.stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
@@ -90,6 +101,8 @@ describe('commands', () => {
     expect(byName['target group tg/instances']).toMatchObject({ ok: false, detail: 'target type is instance; the agent needs target type ip' });
     expect(byName['target group tg/gone']?.ok).toBe(false);
     expect(byName['target group tg/gone']?.detail).toMatch(/TargetGroupNotFound/);
+    expect(byName['ecs container instance']?.ok).toBe(false);
+    expect(byName['ecs container instance']?.detail).toMatch(/^GET \/v1\/metadata http:\/\/127\.0\.0\.1:9\/v1\/metadata: IntrospectionUnavailable: .*; fleet status\/clean cannot tell this host's targets without it/);
   });
 
   it('run --dry-run logs what it would register and changes nothing', async () => {

@@ -1,17 +1,22 @@
-// The packages' maintainer scripts (made from packaging/ exactly as scripts/build-packages.ts
-// makes them), run with sh in a scratch root (ECSLB_PACKAGE_TEST_ROOT) with stand-ins that
+// The packages' maintainer scripts (made from packaging/ as scripts/build-packages.ts makes
+// them, in a test copy whose ROOT is a scratch directory), run with sh with stand-ins that
 // record their calls: systemctl, deb-systemd-helper, deb-systemd-invoke and the agent binary.
 // Tables: what dpkg or rpm passes, whether systemd runs, whether agent.env is valid -> the calls.
+// The shipped scripts read no variable of their own: a check below fails if one names any
+// environment variable but PATH and dpkg's DPKG_ROOT.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { maintainerScripts, type Flavour } from '../../scripts/packages/maintainer-scripts.ts';
+import { maintainerScripts, unitFiles, type Flavour } from '../../scripts/packages/maintainer-scripts.ts';
+import { environmentReads } from '../support/shell-environment.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const base = mkdtempSync(path.join(tmpdir(), 'ecslb-maintainer-scripts-'));
+const UNITS = ['ecs-anywhere-lb-agent.service'];
+const PACKAGING = path.join(REPO, 'packaging');
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 let n = 0;
 
@@ -68,11 +73,8 @@ function run(c: Case) {
   if (c.state) writeFileSync(path.join(stateDir, 'state.json'), '{}');
   if (c.marker) writeFileSync(path.join(stateDir, '.package-removed'), '');
   const file = path.join(root, c.script);
-  writeFileSync(file, maintainerScripts(c.flavour, path.join(REPO, 'packaging'))[c.script] as string);
-  const r = spawnSync('sh', [file, ...c.args], {
-    encoding: 'utf8',
-    env: { PATH: `${stubs}:/usr/bin:/bin`, ECSLB_PACKAGE_TEST_ROOT: root },
-  });
+  writeFileSync(file, maintainerScripts(c.flavour, PACKAGING, UNITS, root)[c.script] as string);
+  const r = spawnSync('sh', [file, ...c.args], { encoding: 'utf8', env: { PATH: `${stubs}:/usr/bin:/bin` } });
   const log = path.join(root, 'calls.log');
   const calls = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') : [];
   return { status: r.status, output: r.stdout + r.stderr, calls, stateDir };
@@ -80,7 +82,7 @@ function run(c: Case) {
 
 const U = 'ecs-anywhere-lb-agent.service';
 const VALIDATE = 'agent config validate --config /etc/ecs-anywhere-lb-agent/agent.env';
-const DEREGISTER = 'agent deregister --all --config /etc/ecs-anywhere-lb-agent/agent.env';
+const DEREGISTER = 'agent deregister --all --config /etc/ecs-anywhere-lb-agent/agent.env --state-dir /var/lib/ecs-anywhere-lb-agent';
 const DSH_ENABLE = [`deb-systemd-helper unmask ${U}`, `deb-systemd-helper --quiet was-enabled ${U}`, `deb-systemd-helper enable ${U}`];
 
 const CASES: Case[] = [
@@ -139,7 +141,7 @@ describe('maintainer scripts', () => {
   });
 
   it.each<[Flavour, string[]]>([['deb', ['postinst', 'prerm', 'postrm']], ['rpm', ['post', 'preun', 'postun']]])('%s: every script is POSIX sh (sh -n) with set -e', (flavour, names) => {
-    const scripts = maintainerScripts(flavour, path.join(REPO, 'packaging'));
+    const scripts = maintainerScripts(flavour, PACKAGING, UNITS);
     expect(Object.keys(scripts).sort()).toEqual([...names].sort());
     for (const [name, text] of Object.entries(scripts)) {
       const file = path.join(base, `syntax-${flavour}-${name}`);
@@ -150,10 +152,40 @@ describe('maintainer scripts', () => {
     }
   });
 
+  it.each<Flavour>(['deb', 'rpm'])('%s: the shipped scripts read no environment variable but PATH and DPKG_ROOT', (flavour) => {
+    for (const [name, text] of Object.entries(maintainerScripts(flavour, PACKAGING, unitFiles(path.join(REPO, 'systemd'))))) {
+      expect(environmentReads(text), name).toEqual(flavour === 'deb' ? ['DPKG_ROOT', 'PATH'] : ['PATH']);
+      expect(text, name).not.toMatch(/ECSLB_|TEST/);
+    }
+  });
+
+  it('on removal the agent stops first, then the units it requires', () => {
+    const root = path.join(base, 'stop-order');
+    const stubs = path.join(root, 'stubs');
+    mkdirSync(path.join(root, 'run/systemd/system'), { recursive: true });
+    mkdirSync(stubs, { recursive: true });
+    writeFileSync(path.join(stubs, 'deb-systemd-invoke'), RECORDER('deb-systemd-invoke'));
+    chmodSync(path.join(stubs, 'deb-systemd-invoke'), 0o755);
+    const file = path.join(root, 'prerm');
+    writeFileSync(file, maintainerScripts('deb', PACKAGING, ['a-helper.socket', U, 'z-helper.service'], root).prerm as string);
+    const r = spawnSync('sh', [file, 'remove'], { encoding: 'utf8', env: { PATH: `${stubs}:/usr/bin:/bin` } });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(readFileSync(path.join(root, 'calls.log'), 'utf8').trim().split('\n')).toEqual([
+      `deb-systemd-invoke stop ${U}`, 'deb-systemd-invoke stop a-helper.socket', 'deb-systemd-invoke stop z-helper.service',
+    ]);
+  });
+
+  it('every unit of systemd/ is enabled by the scripts, and the check above sees a test-only variable', () => {
+    const units = unitFiles(path.join(REPO, 'systemd'));
+    expect(units).toContain('ecs-anywhere-lb-agent.service');
+    expect(maintainerScripts('deb', PACKAGING, units).postinst).toContain(`UNITS='${units.join(' ')}'`);
+    expect(environmentReads('ROOT=${ECSLB_PACKAGE_TEST_ROOT:-}\necho "$ROOT $PATH"')).toEqual(['ECSLB_PACKAGE_TEST_ROOT', 'PATH']);
+  });
+
   const shellcheck = spawnSync('shellcheck', ['--version']);
   it.skipIf(shellcheck.error !== undefined || shellcheck.status !== 0)('shellcheck passes on every generated script', () => {
     for (const flavour of ['deb', 'rpm'] as const) {
-      for (const [name, text] of Object.entries(maintainerScripts(flavour, path.join(REPO, 'packaging')))) {
+      for (const [name, text] of Object.entries(maintainerScripts(flavour, PACKAGING, unitFiles(path.join(REPO, 'systemd'))))) {
         const file = path.join(base, `sc-${flavour}-${name}`);
         writeFileSync(file, text);
         const r = spawnSync('shellcheck', ['-s', 'sh', file], { encoding: 'utf8' });

@@ -5,7 +5,7 @@
 // and removes the package. It changes the machine (dpkg as root), so it runs only when
 // ECSLB_TEST_PACKAGES=1 (`npm run test:packaging`, which CI runs after `npm run package`).
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ const CONFIG = '/etc/ecs-anywhere-lb-agent/agent.env';
 const enabled = process.env.ECSLB_TEST_PACKAGES === '1';
 if (!enabled) console.warn('[packages test] ECSLB_TEST_PACKAGES is not 1: skipping (npm run test:packaging runs it; it installs packages on this machine)');
 
-interface Built { version: string; packages: { file: string; format: string; arch: string; bytes: number }[] }
+interface Built { version: string; packages: { file: string; format: string; arch: string; bytes: number; sha256: string }[] }
 
 function sh(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> & { output2: string } {
   const r = spawnSync(command, args, { encoding: 'utf8', env: options.env ?? process.env, input: options.input ?? '', maxBuffer: 64 * 1024 * 1024 });
@@ -168,6 +168,17 @@ describe.skipIf(!enabled)('native packages (dist/packages)', () => {
     expect(traces()).toEqual(before);
   }, 300_000);
 
+  it('the maintainer scripts inside the packages honour no test-only variable and enable every unit of systemd/', () => {
+    const units = readdirSync(path.join(REPO, 'systemd')).filter((f) => /\.(service|socket)$/.test(f)).sort();
+    const deb = ['postinst', 'prerm', 'postrm'].map((s) => ok('dpkg-deb', ['--info', file('deb', 'amd64'), s])).join('\n');
+    const rpm = ok('rpm', ['-qp', '--scripts', file('rpm', 'x86_64')]);
+    for (const scripts of [deb, rpm]) {
+      expect(scripts).not.toMatch(/ECSLB_|_TEST_|TEST_ROOT/);
+      expect(scripts).toContain(`UNITS='${units.join(' ')}'`);
+    }
+    for (const unit of units) expect(ok('dpkg-deb', ['--contents', file('deb', 'amd64')])).toContain(`./usr/lib/systemd/system/${unit}`);
+  });
+
   it('install.sh --package, through the ECS Anywhere wrapper, installs and configures the package; a re-run changes nothing; --uninstall --purge leaves nothing', () => {
     const deb = file('deb', 'amd64');
     const systemctl = path.join(work, 'fake-systemctl');
@@ -179,21 +190,24 @@ describe.skipIf(!enabled)('native packages (dist/packages)', () => {
     writeFileSync(official, '#!/bin/bash\necho "official $*"\n');
     const env = { ...process.env, ECS_ANYWHERE_LB_INSTALL_SYSTEMCTL: systemctl };
 
+    // npm run package's own output: its sha256 (packages.json) is the one to trust; the stand-in
+    // official script carries no Amazon signature.
+    const debSha256 = built.packages.find((p) => path.join(OUT, p.file) === deb)?.sha256 ?? '';
     const r = sh('bash', [path.join(REPO, 'installer/ecs-anywhere-install-wrapper.sh'), '--region', 'eu-west-1', '--skip-registration', '--official-script', official,
-      '--package', deb, '--target-groups', ARN, '--no-check'], { env });
+      '--skip-official-script-signature', '--package', deb, '--sha256', debSha256, '--target-groups', ARN, '--no-check'], { env });
     expect(r.status, r.output2).toBe(0);
     expect(r.stdout).toContain(`+ package ${deb} (deb)`);
     expect(installedVersion()).toBe(`${built.version} install ok installed`);
     const config = readFileSync(CONFIG, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(config).toEqual([`ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS=${ARN}`, 'AWS_REGION=eu-west-1']);
-    expect(JSON.parse(readFileSync('/etc/ecs-anywhere-lb-agent/iam-policy.json', 'utf8'))).toMatchObject({ Statement: [{ Resource: [ARN] }, { Resource: '*' }] });
+    expect(JSON.parse(readFileSync('/etc/ecs-anywhere-lb-agent/iam-policy.json', 'utf8'))).toMatchObject({ Statement: [{ Resource: [ARN] }, { Resource: '*' }, { Action: ['ecs:PutAttributes'] }] });
     // The manifest lists what install.sh placed; the package owns the binary, the unit and agent.env.
     expect(readFileSync('/etc/ecs-anywhere-lb-agent/.installed-files', 'utf8').split('\n').filter((l) => l.startsWith('/'))).toEqual(['/etc/ecs-anywhere-lb-agent/iam-policy.json']);
     expect(readFileSync(path.join(work, 'systemctl.log'), 'utf8')).toContain(`enable --now ${NAME}.service`);
 
     const snapshot = () => ['agent.env', 'iam-policy.json', '.installed-files'].map((f) => `${f} ${statSync(`/etc/ecs-anywhere-lb-agent/${f}`).mtimeMs} ${readFileSync(`/etc/ecs-anywhere-lb-agent/${f}`, 'utf8').length}`);
     const once = snapshot();
-    const again = sh('bash', [path.join(REPO, 'installer/install.sh'), '--package', deb, '--target-groups', ARN, '--region', 'eu-west-1', '--no-check'], { env });
+    const again = sh('bash', [path.join(REPO, 'installer/install.sh'), '--package', deb, '--sha256', debSha256, '--target-groups', ARN, '--region', 'eu-west-1', '--no-check'], { env });
     expect(again.status, again.output2).toBe(0);
     expect(again.stdout).toContain(`= package ${NAME} ${built.version} (already installed)`);
     expect(snapshot()).toEqual(once);

@@ -69,6 +69,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       ECS_ANYWHERE_LB_FLEET_SIZE: '1',
       // Several agents share one engine in the tests: only the gate's own tests serve it.
       ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
+      // No ECS agent answers on this machine: only the fleet view's tests serve an introspection stand-in.
+      ECS_ANYWHERE_LB_ECS_INTROSPECTION_ENDPOINT: 'off',
       ...extra,
     }),
     startAgent: (extra, processOptions) => {

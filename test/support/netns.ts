@@ -78,7 +78,8 @@ export async function removeLeftoverNetns(): Promise<void> {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs (a leftover's owner is gone when not). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

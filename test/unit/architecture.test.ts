@@ -12,8 +12,8 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const AGENT = join(ROOT, 'agent');
 
-const CORE_DIRS = ['core', 'reconcile', 'mapping', 'fleet'];
-const ADAPTER_DIRS = ['docker', 'elb', 'host', 'state', 'readiness', 'task-metadata'];
+const CORE_DIRS = ['core', 'reconcile', 'mapping', 'fleet', 'fleet-view'];
+const ADAPTER_DIRS = ['docker', 'elb', 'host', 'state', 'readiness', 'task-metadata', 'ecs'];
 /** What the core may not import from. */
 const NOT_FOR_THE_CORE = [...ADAPTER_DIRS, 'metrics', 'commands'];
 

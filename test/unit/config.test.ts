@@ -70,6 +70,7 @@ describe('buildConfig defaults', () => {
       readServiceTags: false,
       dockerHost: { socketPath: '/run/ecs-anywhere-lb-agent/docker.sock' },
       hostPortRange: { min: 32768, max: 60999 },
+      ecsIntrospectionEndpoint: 'http://localhost:51678',
     });
   });
 
@@ -108,6 +109,7 @@ describe('buildConfig defaults', () => {
       'read-service-tags': 'true',
       'docker-host': 'unix:///var/run/docker.sock',
       'host-port-range': '49153-65535',
+      'ecs-introspection-endpoint': 'http://127.0.0.1:51678/',
     });
     expect(config).toStrictEqual({
       hostIp: '10.8.0.10',
@@ -139,6 +141,7 @@ describe('buildConfig defaults', () => {
       readServiceTags: true,
       dockerHost: { socketPath: '/var/run/docker.sock' },
       hostPortRange: { min: 49153, max: 65535 },
+      ecsIntrospectionEndpoint: 'http://127.0.0.1:51678',
     });
     expect(describeConfig(config)).toMatchObject({ vpcCidrs: ['10.0.0.0/16', '172.31.0.0/16'], metricsAddress: '127.0.0.1:9100', elbApiLimits: 'change=20:100,describe=10:40', dockerHost: 'unix:///var/run/docker.sock' });
   });
@@ -451,7 +454,7 @@ describe('precedence: flags > environment > config file > defaults', () => {
 });
 
 describe('parseCommandLine', () => {
-  const base = { args: [], unset: [], options: {}, help: false, version: false, json: false, all: false };
+  const base = { args: [], unset: [], options: {}, help: false, version: false, json: false, all: false, apply: false, fleetClean: false };
   it.each<[string, string[], object]>([
     ['nothing', [], base],
     ['run', ['run'], { ...base, command: 'run' }],
@@ -478,12 +481,16 @@ describe('parseCommandLine', () => {
     ['config get', ['config', 'get', 'LOG_LEVEL'], { ...base, command: 'config', action: 'get', args: ['LOG_LEVEL'] }],
     ['iam-policy --target-groups sets the allowed groups', ['iam-policy', '--target-groups', 'A,B'], { ...base, command: 'iam-policy', options: { 'allowed-target-groups': 'A,B' } }],
     ['iam-policy --region', ['iam-policy', '--allow-any-target-group', '--region=eu-west-1'], { ...base, command: 'iam-policy', region: 'eu-west-1', options: { 'allow-any-target-group': 'true' } }],
+    ['iam-policy --fleet-clean', ['iam-policy', '--fleet-clean', '--target-groups', 'A'], { ...base, command: 'iam-policy', fleetClean: true, options: { 'allowed-target-groups': 'A' } }],
+    ['fleet status', ['fleet', 'status', '--cluster', 'edge', '--json'], { ...base, command: 'fleet', fleetAction: 'status', cluster: 'edge', json: true }],
+    ['fleet clean --apply with groups, grace and region', ['fleet', 'clean', '--cluster=edge', '--target-groups', 'A,B', '--grace', '5m', '--region', 'eu-west-1', '--apply'],
+      { ...base, command: 'fleet', fleetAction: 'clean', cluster: 'edge', grace: '5m', region: 'eu-west-1', apply: true, options: { 'allowed-target-groups': 'A,B' } }],
   ])('%s', (_case, argv, expected) => {
     expect(parseCommandLine(argv)).toStrictEqual(expected);
   });
 
   it('knows exactly the documented commands', () => {
-    expect([...COMMANDS]).toEqual(['run', 'status', 'check', 'deregister', 'config', 'iam-policy', 'docker-proxy']);
+    expect([...COMMANDS]).toEqual(['run', 'status', 'check', 'deregister', 'config', 'iam-policy', 'docker-proxy', 'fleet']);
   });
 
   it.each<[string, string[], string, string]>([
@@ -503,8 +510,13 @@ describe('parseCommandLine', () => {
     ['config get without a key', ['config', 'get'], 'config get', 'exactly one KEY'],
     ['config validate with a word', ['config', 'validate', 'agent.env'], 'command line', 'unexpected argument "agent.env"'],
     ['--unset outside config set', ['config', 'validate', '--unset', 'X'], '--unset', 'goes with config set'],
-    ['--region outside iam-policy', ['check', '--region', 'eu-west-1'], '--region', 'goes with iam-policy'],
-    ['--target-groups outside iam-policy', ['run', '--target-groups', 'A'], '--target-groups', 'goes with iam-policy'],
+    ['--region outside iam-policy and fleet', ['check', '--region', 'eu-west-1'], '--region', 'goes with iam-policy or fleet'],
+    ['--target-groups outside iam-policy and fleet', ['run', '--target-groups', 'A'], '--target-groups', 'goes with iam-policy or fleet'],
+    ['fleet without an action', ['fleet', '--cluster', 'c'], 'fleet', 'needs status or clean'],
+    ['fleet with an unknown action', ['fleet', 'purge'], 'fleet', 'unknown action "purge"'],
+    ['--cluster outside fleet', ['status', '--cluster', 'c'], '--cluster', 'goes with fleet'],
+    ['--apply outside fleet clean', ['fleet', 'status', '--apply'], '--apply', 'goes with fleet clean'],
+    ['--fleet-clean outside iam-policy', ['fleet', 'clean', '--fleet-clean'], '--fleet-clean', 'goes with iam-policy'],
   ])('rejects %s', (_case, argv, option, fragment) => {
     const err = configErrorOf(() => parseCommandLine(argv));
     expect(err.option).toBe(option);

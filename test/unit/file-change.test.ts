@@ -1,6 +1,6 @@
 // Noticing a changed file by polling, in a real temporary directory: an edit in place, a
 // replacement by rename (as editors save), a removal and a reappearance each call back once.
-import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,13 +25,25 @@ describe('watchFileChanges', () => {
       await sleep(60);
       expect(changes).toBe(0);
       const steps: [string, () => Promise<void>][] = [
-        ['edited in place', () => writeFile(path, '{"mappings":[ ]}')],
+        // Each step changes the file in one system call: writeFile truncates, then writes, and a
+        // poll between the two rightly sees two changes (an empty file, then the new one).
+        ['edited in place', async () => {
+          const file = await open(path, 'r+');
+          try {
+            await file.write('{"mappings":[0]}', 0);
+          } finally {
+            await file.close();
+          }
+        }],
         ['replaced by rename', async () => {
           await writeFile(`${path}.new`, '{"mappings":[1]}');
           await rename(`${path}.new`, path);
         }],
         ['removed', () => unlink(path)],
-        ['back', () => writeFile(path, '{}')],
+        ['back', async () => {
+          await writeFile(`${path}.back`, '{}');
+          await link(`${path}.back`, path);
+        }],
       ];
       for (const [i, [what, step]] of steps.entries()) {
         await step();

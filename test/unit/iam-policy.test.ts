@@ -1,7 +1,7 @@
 // The IAM policy: RegisterTargets/DeregisterTargets on exactly the allowed groups (or every
 // group of one region with --allow-any-target-group), Describe* on "*".
 import { describe, expect, it } from 'vitest';
-import { iamPolicy, parseTagScope, partitionOf, policyResources, type PolicyScope } from '../../agent/iam-policy.ts';
+import { containerInstanceResources, fleetCleanPolicy, iamPolicy, parseTagScope, partitionOf, policyResources, type PolicyScope } from '../../agent/iam-policy.ts';
 
 const A = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
 const ACCOUNT = '123456789012';
@@ -46,8 +46,45 @@ describe('iamPolicy', () => {
           Action: ['elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeLoadBalancers'],
           Resource: '*',
         },
+        { Sid: 'PutAddressAttributeOnContainerInstances', Effect: 'Allow', Action: ['ecs:PutAttributes'], Resource: ['arn:aws:ecs:eu-west-1:123456789012:container-instance/*/*'] },
       ],
     });
+  });
+
+  it.each<[string, PolicyScope, string[]]>([
+    ['every cluster of the groups\' accounts and regions', { allowedTargetGroups: [A, B], allowAnyTargetGroup: false }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/*/*', 'arn:aws-us-gov:ecs:us-gov-west-1:123456789012:container-instance/*/*']],
+    ['one cluster by name', { allowedTargetGroups: [A], allowAnyTargetGroup: false, cluster: 'edge' }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/edge/*']],
+    ['one cluster by ARN', { allowedTargetGroups: [A], allowAnyTargetGroup: false, cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/edge' }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/edge/*']],
+    ['any account of the region with any group', { allowedTargetGroups: [], allowAnyTargetGroup: true, region: 'eu-west-1', cluster: 'edge' }, ['arn:aws:ecs:eu-west-1:*:container-instance/edge/*']],
+  ])('grants ecs:PutAttributes on the container instances of %s', (_case, scope, resources) => {
+    expect(containerInstanceResources(scope)).toEqual(resources);
+  });
+
+  it('refuses a cluster that is neither a name nor a cluster ARN', () => {
+    expect(() => containerInstanceResources({ allowedTargetGroups: [A], allowAnyTargetGroup: false, cluster: 'edge/*' })).toThrow(/invalid --cluster: "edge\/\*" is neither a cluster name nor a cluster ARN/);
+  });
+});
+
+describe('fleetCleanPolicy', () => {
+  it('reads the cluster, its tasks and target health, and deregisters in the allowed groups only', () => {
+    expect(fleetCleanPolicy({ allowedTargetGroups: [A], allowAnyTargetGroup: false, cluster: 'edge' })).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'ReadClusterInstancesAndTasks',
+          Effect: 'Allow',
+          Action: ['ecs:ListContainerInstances', 'ecs:DescribeContainerInstances', 'ecs:ListTasks', 'ecs:DescribeTasks'],
+          Resource: ['arn:aws:ecs:eu-west-1:123456789012:cluster/edge', 'arn:aws:ecs:eu-west-1:123456789012:container-instance/edge/*', 'arn:aws:ecs:eu-west-1:123456789012:task/edge/*'],
+        },
+        { Sid: 'ReadTaskDefinitionLabels', Effect: 'Allow', Action: ['ecs:DescribeTaskDefinition'], Resource: '*' },
+        { Sid: 'ReadTargetHealth', Effect: 'Allow', Action: ['elasticloadbalancing:DescribeTargetHealth'], Resource: '*' },
+        { Sid: 'DeregisterStaleTargetsInAllowedTargetGroups', Effect: 'Allow', Action: ['elasticloadbalancing:DeregisterTargets'], Resource: [A] },
+      ],
+    });
+  });
+
+  it('needs the allow-list', () => {
+    expect(() => fleetCleanPolicy({ allowedTargetGroups: [], allowAnyTargetGroup: true, region: 'eu-west-1' })).toThrow(/required with --fleet-clean/);
   });
 
   it.each<[string, PolicyScope, string[] | undefined]>([

@@ -97,6 +97,8 @@ describe('Metrics.render', () => {
       ecs_anywhere_lb_state_write_failing: 'gauge',
       ecs_anywhere_lb_registrations_held: 'gauge',
       ecs_anywhere_lb_changes_held: 'gauge',
+      ecs_anywhere_lb_readiness_answers_total: 'counter',
+      ecs_anywhere_lb_readiness_longest_wait_seconds: 'gauge',
       ecs_anywhere_lb_owned_targets: 'gauge',
       ecs_anywhere_lb_last_successful_reconcile_timestamp_seconds: 'gauge',
       ecs_anywhere_lb_host_address_info: 'gauge',

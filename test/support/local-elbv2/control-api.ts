@@ -9,6 +9,9 @@
  *   DELETE /_local/faults        -> every fault off
  *   PUT    /_local/throttle      <- per-class buckets, e.g. {"change": {"ratePerSecond": 4, "burst": 20}}
  *   DELETE /_local/throttle      -> no per-class throttling
+ *   PUT    /_local/ecs/agent-connected
+ *                                <- {"cluster": "edge", "containerInstance": "ID or ARN", "agentConnected": false}:
+ *                                   the instance's ECS agent went away (a dead host) or came back
  *
  * Bad input gets 400 with a JSON {"error": "..."} naming what is wrong; nothing changes then.
  */
@@ -25,6 +28,8 @@ export interface ControlTarget {
   setFaults(update: FaultUpdate): void;
   clearFaults(): void;
   setAccountThrottle(settings: AccountThrottleSettings | undefined): void;
+  /** Marks a container instance's ECS agent connected or not; throws naming an unknown cluster or instance. */
+  setAgentConnected(cluster: string, containerInstance: string, connected: boolean): void;
 }
 
 const MAX_CONTROL_BODY = 64 * 1024;
@@ -58,8 +63,14 @@ export async function handleControl(target: ControlTarget, req: IncomingMessage,
         target.setAccountThrottle(settings);
         return reply(res, 200, settings);
       }
+    } else if (path === `${CONTROL_PREFIX}ecs/agent-connected`) {
+      if (req.method === 'PUT' || req.method === 'POST') {
+        const change = parseAgentConnected(await readJson(req));
+        target.setAgentConnected(change.cluster, change.containerInstance, change.agentConnected);
+        return reply(res, 200, change);
+      }
     } else {
-      return reply(res, 404, { error: `no control resource ${path} (known: ${CONTROL_PREFIX}faults, ${CONTROL_PREFIX}throttle)` });
+      return reply(res, 404, { error: `no control resource ${path} (known: ${CONTROL_PREFIX}faults, ${CONTROL_PREFIX}throttle, ${CONTROL_PREFIX}ecs/agent-connected)` });
     }
     return reply(res, 405, { error: `${req.method ?? '?'} is not supported on ${path}` });
   } catch (error) {
@@ -96,6 +107,16 @@ export function parseThrottle(json: unknown): AccountThrottleSettings {
     }
   }
   return json as AccountThrottleSettings;
+}
+
+/** Checks an agent-connected change. */
+export function parseAgentConnected(json: unknown): { cluster: string; containerInstance: string; agentConnected: boolean } {
+  const v = json as { cluster?: unknown; containerInstance?: unknown; agentConnected?: unknown } | null;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('ecs/agent-connected: expected a JSON object');
+  if (typeof v.cluster !== 'string' || v.cluster === '') throw new Error('ecs/agent-connected: cluster must be a cluster name or ARN');
+  if (typeof v.containerInstance !== 'string' || v.containerInstance === '') throw new Error('ecs/agent-connected: containerInstance must be a container instance ID or ARN');
+  if (typeof v.agentConnected !== 'boolean') throw new Error('ecs/agent-connected: agentConnected must be true or false');
+  return { cluster: v.cluster, containerInstance: v.containerInstance, agentConnected: v.agentConnected };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -16,3 +16,6 @@ export { LISTENER_DEFAULTS } from './load-balancer-listener.ts';
 export type { ListenerOptions, ListenerStats, LoadBalancerListener, TargetTraffic } from './load-balancer-listener.ts';
 export { eligibleTargets, pickTarget, DEFAULT_ROUTING_ALGORITHM } from './routing.ts';
 export type { Eligible, RoutableTarget, RoutingAlgorithm } from './routing.ts';
+export { EcsModel, EcsError } from './ecs-model.ts';
+export type { EcsContainerInstance, EcsNetworkBinding, EcsTask, EcsTaskContainer, EcsTaskDefinition } from './ecs-model.ts';
+export { createEcsListener, isEcsRequest } from './ecs-endpoint.ts';

@@ -19,6 +19,8 @@ import type { LoadBalancerSpec } from './load-balancers.ts';
 import { createRequestListener } from './http-endpoint.ts';
 import { handleControl, isControlRequest, type ControlTarget } from './control-api.ts';
 import { parseCidr } from './ipv4-cidr.ts';
+import { createEcsListener, isEcsRequest } from './ecs-endpoint.ts';
+import { EcsModel } from './ecs-model.ts';
 import type { Cidr } from './ipv4-cidr.ts';
 import { RequestLog } from './request-log.ts';
 import type { RequestLogEntry } from './request-log.ts';
@@ -77,6 +79,8 @@ export interface LocalElbv2Options {
   readonly acceptedAccessKeyIds?: readonly string[];
   /** Faults in force from the start. */
   readonly faults?: FaultUpdate;
+  /** The account's ECS bucket (every ECS action), absent = none. */
+  readonly ecsThrottle?: ThrottleSettings;
   /**
    * The throttle buckets' clock (ms), default Date.now: a test that must know exactly when a
    * token comes back moves a clock of its own instead of hoping the machine is fast enough.
@@ -144,6 +148,8 @@ export interface LocalElbv2 {
   createListener(options: ListenerOptions): Promise<LoadBalancerListener>;
   /** Creates a load balancer (zones, groups, cross-zone setting: see load-balancers.ts) that DescribeLoadBalancers and DescribeTargetGroups show; returns its ARN. */
   createLoadBalancer(spec: LoadBalancerSpec): string;
+  /** The local ECS (clusters, container instances, tasks), served on the same port (ecs-endpoint.ts). */
+  readonly ecs: EcsModel;
   /** Stops serving, cancels health checks and timers, closes listeners; open connections are closed. */
   close(): Promise<void>;
 }
@@ -182,6 +188,9 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
   const closing = new AbortController();
 
   const api = createRequestListener({ model, faults, policy, admit, throttleCounter, log, closing: closing.signal });
+  const ecs = new EcsModel(region, accountId);
+  const ecsBucket = options.ecsThrottle ? new TokenBucket(options.ecsThrottle, clock) : undefined;
+  const ecsApi = createEcsListener({ model: ecs, log, bucket: () => ecsBucket });
   const control: ControlTarget = {
     faults: () => faults.current(),
     setFaults: (update) => faults.set(update),
@@ -189,8 +198,9 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     setAccountThrottle: (settings) => {
       accountThrottle = settings ? new AccountThrottle(settings, clock) : undefined;
     },
+    setAgentConnected: (cluster, instance, connected) => ecs.setAgentConnected(cluster, instance, connected),
   };
-  const server = createServer((req, res) => (isControlRequest(req) ? void handleControl(control, req, res) : api(req, res)));
+  const server = createServer((req, res) => (isControlRequest(req) ? void handleControl(control, req, res) : isEcsRequest(req) ? ecsApi(req, res) : api(req, res)));
   // Match AWS endpoints: keep idle connections for a while so SDK keep-alive is exercised.
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -211,6 +221,7 @@ export async function startLocalElbv2(options: LocalElbv2Options = {}): Promise<
     port: address.port,
     region,
     accountId,
+    ecs,
     requestLog: log.entries,
     createTargetGroup(spec) {
       try {
