@@ -55,7 +55,8 @@ describe('iamPolicy', () => {
     ['every cluster of the groups\' accounts and regions', { allowedTargetGroups: [A, B], allowAnyTargetGroup: false }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/*/*', 'arn:aws-us-gov:ecs:us-gov-west-1:123456789012:container-instance/*/*']],
     ['one cluster by name', { allowedTargetGroups: [A], allowAnyTargetGroup: false, cluster: 'edge' }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/edge/*']],
     ['one cluster by ARN', { allowedTargetGroups: [A], allowAnyTargetGroup: false, cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/edge' }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/edge/*']],
-    ['any account of the region with any group', { allowedTargetGroups: [], allowAnyTargetGroup: true, region: 'eu-west-1', cluster: 'edge' }, ['arn:aws:ecs:eu-west-1:*:container-instance/edge/*']],
+    ['the pinned account of the region with any group', { allowedTargetGroups: [], allowAnyTargetGroup: true, region: 'eu-west-1', account: ACCOUNT, cluster: 'edge' }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/edge/*']],
+    ['the tagged groups\' account and region', { allowedTargetGroups: [], allowAnyTargetGroup: false, region: 'eu-west-1', account: ACCOUNT, tagScope: { key: 'lb', value: 'edge' } }, ['arn:aws:ecs:eu-west-1:123456789012:container-instance/*/*']],
   ])('grants ecs:PutAttributes on the container instances of %s', (_case, scope, resources) => {
     expect(containerInstanceResources(scope)).toEqual(resources);
   });
@@ -116,7 +117,7 @@ describe('--tag-scoped', () => {
 
   it('alone, grants no group without the tag', () => {
     const s = statements({ allowedTargetGroups: [], allowAnyTargetGroup: false, region: 'eu-west-1', account: ACCOUNT, tagScope: { key: 'lb', value: 'edge' } });
-    expect(s.map((x) => x.Sid)).toEqual(['RegisterTargetsInTaggedTargetGroups', 'DescribeTargetGroupsAndHealth']);
+    expect(s.map((x) => x.Sid)).toEqual(['RegisterTargetsInTaggedTargetGroups', 'DescribeTargetGroupsAndHealth', 'PutAddressAttributeOnContainerInstances']);
     expect(s.filter((x) => x.Action.includes('elasticloadbalancing:RegisterTargets')).every((x) => x.Condition !== undefined)).toBe(true);
   });
 
