@@ -14,6 +14,8 @@ import { DEFAULT_CONFIG_FILE } from '../../agent/config-file.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(REPO, 'dist/packages');
+/** The unit files the packages ship: every *.service and *.socket directly in systemd/. */
+const UNITS = readdirSync(path.join(REPO, 'systemd')).filter((f) => /\.(service|socket)$/.test(f)).sort();
 const NAME = 'ecs-anywhere-lb-agent';
 const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef';
 const CONFIG = '/etc/ecs-anywhere-lb-agent/agent.env';
@@ -102,7 +104,8 @@ describe.skipIf(!enabled)('native packages (dist/packages)', () => {
       '/etc/ecs-anywhere-lb-agent',
       CONFIG,
       '/usr/bin/ecs-anywhere-lb-agent',
-      '/usr/lib/systemd/system/ecs-anywhere-lb-agent.service',
+      // Every unit of systemd/ (the agent's, the docker-proxy's socket and service), as rpm lists them.
+      ...UNITS.map((u) => `/usr/lib/systemd/system/${u}`),
       '/usr/share/doc/ecs-anywhere-lb-agent',
       '/usr/share/doc/ecs-anywhere-lb-agent/NODE-LICENSE.gz',
       '/usr/share/doc/ecs-anywhere-lb-agent/changelog.gz',
