@@ -8,6 +8,9 @@ import { parseIpv4 } from './core/ipv4.ts';
 import { ConfigError } from './errors.ts';
 import { isWildcardAddress } from './listener-limits.ts';
 
+/** Where the readiness gate listens: auto (the bridge gateway), off, or an address and port. */
+export type ReadinessAddress = 'auto' | 'off' | { host: string; port: number };
+
 /** An endpoint option: `off` (undefined), or an http(s) URL without query or fragment, trailing slashes dropped. */
 export function endpointOption(text: string, option: string, example: string): string | undefined {
   const t = text.trim();
@@ -25,7 +28,7 @@ export function endpointOption(text: string, option: string, example: string): s
 }
 
 /** `auto`, `off`, or an IPv4 address with an optional port (default DEFAULT_READINESS_PORT). */
-export function parseReadinessAddress(text: string, option: string): 'auto' | 'off' | { host: string; port: number } {
+export function parseReadinessAddress(text: string, option: string): ReadinessAddress {
   const t = text.trim();
   if (t === 'auto' || t === 'off') return t;
   const m = /^([0-9.]+)(?::([0-9]{1,5}))?$/.exec(t);

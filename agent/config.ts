@@ -10,7 +10,7 @@ import { DEFAULT_ECS_INTROSPECTION_ENDPOINT, DEFAULT_HEALTH_THRESHOLD, DEFAULT_T
 import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
 import { isTargetGroupArn } from './core/arn.ts';
 import { parsePortRange, type PortRange } from './core/port-range.ts';
-import { endpointOption, parseMetricsAddress, parseReadinessAddress } from './config-addresses.ts';
+import { endpointOption, parseMetricsAddress, parseReadinessAddress, type ReadinessAddress } from './config-addresses.ts';
 import { parseDockerEndpoint, showDockerEndpoint, type DockerEndpoint } from './docker-endpoint.ts';
 import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
 
@@ -41,7 +41,7 @@ export interface AgentConfig {
   readonly retryMaxDelayMs: number;
   readonly fleetSize: number;
   /** Where the readiness gate listens: found from the Docker engine (auto), nowhere (off), or this address. */
-  readonly readinessAddress: 'auto' | 'off' | { host: string; port: number };
+  readonly readinessAddress: ReadinessAddress;
   readonly elbApiLimits: ApiLimits;
   /** Base URL of the ECS task metadata endpoint; undefined: off (labels and the mapping file only). */
   readonly taskMetadataEndpoint?: string;
