@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from './errors.ts';
 import { readConfigLines, unknownNames, type UnknownName } from './config-file.ts';
-import { DEFAULT_ECS_INTROSPECTION_ENDPOINT, DEFAULT_HEALTH_THRESHOLD, DEFAULT_TASK_METADATA_ENDPOINT, OPTIONS, envName, type OptionSpec } from './config-options.ts';
-import { parseCidr, parseIpv4, untargetableReason, type Cidr } from './core/ipv4.ts';
-import { isTargetGroupArn } from './core/arn.ts';
-import { parsePortRange, type PortRange } from './core/port-range.ts';
-import { endpointOption, parseMetricsAddress, parseReadinessAddress, type ReadinessAddress } from './config-addresses.ts';
-import { parseDockerEndpoint, showDockerEndpoint, type DockerEndpoint } from './docker-endpoint.ts';
-import { DEFAULT_ELB_API_LIMITS, formatApiLimits, parseApiLimits, type ApiLimits } from './fleet/api-budget.ts';
+import { DEFAULT_HEALTH_THRESHOLD, OPTIONS, envName, optionSpec, type OptionSpec } from './config-options.ts';
+import { parseDuration, valueOf } from './config-values.ts';
+import { untargetableReason, type Cidr } from './core/ipv4.ts';
+import type { PortRange } from './core/port-range.ts';
+import type { ReadinessAddress } from './config-readers.ts';
+import { showDockerEndpoint, type DockerEndpoint } from './docker-endpoint.ts';
+import { formatApiLimits, type ApiLimits } from './fleet/api-budget.ts';
 
 export type OnExit = 'auto' | 'deregister' | 'keep';
 export type LogFormat = 'json' | 'text';
@@ -58,14 +58,6 @@ export interface AgentConfig {
 /** Raw option texts keyed by option name. */
 export type RawOptions = Record<string, string>;
 
-/** Parses "90", "90s", "2m", "500ms", "1h" into milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
-  return Math.round(Number(match[1]) * unit);
-}
-
 /** Reads a KEY=VALUE file (systemd EnvironmentFile syntax: comments, optional quotes); the last of a repeated key wins, as in systemd. */
 export function parseEnvFile(text: string, source: string): Record<string, string> {
   return Object.fromEntries(readConfigLines(text, source).map((l) => [l.key, l.value]));
@@ -81,143 +73,55 @@ export function optionsFromEnv(env: Record<string, string | undefined>): RawOpti
   return out;
 }
 
-/** Reads a boolean option's text (true/false, 1/0, yes/no, on/off). */
-export function parseBoolean(spec: OptionSpec, text: string): boolean {
-  const t = text.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(t)) return true;
-  if (['false', '0', 'no', 'off'].includes(t)) return false;
-  throw new ConfigError(`--${spec.name} (${envName(spec.name)})`, `"${text}" is not a boolean (true/false)`);
+/** How an option is named in errors: its flag and its environment variable. */
+export function optionFlag(name: string): string {
+  return `--${name} (${envName(name)})`;
 }
 
-/** A comma-separated list, blanks dropped. */
-export function splitList(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+/** Reads one option's text; a bad one throws a ConfigError naming the option. */
+export function readOption<T>(spec: OptionSpec, text: string): T {
+  try {
+    return valueOf(spec, text) as T;
+  } catch (err) {
+    throw new ConfigError(optionFlag(spec.name), errorMessage(err));
+  }
 }
 
 /** The log options alone, for the docker-proxy, which needs none of the agent's others. */
 export function proxyLogOptions(raw: RawOptions): Pick<AgentConfig, 'logFormat' | 'logLevel'> {
-  const pick = <T extends string>(name: string): T => {
-    const spec = OPTIONS.find((o) => o.name === name) as OptionSpec;
-    const text = raw[name] ?? (spec.default as string);
-    if (!spec.values?.includes(text)) throw new ConfigError(`--${name} (${envName(name)})`, `"${text}" is not one of ${spec.values?.join(', ')}`);
-    return text as T;
-  };
-  return { logFormat: pick<LogFormat>('log-format'), logLevel: pick<LogLevel>('log-level') };
+  const read = <T>(name: string) => readOption<T>(optionSpec(name), raw[name] ?? (optionSpec(name).default as string));
+  return { logFormat: read<LogFormat>('log-format'), logLevel: read<LogLevel>('log-level') };
 }
 
-/** Validates merged raw options into the agent's configuration. */
+/** Validates merged raw options into the agent's configuration: each option read as its table row says, then the checks across options. */
 export function buildConfig(raw: RawOptions): AgentConfig {
-  const value = (name: string): string | undefined => {
-    const spec = OPTIONS.find((o) => o.name === name);
-    return raw[name] ?? spec?.default;
-  };
-  const flag = (name: string) => `--${name} (${envName(name)})`;
-  const portRange = (name: string): PortRange => {
-    const range = parsePortRange(value(name) as string);
-    if (range === undefined) throw new ConfigError(flag(name), `"${value(name)}" is not MIN-MAX with 1 <= MIN <= MAX <= 65535 (e.g. 32768-60999)`);
-    return range;
-  };
-  const bool = (name: string) => parseBoolean(OPTIONS.find((o) => o.name === name) as OptionSpec, value(name) ?? 'false');
-  const duration = (name: string, minMs: number) => {
-    const text = value(name) as string;
-    const ms = parseDuration(text);
-    if (ms === undefined) throw new ConfigError(flag(name), `"${text}" is not a duration (e.g. 30s, 2m, 500ms)`);
-    if (ms < minMs) throw new ConfigError(flag(name), `${text} is shorter than the minimum ${minMs} ms`);
-    return ms;
-  };
-  const oneOf = <T extends string>(name: string): T => {
-    const spec = OPTIONS.find((o) => o.name === name) as OptionSpec;
-    const text = value(name) as string;
-    if (!spec.values?.includes(text)) throw new ConfigError(flag(name), `"${text}" is not one of ${spec.values?.join(', ')}`);
-    return text as T;
-  };
-
-  const hostIp = value('host-ip');
-  const iface = value('interface');
-  if (hostIp !== undefined && iface !== undefined) throw new ConfigError(flag('host-ip'), 'give either --host-ip or --interface, not both');
-  if (hostIp !== undefined && parseIpv4(hostIp) === undefined) throw new ConfigError(flag('host-ip'), `"${hostIp}" is not an IPv4 address`);
-  if (iface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new ConfigError(flag('interface'), `"${iface}" is not an interface name`);
-  const allowAnyAddress = bool('allow-any-address');
-
-  const allowedTargetGroups = splitList(value('allowed-target-groups') ?? '');
-  for (const arn of allowedTargetGroups) {
-    if (!isTargetGroupArn(arn)) throw new ConfigError(flag('allowed-target-groups'), `"${arn}" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)`);
+  const fields: Record<string, unknown> = {};
+  for (const spec of OPTIONS) {
+    const text = raw[spec.name] ?? spec.default;
+    if (spec.field === undefined || text === undefined) continue;
+    const value = readOption(spec, text);
+    if (value !== undefined) fields[spec.field] = value;
   }
-  const allowAnyTargetGroup = bool('allow-any-target-group');
-  if (allowedTargetGroups.length === 0 && !allowAnyTargetGroup) {
-    throw new ConfigError(flag('allowed-target-groups'), 'required: list the target group ARNs this host may join, or pass --allow-any-target-group');
-  }
+  // Every field but these few has a default in the table.
+  const config = fields as Partial<AgentConfig> & Omit<AgentConfig, 'allowedTargetGroups' | 'vpcCidrs' | 'healthThresholdMs'>;
+  const { hostIp, reconcileIntervalMs } = config;
+  const allowedTargetGroups = config.allowedTargetGroups ?? [];
+  const vpcCidrs = config.vpcCidrs ?? [];
 
-  const vpcCidrs = splitList(value('vpc-cidr') ?? '').map((text) => {
-    const cidr = parseCidr(text);
-    if (!cidr) throw new ConfigError(flag('vpc-cidr'), `"${text}" is not an IPv4 CIDR (e.g. 10.0.0.0/16)`);
-    return cidr;
-  });
+  if (hostIp !== undefined && config.interface !== undefined) throw new ConfigError(optionFlag('host-ip'), 'give either --host-ip or --interface, not both');
+  if (allowedTargetGroups.length === 0 && !config.allowAnyTargetGroup) {
+    throw new ConfigError(optionFlag('allowed-target-groups'), 'required: list the target group ARNs this host may join, or pass --allow-any-target-group');
+  }
   // A fixed address the load balancer cannot target would never be registered: refuse it now, not at every pass.
-  const unreachable = hostIp !== undefined && !allowAnyAddress ? untargetableReason(hostIp, vpcCidrs) : undefined;
-  if (unreachable !== undefined) throw new ConfigError(flag('host-ip'), `a load balancer cannot target ${hostIp}: ${unreachable} (--allow-any-address overrides)`);
-  const mappingFile = value('mapping-file');
-  if (mappingFile !== undefined && !mappingFile.startsWith('/')) throw new ConfigError(flag('mapping-file'), `"${mappingFile}" must be an absolute path`);
-
-  const stateDir = value('state-dir') as string;
-  if (!stateDir.startsWith('/')) throw new ConfigError(flag('state-dir'), `"${stateDir}" must be an absolute path`);
-  const availabilityZone = value('availability-zone') as string;
-  if (!/^(all|[a-z]{2}(-[a-z0-9]+)+-[0-9]+[a-z])$/.test(availabilityZone)) throw new ConfigError(flag('availability-zone'), `"${availabilityZone}" is neither "all" nor a zone name like us-east-1a or us-west-2-lax-1a`);
-
-  const reconcileIntervalMs = duration('reconcile-interval', 1000);
-  const fleetSizeText = value('fleet-size') as string;
-  const fleetSize = Number(fleetSizeText);
-  if (!/^[0-9]+$/.test(fleetSizeText.trim()) || fleetSize < 1 || fleetSize > 1_000_000) throw new ConfigError(flag('fleet-size'), `"${fleetSizeText}" is not a whole number of hosts between 1 and 1000000`);
-  let elbApiLimits = DEFAULT_ELB_API_LIMITS;
-  const limitsText = value('elb-api-limits');
-  if (limitsText !== undefined) {
-    try {
-      elbApiLimits = parseApiLimits(limitsText);
-    } catch (err) {
-      throw new ConfigError(flag('elb-api-limits'), errorMessage(err));
-    }
-  }
+  const unreachable = hostIp !== undefined && !config.allowAnyAddress ? untargetableReason(hostIp, vpcCidrs) : undefined;
+  if (unreachable !== undefined) throw new ConfigError(optionFlag('host-ip'), `a load balancer cannot target ${hostIp}: ${unreachable} (--allow-any-address overrides)`);
   // Periodic passes are what refresh health when nothing else happens: a threshold shorter than two of them would flap.
-  const healthThresholdMs = value('health-threshold') !== undefined ? duration('health-threshold', 1000) : Math.max(parseDuration(DEFAULT_HEALTH_THRESHOLD) as number, 2 * reconcileIntervalMs);
+  const healthThresholdMs = config.healthThresholdMs ?? Math.max(parseDuration(DEFAULT_HEALTH_THRESHOLD) as number, 2 * reconcileIntervalMs);
   if (healthThresholdMs < 2 * reconcileIntervalMs) {
-    throw new ConfigError(flag('health-threshold'), `${value('health-threshold')} is shorter than twice --reconcile-interval (${value('reconcile-interval')}); /healthz would report 503 between quiet periodic runs`);
+    throw new ConfigError(optionFlag('health-threshold'), `${raw['health-threshold']} is shorter than twice --reconcile-interval (${raw['reconcile-interval'] ?? optionSpec('reconcile-interval').default}); /healthz would report 503 between quiet periodic runs`);
   }
-
-  const taskMetadataEndpoint = endpointOption(value('task-metadata-endpoint') as string, flag('task-metadata-endpoint'), DEFAULT_TASK_METADATA_ENDPOINT);
-  const ecsIntrospectionEndpoint = endpointOption(value('ecs-introspection-endpoint') as string, flag('ecs-introspection-endpoint'), DEFAULT_ECS_INTROSPECTION_ENDPOINT);
-  const readServiceTags = bool('read-service-tags');
-  if (readServiceTags && taskMetadataEndpoint === undefined) throw new ConfigError(flag('read-service-tags'), 'needs the task metadata endpoint (it names each task\'s service): --task-metadata-endpoint is off');
-
-  return {
-    ...(hostIp !== undefined ? { hostIp } : {}),
-    ...(iface !== undefined ? { interface: iface } : {}),
-    allowAnyAddress,
-    allowedTargetGroups,
-    allowAnyTargetGroup,
-    stateDir,
-    vpcCidrs,
-    availabilityZone,
-    reconcileIntervalMs,
-    addressCheckIntervalMs: duration('address-check-interval', 100),
-    onExit: oneOf<OnExit>('on-exit'),
-    drainTimeoutMs: duration('drain-timeout', 0),
-    logFormat: oneOf<LogFormat>('log-format'),
-    logLevel: oneOf<LogLevel>('log-level'),
-    includeNonEcs: bool('include-non-ecs'),
-    ...(mappingFile !== undefined ? { mappingFile } : {}),
-    ...(value('metrics-address') !== undefined ? { metricsAddress: parseMetricsAddress(value('metrics-address') as string, flag('metrics-address')) } : {}),
-    dryRun: bool('dry-run'),
-    dockerHost: parseDockerEndpoint(value('docker-host') as string, flag('docker-host')),
-    hostPortRange: portRange('host-port-range'),
-    healthThresholdMs,
-    retryMaxDelayMs: duration('retry-max-delay', 1000),
-    fleetSize,
-    elbApiLimits,
-    readinessAddress: parseReadinessAddress(value('readiness-address') as string, flag('readiness-address')),
-    ...(taskMetadataEndpoint !== undefined ? { taskMetadataEndpoint } : {}),
-    readServiceTags,
-    ...(ecsIntrospectionEndpoint !== undefined ? { ecsIntrospectionEndpoint } : {}),
-  };
+  if (config.readServiceTags && config.taskMetadataEndpoint === undefined) throw new ConfigError(optionFlag('read-service-tags'), 'needs the task metadata endpoint (it names each task\'s service): --task-metadata-endpoint is off');
+  return { ...config, allowedTargetGroups, vpcCidrs, healthThresholdMs };
 }
 
 /** The configuration as plain data for the start-up log line. It holds no secrets. */

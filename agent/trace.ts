@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs';
 
 /** Marks the steps of the event path. */
 export interface Tracer {
-  /** Notes that `name` was reached now. */
+  /** Marks that `name` was reached now. */
   step(name: string, detail?: string): void;
 }
 

@@ -8,9 +8,9 @@ import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CommandLine } from '../cli.ts';
 import { checkStorableValue, configKey, editConfigFile, readConfigLines, shownValue, unknownError } from '../config-file.ts';
-import { OPTIONS, envName, type OptionSpec } from '../config-options.ts';
-import { buildConfig, parseBoolean, resolveFileText, resolveOptions, splitList, type AgentConfig, type ResolvedOptions } from '../config.ts';
-import { isTargetGroupArn } from '../core/arn.ts';
+import { envName, optionSpec } from '../config-options.ts';
+import { buildConfig, readOption, resolveFileText, resolveOptions, type AgentConfig, type ResolvedOptions } from '../config.ts';
+import { readTargetGroupArns } from '../config-readers.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { AWS_REGION_PATTERN, fleetCleanPolicy, iamPolicy, parseTagScope } from '../iam-policy.ts';
 import { loadMappingFile } from '../mapping/mapping-file.ts';
@@ -161,19 +161,20 @@ export async function configGet(cli: CommandLine, env: Record<string, string | u
   return EXIT_OK;
 }
 
-const spec = (name: string) => OPTIONS.find((o) => o.name === name) as OptionSpec;
-
 /** `iam-policy`: the policy for the allowed target groups, from --target-groups or the configuration `run` would use. */
 export function printIamPolicy(cli: CommandLine, env: Record<string, string | undefined>, io: Output = processOutput): number {
   const resolved = resolveOptions(cli.options, env);
-  const allowed = splitList(resolved.options['allowed-target-groups'] ?? '');
-  for (const arn of allowed) {
-    if (!isTargetGroupArn(arn)) throw new ConfigError('--target-groups (ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS)', `"${arn}" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID)`);
+  let allowed: string[];
+  try {
+    allowed = readTargetGroupArns(resolved.options['allowed-target-groups'] ?? '');
+  } catch (err) {
+    throw new ConfigError('--target-groups (ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS)', errorMessage(err));
   }
-  const allowAny = parseBoolean(spec('allow-any-target-group'), resolved.options['allow-any-target-group'] ?? 'false');
+  const flag = (name: string) => readOption<boolean>(optionSpec(name), resolved.options[name] ?? 'false');
+  const allowAny = flag('allow-any-target-group');
   const region = cli.region ?? resolved.env.AWS_REGION;
   const account = cli.account ?? resolved.env.AWS_ACCOUNT_ID;
-  const readServiceTags = parseBoolean(spec('read-service-tags'), resolved.options['read-service-tags'] ?? 'false');
+  const readServiceTags = flag('read-service-tags');
   const scope = {
     allowedTargetGroups: allowed,
     allowAnyTargetGroup: allowAny,

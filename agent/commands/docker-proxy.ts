@@ -6,8 +6,10 @@
  */
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createDockerProxy } from '../docker/docker-proxy.ts';
-import { DOCKER_ENGINE_SOCKET, parseDockerEndpoint, showDockerEndpoint } from '../docker-endpoint.ts';
-import { ConfigError } from '../errors.ts';
+import { DOCKER_ENGINE_SOCKET, parseDockerEndpoint, showDockerEndpoint, type DockerEndpoint } from '../docker-endpoint.ts';
+import { optionSpec } from '../config-options.ts';
+import { readOption } from '../config.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
 
 /** The first socket systemd passes (sd_listen_fds(3)): fd 3, when LISTEN_PID names this process. */
@@ -22,14 +24,19 @@ export function proxyListenOf(env: Record<string, string | undefined>, dockerHos
     if (env.LISTEN_FDS !== '1') throw new ConfigError('LISTEN_FDS', `the docker-proxy takes exactly one socket, systemd passed ${env.LISTEN_FDS}`);
     return { fd: SD_LISTEN_FDS_START };
   }
-  const endpoint = parseDockerEndpoint(dockerHost, '--docker-host (ECS_ANYWHERE_LB_DOCKER_HOST)');
+  const endpoint = readOption<DockerEndpoint>(optionSpec('docker-host'), dockerHost);
   if (!('socketPath' in endpoint)) throw new ConfigError('--docker-host (ECS_ANYWHERE_LB_DOCKER_HOST)', 'the docker-proxy listens on a unix socket only (unix:///PATH)');
   return { path: endpoint.socketPath };
 }
 
 /** The engine's socket: DOCKER_HOST (unix:// only), default /var/run/docker.sock. */
 export function engineSocketOf(env: Record<string, string | undefined>): string {
-  const endpoint = parseDockerEndpoint(env.DOCKER_HOST || DOCKER_ENGINE_SOCKET, 'DOCKER_HOST');
+  let endpoint: DockerEndpoint;
+  try {
+    endpoint = parseDockerEndpoint(env.DOCKER_HOST || DOCKER_ENGINE_SOCKET);
+  } catch (err) {
+    throw new ConfigError('DOCKER_HOST', errorMessage(err));
+  }
   if (!('socketPath' in endpoint)) throw new ConfigError('DOCKER_HOST', `${showDockerEndpoint(endpoint)}: the docker-proxy reaches the engine over its unix socket only`);
   return endpoint.socketPath;
 }

@@ -17,7 +17,7 @@ import { watchFileChanges } from '../host/file-change.ts';
 import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
 import { startGateServer } from '../readiness/gate-server.ts';
-import { DEFAULT_READINESS_PORT } from '../config-options.ts';
+import { DEFAULT_READINESS_PORT } from '../config-readers.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import type { PassResult } from '../reconcile/reconciler.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';

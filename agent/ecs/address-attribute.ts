@@ -4,7 +4,7 @@
  * (ecs:PutAttributes), put after the first pass and after every address change. `fleet status`
  * and `fleet clean` read it to tell whose a target is; task placement constraints can require it
  * (`attribute:ecs-anywhere-lb.address exists`). It never blocks registrations: `publish` only
- * notes the wanted value, and one background loop puts it, paced and retried with backoff
+ * keeps the wanted value, and one background loop puts it, paced and retried with backoff
  * until it is there or a newer address replaces it.
  */
 import { OperationError, errorMessage } from '../errors.ts';

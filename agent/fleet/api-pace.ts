@@ -12,6 +12,14 @@ import { API_CLASSES, apiClassOf, type ApiClass, type ApiLimits, type RateLimit 
 export const PACE_DECREASE = 0.5;
 /** Additive increase: calls that go through bring a throttled host back to the full rate in about this many steps. */
 export const PACE_RECOVERY_CALLS = 20;
+/**
+ * Tokens of the account's burst this host never spends. ELB's bucket starts to refill when a
+ * call arrives, ours when it leaves; calls travel for uneven times (a burst opens connections and
+ * signs one request after another, a later lone call reuses a warm one), so a bucket drained to
+ * exactly zero would let a fast later call reach ELB before its token has. One spare token absorbs
+ * up to one refill interval of such unevenness (a burst of 1 leaves none to spare).
+ */
+export const PACE_SPARE_TOKENS = 1;
 
 export interface PaceOptions {
   readonly limits: ApiLimits;
@@ -23,6 +31,7 @@ export interface PaceOptions {
 
 /** The pace of one class. */
 class ClassPace {
+  private readonly capacity: number;
   private rate: number;
   private tokens: number;
   private last: number;
@@ -38,7 +47,8 @@ class ClassPace {
     if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new Error(`invalid rate limit ${limit.perSecond}/s burst ${limit.burst}`);
     this.share = limit.perSecond / Math.max(1, fleetSize);
     this.rate = limit.perSecond;
-    this.tokens = limit.burst;
+    this.capacity = Math.max(1, limit.burst - PACE_SPARE_TOKENS);
+    this.tokens = this.capacity;
     this.last = now();
   }
 
@@ -47,7 +57,7 @@ class ClassPace {
   }
 
   private refill(t: number): void {
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((t - this.last) * this.rate) / 1000);
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) * this.rate) / 1000);
     this.last = t;
   }
 

@@ -73,7 +73,7 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
       const until = this.now() + (this.options.retryMs ?? TMDS_RETRY_MS);
       this.tasks.set(taskArn, { failedUntil: until });
       if (!(err instanceof EndpointAnswer)) this.downUntil = until;
-      this.noteProblem(err instanceof EndpointAnswer ? err.message : `unreachable (${errorMessage(err)})`, url, taskArn, err instanceof EndpointAnswer);
+      this.warnOnce(err instanceof EndpointAnswer ? err.message : `unreachable (${errorMessage(err)})`, url, taskArn, err instanceof EndpointAnswer);
       return undefined;
     }
     if (this.endpointProblem !== undefined) {
@@ -146,7 +146,7 @@ export class TaskMetadataEndpoint implements TaskMetadataSource {
   }
 
   /** Logs a failure once per cause: every task hits the same unreachable endpoint, one line says it. */
-  private noteProblem(problem: string, url: string, taskArn: string, answered: boolean): void {
+  private warnOnce(problem: string, url: string, taskArn: string, answered: boolean): void {
     const cause = answered ? `${problem}|${taskArn}` : problem.replace(/\(.*\)/, '');
     if (cause === this.endpointProblem) return;
     this.endpointProblem = cause;

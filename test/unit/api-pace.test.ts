@@ -3,7 +3,8 @@
 // additive recovery as calls go through. Driven by a hand-moved clock.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
-import { ApiPace, PACE_RECOVERY_CALLS } from '../../agent/fleet/api-pace.ts';
+import { ApiPace, PACE_RECOVERY_CALLS, PACE_SPARE_TOKENS } from '../../agent/fleet/api-pace.ts';
+import { TokenBucket } from '../support/local-elbv2/token-bucket.ts';
 
 const clock = () => {
   let t = 1_000_000;
@@ -12,11 +13,37 @@ const clock = () => {
 const pace = (fleetSize: number, c = clock(), random = () => 0.5) => ({ c, p: new ApiPace({ limits: DEFAULT_ELB_API_LIMITS, fleetSize, now: c.now, random }) });
 
 describe('ApiPace', () => {
-  it('lets a burst of the account size through at once, then spaces calls at the rate', () => {
+  it('lets a burst of the account size (less the spare token) through at once, then spaces calls at the rate', () => {
     const { p } = pace(100);
     const waits = Array.from({ length: 22 }, () => p.reserve('change'));
-    expect(waits.slice(0, 20)).toEqual(Array(20).fill(0));
-    expect(waits.slice(20)).toEqual([250, 500]);
+    const atOnce = 20 - PACE_SPARE_TOKENS;
+    expect(waits.slice(0, atOnce)).toEqual(Array(atOnce).fill(0));
+    expect(waits.slice(atOnce)).toEqual([250, 500, 750].slice(0, 22 - atOnce));
+  });
+
+  it.each([
+    // what the burst's calls take to reach ELB (ms), what the later lone calls take
+    [1, 1],
+    [30, 1],
+    [200, 1],
+    [1, 30],
+  ])('calls leaving at the pace are never throttled by the account bucket when the burst travels %d ms and later calls %d ms', (burstMs, laterMs) => {
+    const c = clock();
+    const p = new ApiPace({ limits: DEFAULT_ELB_API_LIMITS, fleetSize: 1, now: c.now, random: () => 0.5 });
+    const sends: number[] = [];
+    while (sends.length < 40) {
+      const wait = p.delayMs('change');
+      if (wait > 0) c.advance(wait);
+      else sends.push(c.now() + (p.reserve('change'), 0));
+    }
+    // The bucket ELB keeps for the account, refilled from the moment each call arrives.
+    const arrivals = sends.map((at, i) => at + (i < 20 ? burstMs : laterMs)).sort((a, b) => a - b);
+    let t = 0;
+    const bucket = new TokenBucket({ ratePerSecond: 4, burst: 20 }, () => t);
+    t = arrivals[0]!;
+    bucket.available();
+    const throttled = arrivals.filter((at) => ((t = at), !bucket.tryTake()));
+    expect(throttled).toEqual([]);
   });
 
   it('keeps the classes apart: spending changes leaves reads alone', () => {

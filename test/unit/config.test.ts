@@ -13,7 +13,8 @@ import {
   OPTIONS,
   envName,
 } from '../../agent/config-options.ts';
-import { buildConfig, describeConfig, parseDuration, parseEnvFile, resolveOptions, type RawOptions } from '../../agent/config.ts';
+import { buildConfig, describeConfig, parseEnvFile, resolveOptions, type RawOptions } from '../../agent/config.ts';
+import { parseDuration } from '../../agent/config-values.ts';
 import { ConfigError } from '../../agent/errors.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 
@@ -72,6 +73,14 @@ describe('buildConfig defaults', () => {
       hostPortRange: { min: 32768, max: 60999 },
       ecsIntrospectionEndpoint: 'http://localhost:51678',
     });
+  });
+
+  it('the option table names each field of the configuration once, and the configuration holds no field the table does not name', () => {
+    const fields = OPTIONS.flatMap((o) => (o.field !== undefined ? [o.field] : []));
+    expect(new Set(fields).size).toBe(fields.length);
+    const full = buildConfig(minimal({ 'host-ip': '10.8.0.6', 'mapping-file': '/etc/m.json', 'metrics-address': '127.0.0.1:9100', 'health-threshold': '5m' }));
+    expect(Object.keys(full).filter((k) => !(fields as string[]).includes(k))).toEqual([]);
+    expect(OPTIONS.filter((o) => o.field === undefined).map((o) => o.name)).toEqual(['config']);
   });
 
   it('has the documented default values', () => {

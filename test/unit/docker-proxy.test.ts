@@ -79,6 +79,6 @@ describe('where the proxy listens and forwards', () => {
     ['tcp://127.0.0.1:2375', { host: '127.0.0.1', port: 2375 }],
     ['tcp://[::1]:2375', { host: '::1', port: 2375 }],
   ])('--docker-host %s', (text, endpoint) => {
-    expect(parseDockerEndpoint(text, '--docker-host')).toEqual(endpoint);
+    expect(parseDockerEndpoint(text)).toEqual(endpoint);
   });
 });
