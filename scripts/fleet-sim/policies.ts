@@ -1,6 +1,6 @@
 /**
  * The policies a simulated agent can run with. `current` is the agent as main.ts builds it
- * (agent/reconcile/fleet-member.ts: its ApiPace, PacedRegistry and Reconciler), unchanged.
+ * (agent/wiring.ts: its ApiPace, PacedRegistry and Reconciler), unchanged.
  * The others are prototypes of policy changes, injected as a pace object or a registry wrapper
  * (agent/ is not edited).
  */
@@ -133,14 +133,14 @@ export type PolicyName = 'current' | 'share-pace' | 'known-health-check';
 
 export interface Policy {
   readonly description: string;
-  /** Undefined: the agent's own pace (fleetMember). */
+  /** Undefined: the agent's own pace (wireReconciler). */
   readonly pace?: PaceFactory;
   /** Wraps the registry the reconciler is given (the paced one), to prototype a change in what it calls. */
   readonly registry?: (paced: TargetRegistry) => TargetRegistry;
 }
 
 export const POLICIES: Record<PolicyName, Policy> = {
-  current: { description: 'the agent as committed, built by agent/reconcile/fleet-member.ts as main.ts builds it' },
+  current: { description: 'the agent as committed, built by agent/wiring.ts as main.ts builds it' },
   'share-pace': {
     description: 'prototype: once throttled, one call per share interval (80% of the account rate / fleet size), no burst, until idle for two share intervals',
     pace: (o: PaceOptions) => new SharePace(o),

@@ -3,7 +3,7 @@
  * survives an agent restart) and, while the agent runs, the agent's real parts wired the way
  * agent/main.ts and agent/commands/run.ts wire them: ApiPace -> PacedRegistry -> Reconciler ->
  * ReconcileLoop (periodic pass, event and address-change triggers), on virtual time and a
- * seeded PRNG; the pace, paced registry and reconciler come from agent/reconcile/fleet-member.ts,
+ * seeded PRNG; the pace, paced registry and reconciler come from agent/wiring.ts,
  * the recipe main.ts uses. Only the ports are stand-ins: containers, address and state in memory, and the
  * registry talks to the ELB model.
  */
@@ -14,7 +14,7 @@ import type { ApiLimits } from '../../agent/fleet/api-budget.ts';
 import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
 import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { TargetRegistry } from '../../agent/core/target-registry.ts';
-import { fleetMember, type MemberParts, type MemberSettings } from '../../agent/reconcile/fleet-member.ts';
+import { wireReconciler, type ReconcilerParts, type ReconcilerSettings } from '../../agent/wiring.ts';
 import type { Log } from '../../agent/log.ts';
 import { READINESS_GATE_LABEL, TARGET_GROUP_ARN_LABEL } from '../../agent/mapping/labels.ts';
 import { ReconcileLoop } from '../../agent/reconcile/loop.ts';
@@ -57,7 +57,7 @@ export interface HostOptions {
   readonly reconcileIntervalMs: number;
   readonly addressCheckIntervalMs: number;
   readonly retryMaxDelayMs: number;
-  /** A prototype's pace; undefined: the agent's own, built by agent/reconcile/fleet-member.ts as main.ts builds it. */
+  /** A prototype's pace; undefined: the agent's own, built by agent/wiring.ts as main.ts builds it. */
   readonly pace?: PaceFactory;
   readonly wrapRegistry?: RegistryWrapper;
   /** Containers are this host's own, or one list shared by every host (one Docker engine). */
@@ -163,8 +163,8 @@ export class SimHost implements Caller {
         return Promise.resolve();
       },
     };
-    const settings: MemberSettings = { fleetSize: o.fleetSize, limits: o.limits, reconcileIntervalMs: o.reconcileIntervalMs, retryMaxDelayMs: o.retryMaxDelayMs, now: o.clock.now, random: o.random };
-    const parts: MemberParts = {
+    const settings: ReconcilerSettings = { fleetSize: o.fleetSize, limits: o.limits, reconcileIntervalMs: o.reconcileIntervalMs, retryMaxDelayMs: o.retryMaxDelayMs, now: o.clock.now, random: o.random };
+    const parts: ReconcilerParts = {
       registry: o.model.registryFor(this),
       containers,
       addresses,
@@ -177,7 +177,7 @@ export class SimHost implements Caller {
       availabilityZone: 'all',
     };
     // The agent as main.ts builds it, or a prototype wired the same way with its own pace and registry wrapper.
-    const { reconciler, pace } = o.pace || o.wrapRegistry ? prototypeMember(settings, parts, o.pace, o.wrapRegistry) : fleetMember(settings, parts);
+    const { reconciler, pace } = o.pace || o.wrapRegistry ? prototypeMember(settings, parts, o.pace, o.wrapRegistry) : wireReconciler(settings, parts);
     // As in agent/commands/run.ts.
     const loop = new ReconcileLoop({
       pass: (reasons) => reconciler.reconcile(reasons),
@@ -215,8 +215,8 @@ export class SimHost implements Caller {
   }
 }
 
-/** fleetMember's wiring (agent/reconcile/fleet-member.ts) with a prototype's pace and registry wrapper in place of the agent's. */
-function prototypeMember(settings: MemberSettings, parts: MemberParts, makePace: PaceFactory | undefined, wrap: RegistryWrapper | undefined): { reconciler: Reconciler; pace: ApiPace } {
+/** wireReconciler's wiring (agent/wiring.ts) with a prototype's pace and registry wrapper in place of the agent's. */
+function prototypeMember(settings: ReconcilerSettings, parts: ReconcilerParts, makePace: PaceFactory | undefined, wrap: RegistryWrapper | undefined): { reconciler: Reconciler; pace: ApiPace } {
   const clock = { ...(settings.now ? { now: settings.now } : {}), ...(settings.random ? { random: settings.random } : {}) };
   const paceOptions: PaceOptions = { limits: settings.limits, fleetSize: settings.fleetSize, ...clock };
   const pace = makePace ? makePace(paceOptions) : new ApiPace(paceOptions);

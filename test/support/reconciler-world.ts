@@ -1,5 +1,5 @@
 // A host for the reconciler's unit tests: its containers, address and state, an in-memory
-// ELBv2, and agent processes started on it, wired as main.ts wires them (fleetMember), with an
+// ELBv2, and agent processes started on it, wired as the agent wires them (agent/wiring.ts), with an
 // injected clock and dice.
 import type { AddressChoice, AddressSource } from '../../agent/core/address.ts';
 import type { ContainerSnapshot, ContainerSource } from '../../agent/core/container.ts';
@@ -7,7 +7,7 @@ import { EMPTY_STATE, type AgentState, type StatePort } from '../../agent/core/s
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
 import { DryRunRegistry, MemoryStatePort } from '../../agent/reconcile/dry-run.ts';
-import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
+import { wireReconciler } from '../../agent/wiring.ts';
 import { MemoryRegistry, type RecordedCall } from './memory-registry.ts';
 import { taskContainer } from './task-container.ts';
 
@@ -89,8 +89,8 @@ export function world(o: WorldOptions = {}) {
   /** Starts an agent process (a restart is another start): its own pace, views and schedule. */
   const start = (p: { dryRun?: boolean } = {}) => {
     const statePort = p.dryRun ? new MemoryStatePort(store) : store;
-    // Wired as agent/main.ts wires it.
-    const { reconciler, pace } = fleetMember(
+    // Wired as the agent wires it (agent/wiring.ts).
+    const { reconciler, pace } = wireReconciler(
       { fleetSize, limits: DEFAULT_ELB_API_LIMITS, reconcileIntervalMs: MIN_READ_INTERVAL_MS, retryMaxDelayMs: 30_000, now, random },
       {
         registry: p.dryRun ? new DryRunRegistry(elb) : elb,

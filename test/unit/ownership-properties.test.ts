@@ -12,7 +12,7 @@ import { EMPTY_STATE, type AgentState, type OwnedTarget, type StatePort, type St
 import { targetKey } from '../../agent/core/target-registry.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
-import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
+import { wireReconciler } from '../../agent/wiring.ts';
 import { ownedAfter, provableRecords } from '../../agent/reconcile/owned-targets.ts';
 import { plan, type PlanInput } from '../../agent/reconcile/plan.ts';
 import { deregistrationsAfter, groupsInPlay, withoutHeld } from '../../agent/reconcile/policy.ts';
@@ -188,7 +188,7 @@ async function runAgent(ops: readonly Op[]): Promise<void> {
     }
   };
   const start = () =>
-    fleetMember(
+    wireReconciler(
       { fleetSize: 1, limits: DEFAULT_ELB_API_LIMITS, reconcileIntervalMs: 60_000, retryMaxDelayMs: 30_000, now: () => now, random: () => 0.5 },
       { registry: elb, containers, addresses, store: disk, log: quiet, rules: [], allowedTargetGroups: [...GROUPS], includeNonEcs: false, vpcCidrs: [], availabilityZone: 'all' },
     ).reconciler;

@@ -9,7 +9,7 @@ import { EMPTY_STATE, withNotes, type AgentState, type OwnedTarget, type StateNo
 import type { TargetRef } from '../../agent/core/target-registry.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 import type { Log } from '../../agent/log.ts';
-import { fleetMember } from '../../agent/reconcile/fleet-member.ts';
+import { wireReconciler } from '../../agent/wiring.ts';
 import { MemoryRegistry } from '../support/memory-registry.ts';
 import { taskContainer } from '../support/task-container.ts';
 
@@ -83,7 +83,7 @@ function world(disk: Disk = new Disk(), elb: MemoryRegistry = new MemoryRegistry
     child: () => log,
   };
   const writes: boolean[] = [];
-  const { reconciler } = fleetMember(
+  const { reconciler } = wireReconciler(
     { fleetSize: 1, limits: DEFAULT_ELB_API_LIMITS, reconcileIntervalMs: 60_000, retryMaxDelayMs: 30_000, now: () => t, random: () => 0 },
     { registry: elb, containers, addresses, store: disk, log, rules: [], allowedTargetGroups: [WEB], includeNonEcs: false, vpcCidrs: [], availabilityZone: 'all', onStateWrite: (ok) => writes.push(ok) },
   );
