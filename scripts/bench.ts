@@ -23,7 +23,7 @@ import type { EcsContainer } from '../test/support/ecs-container.ts';
 import type { AgentProcess } from '../test/support/agent-process.ts';
 import { sleep, waitFor } from '../test/support/wait.ts';
 import { agentUnderTest, artifactSizes } from './bench/agent-under-test.ts';
-import { createBenchWorld, stateDir, HOST_IP, type BenchWorld } from './bench/bench-world.ts';
+import { createBenchWorld, stateDir, HOST_IP, type AgentRole, type BenchWorld } from './bench/bench-world.ts';
 import { burst } from './bench/burst.ts';
 import { addStoppedContainers, churn } from './bench/churn.ts';
 import { loneChanges, type LoneChangeSamples } from './bench/one-at-a-time.ts';
@@ -37,9 +37,9 @@ import { callFigures, chainOfStops, patternFigures, taskStops } from './bench/st
 const SETTLE_MS = 3_000;
 
 /** Starts an agent with a fresh state directory and waits for its first reconcile; resolves with the agent and its uptime then. */
-async function startAgent(world: BenchWorld, start: (env: Record<string, string>) => AgentProcess): Promise<{ agent: AgentProcess; readyMs: number; dir: string; remove(): void }> {
+async function startAgent(world: BenchWorld, start: (env: Record<string, string>) => AgentProcess, role: AgentRole): Promise<{ agent: AgentProcess; readyMs: number; dir: string; remove(): void }> {
   const dir = stateDir();
-  const agent = start(world.agentEnv(dir.path));
+  const agent = start(world.agentEnv(dir.path, role));
   try {
     const ready = await agent.ready(60_000);
     return { agent, readyMs: Number(ready.uptimeMs), dir: dir.path, remove: dir.remove };
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     });
   }
   try {
-    const main = await startAgent(world, under.start);
+    const main = await startAgent(world, under.start, 'lone');
     cleanups.push(() => main.agent.stop('SIGKILL').then(() => undefined), main.remove);
     const pid = main.agent.pid!;
     const mem: Record<string, number> = {};
@@ -120,15 +120,17 @@ async function main(): Promise<void> {
 
     phase('burst', `burst of ${sizes.burst} across ${sizes.groups} groups; start-up with ${sizes.startupContainers} containers`);
     let startupWithMany = NaN;
+    // Its own agent, told the account's default limits: the lone rounds' agent is told they were raised.
+    const burstAgent = await startAgent(world, under.start, 'burst');
     const bursts = await burst(world, sizes.burst, async (up) => {
-      mem.afterBurst = rssMiB(pid);
+      mem.afterBurst = rssMiB(burstAgent.agent.pid!);
       const extra: EcsContainer[] = [];
       try {
         const more = await Promise.all(Array.from({ length: Math.max(0, sizes.startupContainers - up.length) }, (_, i) => world.startContainer(world.groups.burst[i % sizes.groups] as string)));
         extra.push(...more);
         const all = [...up, ...extra];
         await waitFor(() => world.groups.burst.reduce((n, g) => n + world.elb.targets(g).filter((t) => t.id === HOST_IP).length, 0) >= all.length, { description: 'start-up containers registered', timeoutMs: 60_000 });
-        const second = await startAgent(world, under.start);
+        const second = await startAgent(world, under.start, 'burst');
         startupWithMany = second.readyMs;
         await second.agent.stop('SIGKILL');
         second.remove();
@@ -136,6 +138,9 @@ async function main(): Promise<void> {
         await Promise.all(extra.map((c) => c.remove()));
       }
       await waitFor(() => world.groups.burst.reduce((n, g) => n + world.elb.targets(g).filter((t) => t.id === HOST_IP).length, 0) === up.length, { description: 'extra start-up containers deregistered', timeoutMs: 60_000 });
+    }).finally(async () => {
+      await burstAgent.agent.stop('SIGKILL');
+      burstAgent.remove();
     });
 
     const stoppedContainers: EcsContainer[] = [];

@@ -32,8 +32,12 @@ export interface BenchWorld {
   readonly probePid: number;
   /** Containers started so far through {@link startContainer}. */
   readonly starts: number;
-  /** Environment that points an agent at this world, with its own state directory. */
-  agentEnv(stateDir: string): Record<string, string>;
+  /**
+   * Environment that points an agent at this world, with its own state directory. `lone`: the
+   * one-at-a-time group, with the account's change limit raised; `burst`: the burst groups, with
+   * the account's default limits (what the burst must keep within).
+   */
+  agentEnv(stateDir: string, role: AgentRole): Record<string, string>;
   /** Starts a task container in `group` (the probe's too when `probe`); not waiting for it to serve. */
   startContainer(group: string, probe?: boolean): Promise<EcsContainer>;
   /** Waits for the first successful `action` naming the container's port in `group` after `since`; throws when it never comes. */
@@ -62,7 +66,10 @@ async function startProbe(env: Record<string, string>): Promise<ChildProcess> {
   return child;
 }
 
-/** The ELB API limits the agent is told the account has (the local endpoint throttles nothing). */
+/** Which agent of the bench: the one-at-a-time rounds' (stop patterns included), or the burst's. */
+export type AgentRole = 'lone' | 'burst';
+
+/** The ELB API limits the lone rounds' agent is told the account has (the local endpoint throttles nothing). */
 export const BENCH_ELB_API_LIMITS = 'change=100:200,describe=100:400';
 
 /** `trace`: each agent writes its event-path trace (agent/trace.ts) to `trace` in its state directory. */
@@ -91,17 +98,18 @@ export async function createBenchWorld(groupCount: number, trace = false): Promi
     get starts() {
       return starts;
     },
-    agentEnv: (stateDir) => ({
+    agentEnv: (stateDir, role) => ({
       // As systemd starts it: the unit's own environment (the state directory is the bench's).
       ...unitEnvironment(),
       ...aws,
       ECS_ANYWHERE_LB_HOST_IP: HOST_IP,
-      ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: [agent, ...burst].join(','),
+      ECS_ANYWHERE_LB_ALLOWED_TARGET_GROUPS: (role === 'lone' ? [agent] : burst).join(','),
       ECS_ANYWHERE_LB_STATE_DIR: stateDir,
       ECS_ANYWHERE_LB_ON_EXIT: 'keep',
-      // The account's change limit raised (as a customer may): the lone rounds send 4-6 calls a second, above the default
-      // 4/s, and what they measure is the event path, not the pace this host keeps to (the probe keeps none).
-      ECS_ANYWHERE_LB_ELB_API_LIMITS: BENCH_ELB_API_LIMITS,
+      // The account's change limit raised (as a customer may) for the lone rounds: they send 4-6 calls a second, above the
+      // default 4/s, and what they measure is the event path, not the pace this host keeps to (the probe keeps none).
+      // The burst's agent keeps the defaults: the burst's goal is to stay within them.
+      ...(role === 'lone' ? { ECS_ANYWHERE_LB_ELB_API_LIMITS: BENCH_ELB_API_LIMITS } : {}),
       ECS_ANYWHERE_LB_LOG_LEVEL: 'info',
       // The engine is shared with other test runs: the gate's fixed port could clash.
       ECS_ANYWHERE_LB_READINESS_ADDRESS: 'off',
