@@ -73,7 +73,7 @@ export interface ServingContainerOptions {
   runId?: string;
   /** Start the container (default true); else only create it. */
   start?: boolean;
-  /** After start, wait until the first tcp port serves the page (default true). */
+  /** After start, wait until every tcp port serves the page (default true). */
   waitUntilServing?: boolean;
 }
 
@@ -341,12 +341,16 @@ async function startServingContainer(
   const start = async () => {
     await container.start();
     await refresh();
-    if (options.waitUntilServing !== false && networkMode !== 'none' && tcpPorts[0] !== undefined) {
-      const target = url('/');
-      await waitFor(
-        async () => (await fetch(target, { signal: AbortSignal.timeout(1_000) })).ok,
-        { description: `${name} serving ${target}`, timeoutMs: 15_000, intervalMs: 50 },
-      );
+    if (options.waitUntilServing !== false && networkMode !== 'none') {
+      // Every port: the script starts one httpd per port, one after the other, and a loaded machine
+      // can have the first serving while a later one is not listening yet (Docker then closes the connection).
+      for (const port of tcpPorts) {
+        const target = url('/', port);
+        await waitFor(
+          async () => (await fetch(target, { signal: AbortSignal.timeout(1_000) })).ok,
+          { description: `${name} serving ${target}`, timeoutMs: 15_000, intervalMs: 50 },
+        );
+      }
     }
   };
 
