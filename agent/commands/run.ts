@@ -117,13 +117,14 @@ export interface LoopWiring {
 export function wireLoop(w: LoopWiring): { loop: ReconcileLoop; watcher: EventWatcher; trigger: (reason: string) => void } {
   const { reconciler, log } = w;
   const loop = new ReconcileLoop({
-    pass: (reasons) => reconciler.reconcile(reasons),
+    // Bound methods, not closures here: an event goes source -> loop -> reconciler without coming back through this file.
+    pass: reconciler.reconcile.bind(reconciler),
     log,
     intervalMs: w.intervalMs,
     retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: w.retryMaxDelayMs },
     ...(w.onPass ? { onPass: w.onPass } : {}),
   });
-  const trigger = (reason: string) => loop.trigger(reason);
+  const trigger = loop.trigger.bind(loop);
   const watcher = watchContainers({ docker: w.docker, containers: w.containers, trigger, log, tracer: w.tracer, onDockerOk: w.onDockerOk });
   return { loop, watcher, trigger };
 }

@@ -169,7 +169,7 @@ export async function measureKillWalk(): Promise<KillWalk> {
   );
   const { loop, watcher, trigger } = wireLoop({ docker, containers, reconciler, log, tracer: NO_TRACE, intervalMs: 60_000, retryMaxDelayMs: 30_000, onDockerOk: () => undefined });
   const worker = new Worker(WORKER, { eval: true, workerData: { agentUrl: `file://${ROOT}agent/`, registryUrl: `file://${REGISTRY_FILE}` } });
-  const message = () => new Promise<{ entries?: { url: string; from: string }[]; armed?: number }>((resolve) => worker.once('message', resolve));
+  const message = () => new Promise<{ entries?: { url: string; from: string; fn: string }[]; armed?: number }>((resolve) => worker.once('message', resolve));
   try {
     await watcher.start();
     trigger('startup');
@@ -193,6 +193,7 @@ export async function measureKillWalk(): Promise<KillWalk> {
     if (entries === undefined) throw new Error('the kill reached no DeregisterTargets within 60 s');
     console.error(`walked in ${Math.round(performance.now() - t1)} ms`);
     const rel = (url: string) => (url.startsWith('file://') ? relative(ROOT, fileURLToPath(url)) : url);
+    if (process.env.KILL_WALK_CALLS) writeFileSync(process.env.KILL_WALK_CALLS, entries.map((e) => `${rel(e.from)} -> ${rel(e.url)} ${e.fn}`).join('\n'));
     return walkOf(entries.map((e) => ({ file: rel(e.url), from: rel(e.from) })), relative(ROOT, REGISTRY_FILE));
   } finally {
     const t2 = performance.now();
