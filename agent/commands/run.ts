@@ -111,6 +111,8 @@ export interface LoopWiring {
   readonly retryMaxDelayMs: number;
   readonly onDockerOk: () => void;
   readonly onPass?: LoopOptions['onPass'];
+  /** The loop's timers: the process's own unless given (scripts/bench/kill-walk.ts holds them, for a quiet agent). */
+  readonly timers?: LoopOptions['timers'];
 }
 
 /** The loop and the Docker watcher, wired as `run` runs them (scripts/bench/kill-walk.ts measures this path): each event asks for a pass. */
@@ -123,6 +125,7 @@ export function wireLoop(w: LoopWiring): { loop: ReconcileLoop; watcher: EventWa
     intervalMs: w.intervalMs,
     retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: w.retryMaxDelayMs },
     ...(w.onPass ? { onPass: w.onPass } : {}),
+    ...(w.timers ? { timers: w.timers } : {}),
   });
   const trigger = loop.trigger.bind(loop);
   const watcher = watchContainers({ docker: w.docker, containers: w.containers, trigger, log, tracer: w.tracer, onDockerOk: w.onDockerOk });

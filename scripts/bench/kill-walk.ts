@@ -19,6 +19,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Dockerode from 'dockerode';
+import type { LoopTimers } from '../../agent/reconcile/loop.ts';
 import { wireLoop } from '../../agent/commands/run.ts';
 import { DockerContainerSource } from '../../agent/docker/docker-source.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
@@ -152,6 +153,47 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves to undefined after `ms`, without keeping the process alive. */
 const deadline = (ms: number) => new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref());
 
+/** A settled host: no pass due within this long once the start's follow-up passes (its health reads) are done. */
+const QUIET_MS = 5_000;
+
+/** The loop's timers, real until `hold()`: then pending ones are dropped and new ones never fire. */
+class QuietTimers implements LoopTimers {
+  private readonly pending = new Map<object, { timer: NodeJS.Timeout; due: number }>();
+  private held = false;
+
+  now(): number {
+    return performance.now();
+  }
+
+  set(fn: () => void, ms: number): unknown {
+    const key = {};
+    if (this.held) return key;
+    const timer = setTimeout(() => {
+      this.pending.delete(key);
+      fn();
+    }, ms);
+    this.pending.set(key, { timer, due: this.now() + ms });
+    return key;
+  }
+
+  clear(handle: unknown): void {
+    const p = this.pending.get(handle as object);
+    if (p) clearTimeout(p.timer);
+    this.pending.delete(handle as object);
+  }
+
+  /** Nothing is due within `ms`. */
+  quietFor(ms: number): boolean {
+    return [...this.pending.values()].every((p) => p.due - this.now() > ms);
+  }
+
+  hold(): void {
+    this.held = true;
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+}
+
 /** Builds the agent, starts the container, and measures the kill's walk. */
 export async function measureKillWalk(): Promise<KillWalk> {
   const dir = mkdtempSync(join(tmpdir(), 'kill-walk-'));
@@ -167,7 +209,8 @@ export async function measureKillWalk(): Promise<KillWalk> {
       log, rules: [], includeNonEcs: false, vpcCidrs: [], availabilityZone: 'all', tracer: NO_TRACE,
     },
   );
-  const { loop, watcher, trigger } = wireLoop({ docker, containers, reconciler, log, tracer: NO_TRACE, intervalMs: 60_000, retryMaxDelayMs: 30_000, onDockerOk: () => undefined });
+  const timers = new QuietTimers();
+  const { loop, watcher, trigger } = wireLoop({ docker, containers, reconciler, log, tracer: NO_TRACE, intervalMs: 60_000, retryMaxDelayMs: 30_000, onDockerOk: () => undefined, timers });
   const worker = new Worker(WORKER, { eval: true, workerData: { agentUrl: `file://${ROOT}agent/`, registryUrl: `file://${REGISTRY_FILE}` } });
   const message = () => new Promise<{ entries?: { url: string; from: string; fn: string }[]; armed?: number }>((resolve) => worker.once('message', resolve));
   try {
@@ -176,10 +219,19 @@ export async function measureKillWalk(): Promise<KillWalk> {
     await loop.idle();
     (docker as unknown as { start(): void }).start();
     events.write(eventLine('start'));
-    for (let i = 0; i < 100 && elb.holds(GROUP).length === 0; i++) await sleep(10);
-    if (elb.holds(GROUP).length === 0) throw new Error('the start registered nothing');
-    await loop.idle();
-    await sleep(200);
+    // Waits for what must follow (the registration, the passes it asked for, the state written behind them), not for a time.
+    for (let i = 0; i < 3_000 && elb.holds(GROUP).length === 0; i++) await sleep(10);
+    if (elb.holds(GROUP).length === 0) throw new Error('the start registered nothing within 30 s');
+    for (let i = 0; ; i++) {
+      await reconciler.flush();
+      // No pass runs (idle resolves in a microtask, before any timer can fire) and none is due soon.
+      await loop.idle();
+      if (timers.quietFor(QUIET_MS)) break;
+      if (i >= 600) throw new Error(`the agent did not settle: a pass was still due within ${QUIET_MS} ms after 60 s`);
+      await sleep(100);
+    }
+    // From here no timer fires: the only pass after the kill is the kill's own.
+    timers.hold();
 
     const armed = message();
     worker.postMessage('arm');
