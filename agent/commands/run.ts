@@ -18,8 +18,13 @@ import { startMetricsServer } from '../metrics/metrics-server.ts';
 import { defaultBridgeGateway } from '../docker/bridge-gateway.ts';
 import { startGateServer } from '../readiness/gate-server.ts';
 import { DEFAULT_READINESS_PORT } from '../config-readers.ts';
-import { ReconcileLoop } from '../reconcile/loop.ts';
-import type { PassResult } from '../reconcile/reconciler.ts';
+import type { PassResult, Reconciler } from '../reconcile/reconciler.ts';
+import { ReconcileLoop, type LoopOptions } from '../reconcile/loop.ts';
+import type Dockerode from 'dockerode';
+import type { DockerContainerSource } from '../docker/docker-source.ts';
+import type { EventWatcher } from '../docker/event-watcher.ts';
+import type { Log } from '../log.ts';
+import type { Tracer } from '../trace.ts';
 import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
 import { leaveOnExit } from './on-exit.ts';
 import type { Parts } from './parts.ts';
@@ -45,20 +50,15 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   const heap = heapTrim(parts);
   const attribute = await addressAttribute(parts);
   const observe = passObserver(parts);
-  const loop = new ReconcileLoop({
-    pass: (reasons) => reconciler.reconcile(reasons),
-    log,
-    intervalMs: config.reconcileIntervalMs,
-    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: config.retryMaxDelayMs },
+  const { loop, watcher, trigger } = wireLoop({
+    docker: parts.docker, containers, reconciler, log, tracer: parts.tracer, intervalMs: config.reconcileIntervalMs, retryMaxDelayMs: config.retryMaxDelayMs,
+    onDockerOk: () => metrics.dockerAnswered(),
     onPass: (result, ms, error) => {
       observe(result, ms, error);
       heap?.activity();
       attribute?.publish(result?.address);
     },
   });
-  const trigger = (reason: string) => loop.trigger(reason);
-
-  const watcher = watchContainers({ docker: parts.docker, containers, trigger, log, tracer: parts.tracer, onDockerOk: () => metrics.dockerAnswered() });
   // Subscribe before the first listing so nothing that happens in between is missed.
   await watcher.start().catch((err: unknown) => {
     log.warn(`cannot reach Docker yet (${errorMessage(err)}); will keep trying`, { event: 'docker-unavailable' });
@@ -98,6 +98,38 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   await gate?.close();
   log.info('stopped', { event: 'stopped', exitCode: code });
   return code;
+}
+
+/** What the loop and the Docker watcher are built from. */
+export interface LoopWiring {
+  readonly docker: Dockerode;
+  readonly containers: DockerContainerSource;
+  readonly reconciler: Reconciler;
+  readonly log: Log;
+  readonly tracer: Tracer;
+  readonly intervalMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly onDockerOk: () => void;
+  readonly onPass?: LoopOptions['onPass'];
+  /** The loop's timers: the process's own unless given (scripts/bench/kill-walk.ts holds them, for a quiet agent). */
+  readonly timers?: LoopOptions['timers'];
+}
+
+/** The loop and the Docker watcher, wired as `run` runs them (scripts/bench/kill-walk.ts measures this path): each event asks for a pass. */
+export function wireLoop(w: LoopWiring): { loop: ReconcileLoop; watcher: EventWatcher; trigger: (reason: string) => void } {
+  const { reconciler, log } = w;
+  const loop = new ReconcileLoop({
+    // Bound methods, not closures here: an event goes source -> loop -> reconciler without coming back through this file.
+    pass: reconciler.reconcile.bind(reconciler),
+    log,
+    intervalMs: w.intervalMs,
+    retry: { baseMs: DEFAULT_RETRY.baseMs, capMs: w.retryMaxDelayMs },
+    ...(w.onPass ? { onPass: w.onPass } : {}),
+    ...(w.timers ? { timers: w.timers } : {}),
+  });
+  const trigger = loop.trigger.bind(loop);
+  const watcher = watchContainers({ docker: w.docker, containers: w.containers, trigger, log, tracer: w.tracer, onDockerOk: w.onDockerOk });
+  return { loop, watcher, trigger };
 }
 
 /** What each pass tells the metrics, and the `ready` line after the first good pass. */

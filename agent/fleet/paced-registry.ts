@@ -10,22 +10,21 @@ import { apiClassOf, type ApiClass } from './api-budget.ts';
 import type { ApiPace } from './api-pace.ts';
 
 export class PacedRegistry implements TargetRegistry {
+  /** What the registry under the pace tells of itself (fixed for its life), read by the writer as fields, not calls. */
+  readonly simulated: boolean | undefined;
+  readonly sendsAfter: boolean | undefined;
+
   constructor(
     private readonly inner: TargetRegistry,
     readonly pace: ApiPace,
     private readonly onThrottled?: (cls: ApiClass) => void,
-  ) {}
-
-  get simulated(): boolean | undefined {
-    return this.inner.simulated;
+  ) {
+    this.simulated = inner.simulated;
+    this.sendsAfter = inner.sendsAfter;
   }
 
   describeTargets(arn: string): Promise<ActualTarget[]> {
     return this.paced('DescribeTargetHealth', () => this.inner.describeTargets(arn));
-  }
-
-  get sendsAfter(): boolean | undefined {
-    return this.inner.sendsAfter;
   }
 
   register(arn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void> {

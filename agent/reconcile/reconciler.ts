@@ -121,12 +121,14 @@ export class Reconciler {
     this.reports.problems(desired.problems);
     this.tracker.saw(containers, desired.endpoints, address);
     // Own the address before registering anything on it (written behind: a registration's own record names its address, first).
-    const owning = stateOwningAddress(this.keeper.current, choice);
-    if (owning) this.keeper.updateLater(owning);
+    // The state as planned from, read once: nothing but this pass changes it before the writes.
+    let state = this.keeper.current;
+    const owning = stateOwningAddress(state, choice);
+    if (owning) this.keeper.updateLater((state = owning));
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
 
-    const groups = groupsInPlay(options.allowedTargetGroups, desired.endpoints, this.keeper.current.targets);
+    const groups = groupsInPlay(options.allowedTargetGroups, desired.endpoints, state.targets);
     const shape = { fleetSize: options.fleet.fleetSize, groups: groups.length, limits: options.fleet.limits };
     const intervalMs = driftRepairIntervalMs(shape, options.fleet.minReadIntervalMs);
     const readable = [...groups, ...this.reader.watchedBeyond(groups)];
@@ -134,13 +136,13 @@ export class Reconciler {
     for (const arn of reads.read) this.tracker.wasRead(arn);
     tracer.step('read');
 
-    const view = (arn: string) => this.reader.view(arn, this.keeper.current.targets);
+    const planView = (arn: string) => this.reader.view(arn, state.targets);
     const availabilityZone = availabilityZoneFor(address, options.vpcCidrs, options.availabilityZone);
     const planned = plan({
-      endpoints: desired.endpoints, actual: new Map(groups.map((g) => [g, view(g)])), ownedAddresses: owned, ownedTargets: recordedKeys(this.keeper.current),
+      endpoints: desired.endpoints, actual: new Map(groups.map((g) => [g, planView(g)])), ownedAddresses: owned, ownedTargets: recordedKeys(state),
       ...(address !== undefined ? { address } : {}), ...(availabilityZone !== undefined ? { availabilityZone } : {}),
       // --availability-zone set to a zone wins; with the default `all`, groups that refused it take the zone chosen for them.
-      ...(options.availabilityZone === 'all' ? { groupZones: rememberedZones(this.keeper.current) } : {}),
+      ...(options.availabilityZone === 'all' ? { groupZones: rememberedZones(state) } : {}),
     });
     const policed = applyPolicies({
       now: this.now(), plans: planned, isRefused: (arn, t) => this.writer.isRefused(arn, t), pendingGroups: this.pendingGroups(groups, rules), gathering: this.gathering,
@@ -156,13 +158,14 @@ export class Reconciler {
     tracer.step('planned');
 
     // Every group's stops at once, beside the other changes (target-writer.ts): a stop never waits behind another call.
-    const applied = await this.writer.writeAll(policed.plans, { containers, reasons, mode: 'pass' });
+    const applied = await this.writer.writeAll(policed.plans, { containers, reasons, mode: 'pass', recorded: state.targets });
     const outcomes = [...applied.values()];
     const sum = (pick: (o: (typeof outcomes)[number]) => number) => outcomes.reduce((n, o) => n + pick(o), 0);
     const heldForState = sum((o) => o.heldForState);
     const failed = sum((o) => o.failed);
     const deferred = new Set(policed.held.filter((h) => h.why === 'gathering-starts').map((h) => h.targetGroupArn)).size + outcomes.filter((o) => o.waitMs !== undefined).length;
 
+    const view = (arn: string) => this.reader.view(arn, this.keeper.current.targets);
     // Against the views as the writes left them: a registration without a usable answer is still there, as maybe ours.
     const targets = ownedAfter(this.keeper.current.targets, new Map(groups.map((g) => [g, view(g)])), applied, owned, desired.endpoints);
     const addresses = keptAddresses(this.keeper.current.addresses, address, targets);
@@ -220,7 +223,7 @@ export class Reconciler {
     const deregistered: OwnedTarget[] = [];
     const applied = new Map<string, AppliedChanges>();
     for (const p of plan({ endpoints: [], actual, ownedAddresses: owned, ownedTargets: recordedKeys(state) })) {
-      const outcome = await this.writer.write(p, { containers: [], reasons: [], mode: 'shutdown', reason });
+      const outcome = await this.writer.write(p, { containers: [], reasons: [], mode: 'shutdown', reason, recorded: this.keeper.current.targets });
       failed += outcome.failed;
       applied.set(p.targetGroupArn, outcome);
       for (const d of p.deregister) if (outcome.removed.has(targetKey(p.targetGroupArn, d.target.id, d.target.port))) deregistered.push({ targetGroupArn: p.targetGroupArn, ...d.target });

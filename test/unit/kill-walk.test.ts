@@ -1,0 +1,67 @@
+// Issue 22: the files a kill enters from the Docker event to the DeregisterTargets call, measured
+// (scripts/bench/kill-walk.ts: inspector breakpoints on every statement of agent/) in a process of
+// its own, so that the inspector sees only the agent built there. No Docker: a fake engine.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { KillWalk } from '../../scripts/bench/kill-walk.ts';
+
+/**
+ * The files the kill still enters more than once, each for a reason of its own (docs/architecture.md,
+ * "A kill"): the goal is none. A revisit not listed here (a new closure between two parts, a
+ * collaborator asked twice where once would do) fails the test.
+ */
+const STILL_REVISITED: Record<string, number> = {
+  // list() at the pass's start, activity() (created siblings) when the policies run.
+  'agent/docker/docker-source.ts': 3,
+  // load() at the pass's start; the state read once to plan from, after the address.
+  'agent/reconcile/state-keeper.ts': 2,
+  // The pass's small input helpers (address report, task tags, problems, the owning state), between the collaborators they feed.
+  'agent/reconcile/pass-inputs.ts': 4,
+  'agent/reconcile/readiness-tracker.ts': 2,
+  'agent/reconcile/group-reader.ts': 3,
+  // Pure helpers shared by the plan and the writer.
+  'agent/reconcile/policy.ts': 3,
+  'agent/reconcile/plan.ts': 2,
+  'agent/core/target-registry.ts': 2,
+  'agent/fleet/api-budget.ts': 4,
+  // The writer defers a group the pace or its backoff holds (before recording anything), and checks again per call of 200.
+  'agent/fleet/api-pace.ts': 4,
+  'agent/reconcile/group-backoff.ts': 2,
+};
+
+let walk: KillWalk;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kill-walk-test-'));
+  try {
+    const file = join(dir, 'walk.json');
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/kill-walk.ts', '--json', file], { timeout: 90_000 });
+    walk = JSON.parse(readFileSync(file, 'utf8')) as KillWalk;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
+
+describe('the kill walk (issue 22)', () => {
+  it('goes from the event watcher through the source, the loop and the reconciler to the paced registry', () => {
+    expect(walk.visits.slice(0, 6)).toEqual([
+      'agent/docker/event-watcher.ts', 'agent/docker/container-watch.ts', 'agent/docker/docker-source.ts', 'agent/docker/stop-signals.ts',
+      'agent/reconcile/loop.ts', 'agent/reconcile/reconciler.ts',
+    ]);
+    expect(walk.visits).toContain('agent/reconcile/target-writer.ts');
+    expect(walk.visits.filter((v) => v === 'agent/fleet/paced-registry.ts')).toHaveLength(1);
+  });
+
+  it('never comes back through run.ts, the writer or the paced registry, and revisits nothing beyond the known list', () => {
+    expect(walk.revisited).not.toHaveProperty(['agent/commands/run.ts']);
+    for (const [file, n] of Object.entries(walk.revisited)) expect({ file, n }).toEqual({ file, n: Math.min(n, STILL_REVISITED[file] ?? 1) });
+  });
+
+  it.fails('visits no agent/ file twice (the goal: not reached yet, see STILL_REVISITED)', () => {
+    expect(walk.revisited).toEqual({});
+  });
+});
