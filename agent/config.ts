@@ -171,7 +171,7 @@ export function resolveOptions(flags: RawOptions, env: Record<string, string | u
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('--config (ECS_ANYWHERE_LB_CONFIG)', `cannot read ${file}: ${errorMessage(err)}`);
+    throw new ConfigError(optionFlag('config'), `cannot read ${file}: ${errorMessage(err)}`);
   }
   const fromFile = resolveFileText(text, file);
   return { options: { ...fromFile.options, ...fromEnv, ...flags }, env: { ...fromFile.env, ...env }, unknown: [...fromFile.unknown, ...unknownInEnv] };

@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createDockerProxy } from '../docker/docker-proxy.ts';
 import { DOCKER_ENGINE_SOCKET, parseDockerEndpoint, showDockerEndpoint, type DockerEndpoint } from '../docker-endpoint.ts';
 import { optionSpec } from '../config-options.ts';
-import { readOption } from '../config.ts';
+import { optionFlag, readOption } from '../config.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Log } from '../log.ts';
 
@@ -25,7 +25,7 @@ export function proxyListenOf(env: Record<string, string | undefined>, dockerHos
     return { fd: SD_LISTEN_FDS_START };
   }
   const endpoint = readOption<DockerEndpoint>(optionSpec('docker-host'), dockerHost);
-  if (!('socketPath' in endpoint)) throw new ConfigError('--docker-host (ECS_ANYWHERE_LB_DOCKER_HOST)', 'the docker-proxy listens on a unix socket only (unix:///PATH)');
+  if (!('socketPath' in endpoint)) throw new ConfigError(optionFlag('docker-host'), 'the docker-proxy listens on a unix socket only (unix:///PATH)');
   return { path: endpoint.socketPath };
 }
 
