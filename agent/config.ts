@@ -102,7 +102,7 @@ export function buildConfig(raw: RawOptions): AgentConfig {
     const value = readOption(spec, text);
     if (value !== undefined) fields[spec.field] = value;
   }
-  // Every field but these few has a default in the table.
+  // Every required field but these three has a default in the table (the optional ones may stay unset).
   const config = fields as Partial<AgentConfig> & Omit<AgentConfig, 'allowedTargetGroups' | 'vpcCidrs' | 'healthThresholdMs'>;
   const { hostIp, reconcileIntervalMs } = config;
   const allowedTargetGroups = config.allowedTargetGroups ?? [];
