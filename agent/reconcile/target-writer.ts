@@ -34,8 +34,8 @@ export interface WriteContext {
   /** Why the pass ran (a registration's log line). */
   readonly reasons: readonly string[];
   readonly mode: WriteMode;
-  /** The targets the state recorded when the pass planned (a log line names a target's container; a registration already recorded is a drift repair); the keeper's by default. */
-  readonly recorded?: readonly OwnedTarget[];
+  /** The targets the state recorded when the pass planned (a log line names a target's container; a registration already recorded is a drift repair). */
+  readonly recorded: readonly OwnedTarget[];
   /** The reason every deregistration gives instead of its plan's (shutdown). */
   readonly reason?: string;
 }
@@ -135,7 +135,7 @@ export class TargetWriter {
     let failed = 0;
     let heldForState = 0;
     let waitMs: number | undefined;
-    const previous = new Map((context.recorded ?? keeper.current.targets).map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+    const previous = new Map(context.recorded.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
     const send = async (action: 'RegisterTargets' | 'DeregisterTargets', targets: TargetRef[], call: (batch: TargetRef[]) => Promise<void>) => {
       const out = await this.send(action, arn, targets, call, context.mode);
       if (out.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, out.waitMs);

@@ -71,7 +71,7 @@ function writer(limits = DEFAULT_ELB_API_LIMITS) {
 const ep = (targetGroupArn: string, port: number): DesiredEndpoint => ({ targetGroupArn, port, containerId: `c${port}`, containerName: `app-${port}` });
 const starts = (arn: string, ...ports: number[]): GroupPlan => ({ targetGroupArn: arn, register: ports.map((port) => ({ target: { id: HOST, port }, endpoint: ep(arn, port) })), deregister: [] });
 const stops = (arn: string, ...ports: number[]): GroupPlan => ({ targetGroupArn: arn, register: [], deregister: ports.map((port) => ({ target: { id: HOST, port }, why: 'not-desired' as const })) });
-const context = { containers: [], reasons: ['test'], mode: 'pass' as const };
+const context = { containers: [], reasons: ['test'], mode: 'pass' as const, recorded: [] };
 /** Lets every pending promise callback run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
