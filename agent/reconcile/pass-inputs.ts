@@ -1,15 +1,19 @@
 /**
- * What a pass starts from, apart from the containers: the tasks' metadata (service tags), the
- * state's record of the address and VPN interface, the records a damaged state still proves, and
- * the log lines that say so once (the address in use, containers skipped for their labels).
+ * What a pass derives from what it gathered (the state, the address, the containers): the
+ * tasks' metadata (service tags), what should be (mapping/desired.ts), the state's record of the
+ * address and VPN interface, the groups siblings about to start are for, the records a damaged
+ * state still proves, and the log lines that say so once (the address in use, containers
+ * skipped for their labels).
  */
 import type { AddressChoice } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
-import { ECS_TASK_ARN_LABEL, type ContainerSnapshot } from '../core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerActivity, type ContainerSnapshot } from '../core/container.ts';
+import type { PortRange } from '../core/port-range.ts';
 import type { AgentState, StatePort } from '../core/state.ts';
 import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { Log } from '../log.ts';
-import { tasksToAsk } from '../mapping/desired.ts';
+import { computeDesired, labelledGroups, tasksToAsk, type DesiredResult } from '../mapping/desired.ts';
+import type { MappingRule } from '../mapping/mapping-file.ts';
 import { provableRecords } from './owned-targets.ts';
 import type { StateKeeper } from './state-keeper.ts';
 
@@ -65,21 +69,64 @@ export function adoptRecovery(store: StatePort, keeper: StateKeeper, log: Log, a
   });
 }
 
-/** The log lines a pass's inputs call for, each said once while it holds. */
-export class InputReports {
+export interface PassInputsOptions {
+  readonly log: Log;
+  readonly taskMetadata?: TaskMetadataSource;
+  readonly includeNonEcs: boolean;
+  /** Undefined: any group. */
+  readonly allowedTargetGroups?: readonly string[];
+  readonly hostPortRange?: PortRange;
+}
+
+/** What a pass gathered, one step per collaborator. */
+export interface Gathered {
+  readonly choice: AddressChoice;
+  readonly state: AgentState;
+  readonly containers: readonly ContainerSnapshot[];
+  readonly pendingStarts: ContainerActivity['pendingStarts'];
+  readonly rules: readonly MappingRule[];
+}
+
+/** What a pass derives from it. */
+export interface Derived {
+  readonly desired: DesiredResult;
+  /** The state with this pass's address owned, when that changes it (stateOwningAddress). */
+  readonly owning?: AgentState;
+  /** The groups containers about to start are labelled for (start-gathering.ts). */
+  readonly pendingGroups: ReadonlySet<string>;
+}
+
+/** Derives a pass's inputs, and says what they call for once (the address in use, containers skipped). */
+export class PassInputs {
   private reportedProblems = new Set<string>();
   private lastAddress: string | undefined;
 
-  constructor(private readonly log: Log) {}
+  constructor(private readonly options: PassInputsOptions) {}
+
+  /** Everything the pass derives from what it gathered, in one step. */
+  async derive(g: Gathered): Promise<Derived> {
+    const o = this.options;
+    this.address(g.choice);
+    const address = g.choice.address;
+    const desired = computeDesired({
+      containers: g.containers, tasks: await tasksOf(o.taskMetadata, g.containers, o.includeNonEcs), rules: g.rules, includeNonEcs: o.includeNonEcs,
+      ...(o.allowedTargetGroups ? { allowedTargetGroups: new Set(o.allowedTargetGroups) } : {}), ...(address !== undefined ? { hostAddress: address } : {}),
+      ...(o.hostPortRange ? { hostPortRange: o.hostPortRange } : {}),
+    });
+    this.problems(desired.problems);
+    const owning = stateOwningAddress(g.state, g.choice);
+    const pendingGroups = new Set(g.pendingStarts.flatMap((p) => [...labelledGroups(p.labels, g.rules)]));
+    return { desired, pendingGroups, ...(owning ? { owning } : {}) };
+  }
 
   /** Containers skipped for their labels or mapping: each problem warned about once while it lasts. */
-  problems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
+  private problems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
     const current = new Set<string>();
     for (const p of problems) {
       const k = `${p.containerId}|${p.source}|${p.message}`;
       current.add(k);
       if (this.reportedProblems.has(k)) continue;
-      this.log.warn(`skipping ${p.containerName} ${p.source}: ${p.message}`, {
+      this.options.log.warn(`skipping ${p.containerName} ${p.source}: ${p.message}`, {
         event: 'skipped', container: p.containerName, containerId: p.containerId.slice(0, 12), label: p.source, problem: p.message,
       });
     }
@@ -87,13 +134,13 @@ export class InputReports {
   }
 
   /** The address in use, or why there is none: said when it changes. */
-  address(choice: AddressChoice): void {
+  private address(choice: AddressChoice): void {
     const { address, interface: iface, problem } = choice;
     const line = address !== undefined ? `address ${address}${iface ? ` on ${iface}` : ''}` : `no usable address: ${problem ?? 'unknown'}`;
     if (line === this.lastAddress) return;
     const first = this.lastAddress === undefined;
     this.lastAddress = line;
-    if (address !== undefined) this.log.info(first ? `using ${line}` : `host address changed: using ${line}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
-    else this.log.warn(`${line}; registering nothing until one appears`, { event: 'address', problem });
+    if (address !== undefined) this.options.log.info(first ? `using ${line}` : `host address changed: using ${line}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
+    else this.options.log.warn(`${line}; registering nothing until one appears`, { event: 'address', problem });
   }
 }
