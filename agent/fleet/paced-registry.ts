@@ -6,7 +6,7 @@
  */
 import { OperationError } from '../errors.ts';
 import type { ActualTarget, LoadBalancerZones, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
-import { apiClassOf, type ApiClass } from './api-budget.ts';
+import type { ApiClass } from './api-budget.ts';
 import type { ApiPace } from './api-pace.ts';
 
 export class PacedRegistry implements TargetRegistry {
@@ -24,28 +24,28 @@ export class PacedRegistry implements TargetRegistry {
   }
 
   describeTargets(arn: string): Promise<ActualTarget[]> {
-    return this.paced('DescribeTargetHealth', () => this.inner.describeTargets(arn));
+    return this.paced('describe', () => this.inner.describeTargets(arn));
   }
 
   register(arn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void> {
-    return this.paced('RegisterTargets', () => this.inner.register(arn, targets, sendAfter));
+    return this.paced('change', () => this.inner.register(arn, targets, sendAfter));
   }
 
   deregister(arn: string, targets: readonly TargetRef[]): Promise<void> {
-    return this.paced('DeregisterTargets', () => this.inner.deregister(arn, targets));
+    return this.paced('change', () => this.inner.deregister(arn, targets));
   }
 
   describeGroup(arn: string): Promise<TargetGroupInfo> {
-    return this.paced('DescribeTargetGroups', () => this.inner.describeGroup(arn));
+    return this.paced('describe', () => this.inner.describeGroup(arn));
   }
 
   loadBalancerZones(arns: readonly string[]): Promise<LoadBalancerZones[]> {
-    return this.paced('DescribeLoadBalancers', () => this.inner.loadBalancerZones?.(arns) ?? Promise.resolve([]));
+    return this.paced('describe', () => this.inner.loadBalancerZones?.(arns) ?? Promise.resolve([]));
   }
 
-  private async paced<T>(action: string, call: () => Promise<T>): Promise<T> {
-    const cls = apiClassOf(action);
-    await this.pace.take(action);
+  /** One call of its API class (api-budget.ts's apiClassOf: changes are Register/DeregisterTargets, the rest are reads). */
+  private async paced<T>(cls: ApiClass, call: () => Promise<T>): Promise<T> {
+    await this.pace.take(cls);
     try {
       const out = await call();
       this.pace.outcome(cls, 'ok');

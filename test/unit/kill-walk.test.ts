@@ -17,14 +17,10 @@ import type { KillWalk } from '../../scripts/bench/kill-walk.ts';
 const STILL_REVISITED: Record<string, number> = {
   // observe() at the kill, the containers (list and activity in one step) at the pass.
   'agent/docker/docker-source.ts': 2,
-  // Pure helpers shared by the plan and the writer.
-  'agent/reconcile/policy.ts': 2,
+  // plan() in the pass, chunk() (calls of 200) in the writer.
   'agent/reconcile/plan.ts': 2,
-  'agent/core/target-registry.ts': 2,
-  'agent/fleet/api-budget.ts': 3,
-  // The writer defers a group the pace or its backoff holds (before recording anything), and checks again per call of 200.
-  'agent/fleet/api-pace.ts': 4,
-  'agent/reconcile/group-backoff.ts': 2,
+  // The wave policy asks whether the change pace is pressed; the writer asks whether the call may go now; the paced registry takes the token.
+  'agent/fleet/api-pace.ts': 3,
 };
 
 let walk: KillWalk;
