@@ -16,7 +16,7 @@ import { GroupBackoff } from './group-backoff.ts';
 import { GroupReader } from './group-reader.ts';
 import { keptAddresses, ownedAfter, recordedKeys, type AppliedChanges } from './owned-targets.ts';
 import { adoptRecovery, PassInputs } from './pass-inputs.ts';
-import { plan } from './plan.ts';
+import { plan, type GroupPlan } from './plan.ts';
 import { availabilityZoneFor, groupsInPlay } from './policy.ts';
 import { ReadinessTracker } from './readiness-tracker.ts';
 import { StateKeeper } from './state-keeper.ts';
@@ -139,7 +139,7 @@ export class Reconciler {
     });
     const policed = applyPolicies({
       now: this.now(), plans: planned, isRefused: (arn, t) => this.writer.isRefused(arn, t), pendingGroups, gathering: this.gathering,
-      wave: { pressed: options.pace.rates().change < options.fleet.limits.change.perSecond, at: this.waveAt, draw: this.random, fleetSize: options.fleet.fleetSize, limits: options.fleet.limits },
+      wave: { pressed: this.pressed(planned), at: this.waveAt, draw: this.random, fleetSize: options.fleet.fleetSize, limits: options.fleet.limits },
     });
     this.waveAt = policed.waveAt;
     this.gathering = policed.gathering;
@@ -224,6 +224,11 @@ export class Reconciler {
     const targets = ownedAfter(state.targets, actual, applied, owned, []);
     await this.keeper.update({ ...this.keeper.current, targets });
     return { deregistered, failed };
+  }
+
+  /** Whether this host's change pace was throttled and has not recovered: asked only when a move is planned (the one change it spreads, policy.ts's spreads). */
+  private pressed(planned: readonly GroupPlan[]): boolean {
+    return planned.some((p) => p.register.some((r) => r.moved === true)) && this.options.pace.rates().change < this.options.fleet.limits.change.perSecond;
   }
 
   /** On the first pass (or `deregister --all`): what a damaged state still proves, adopted and said once; the state then. */
