@@ -1,6 +1,7 @@
 /**
- * One reconcile pass, as a list of calls to its collaborators: the state, the address, what
- * should be (containers x address, mapping/desired.ts), the reads due (group-reader.ts), the
+ * One reconcile pass, as a list of calls to its collaborators, one step each: the state, the
+ * address, the containers, what should be (containers x address, derived by pass-inputs.ts with
+ * mapping/desired.ts), the gate's view (readiness-tracker.ts), the reads due (group-reader.ts), the
  * pure plan of the difference (plan.ts), the policies that hold some of it for now
  * (change-policies.ts), the writes (target-writer.ts) and the records of what this host owns
  * (state-keeper.ts, owned-targets.ts). Runs are serialised by the loop (loop.ts); the

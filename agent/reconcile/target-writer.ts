@@ -137,7 +137,7 @@ export class TargetWriter {
     const tally: Tally = { added: [], removed: new Set(), failed: 0, heldForState: 0 };
     if (p.register.length > 0) {
       // Deferred before anything is recorded: a pass that sends nothing writes nothing.
-      const deferFor = this.waitFor(arn, context.mode);
+      const deferFor = context.mode === 'pass' ? this.waitFor(arn, context.mode) : undefined;
       if (deferFor !== undefined) return { ...tally, waitMs: deferFor };
       await this.register(p, context, tally);
     }
