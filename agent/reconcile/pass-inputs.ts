@@ -1,19 +1,20 @@
 /**
- * What a pass derives from what it gathered (the state, the address, the containers): the
- * tasks' metadata (service tags), what should be (mapping/desired.ts), the state's record of the
- * address and VPN interface, the groups siblings about to start are for, the records a damaged
- * state still proves, and the log lines that say so once (the address in use, containers
- * skipped for their labels).
+ * What a pass starts from, given the state and the address: the containers (the container
+ * source's view), the tasks' metadata (service tags), what should be (mapping/desired.ts), the
+ * state's record of the address and VPN interface, the groups siblings about to start are for,
+ * the records a damaged state still proves, and the log lines that say so once (the address in
+ * use, containers skipped for their labels).
  */
 import type { AddressChoice } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
-import { ECS_TASK_ARN_LABEL, type ContainerActivity, type ContainerSnapshot } from '../core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
 import type { PortRange } from '../core/port-range.ts';
 import type { AgentState, StatePort } from '../core/state.ts';
 import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { Log } from '../log.ts';
 import { computeDesired, labelledGroups, tasksToAsk, type DesiredResult } from '../mapping/desired.ts';
 import type { MappingRule } from '../mapping/mapping-file.ts';
+import type { Tracer } from '../trace.ts';
 import { provableRecords } from './owned-targets.ts';
 import type { StateKeeper } from './state-keeper.ts';
 
@@ -70,7 +71,9 @@ export function adoptRecovery(store: StatePort, keeper: StateKeeper, log: Log, a
 }
 
 export interface PassInputsOptions {
+  readonly containers: ContainerSource;
   readonly log: Log;
+  readonly tracer: Tracer;
   readonly taskMetadata?: TaskMetadataSource;
   readonly includeNonEcs: boolean;
   /** Undefined: any group. */
@@ -78,17 +81,17 @@ export interface PassInputsOptions {
   readonly hostPortRange?: PortRange;
 }
 
-/** What a pass gathered, one step per collaborator. */
-export interface Gathered {
+/** What the pass hands over: the address chosen, the state planned from, the rules in force, whether to list afresh. */
+export interface GatherInput {
   readonly choice: AddressChoice;
   readonly state: AgentState;
-  readonly containers: readonly ContainerSnapshot[];
-  readonly pendingStarts: ContainerActivity['pendingStarts'];
   readonly rules: readonly MappingRule[];
+  readonly fresh: boolean;
 }
 
-/** What a pass derives from it. */
-export interface Derived {
+/** What a pass starts from. */
+export interface PassStart {
+  readonly containers: readonly ContainerSnapshot[];
   readonly desired: DesiredResult;
   /** The state with this pass's address owned, when that changes it (stateOwningAddress). */
   readonly owning?: AgentState;
@@ -96,27 +99,35 @@ export interface Derived {
   readonly pendingGroups: ReadonlySet<string>;
 }
 
-/** Derives a pass's inputs, and says what they call for once (the address in use, containers skipped). */
+/** Gathers and derives a pass's inputs, and says what they call for once (the address in use, containers skipped). */
 export class PassInputs {
   private reportedProblems = new Set<string>();
   private lastAddress: string | undefined;
 
   constructor(private readonly options: PassInputsOptions) {}
 
-  /** Everything the pass derives from what it gathered, in one step. */
-  async derive(g: Gathered): Promise<Derived> {
+  /**
+   * What should be, in one step: the containers and the siblings about to start (from the source
+   * at once: a `create` that comes later is for the next pass), their tasks' tags, the desired
+   * endpoints at this address, and the state owning the address. Throws when the containers
+   * can't be listed.
+   */
+  async gather(g: GatherInput): Promise<PassStart> {
     const o = this.options;
     this.address(g.choice);
+    const containers = await o.containers.list({ fresh: g.fresh });
+    const pendingStarts = o.containers.activity?.().pendingStarts ?? [];
+    o.tracer.step('listed');
     const address = g.choice.address;
     const desired = computeDesired({
-      containers: g.containers, tasks: await tasksOf(o.taskMetadata, g.containers, o.includeNonEcs), rules: g.rules, includeNonEcs: o.includeNonEcs,
+      containers, tasks: await tasksOf(o.taskMetadata, containers, o.includeNonEcs), rules: g.rules, includeNonEcs: o.includeNonEcs,
       ...(o.allowedTargetGroups ? { allowedTargetGroups: new Set(o.allowedTargetGroups) } : {}), ...(address !== undefined ? { hostAddress: address } : {}),
       ...(o.hostPortRange ? { hostPortRange: o.hostPortRange } : {}),
     });
     this.problems(desired.problems);
     const owning = stateOwningAddress(g.state, g.choice);
-    const pendingGroups = new Set(g.pendingStarts.flatMap((p) => [...labelledGroups(p.labels, g.rules)]));
-    return { desired, pendingGroups, ...(owning ? { owning } : {}) };
+    const pendingGroups = new Set(pendingStarts.flatMap((p) => [...labelledGroups(p.labels, g.rules)]));
+    return { containers, desired, pendingGroups, ...(owning ? { owning } : {}) };
   }
 
   /** Containers skipped for their labels or mapping: each problem warned about once while it lasts. */

@@ -1,7 +1,7 @@
 /**
  * One reconcile pass, as a list of calls to its collaborators, one step each: the state, the
- * address, the containers, what should be (containers x address, derived by pass-inputs.ts with
- * mapping/desired.ts), the gate's view (readiness-tracker.ts), the reads due (group-reader.ts), the
+ * address, what should be (pass-inputs.ts: the source's containers x address, mapping/desired.ts),
+ * the gate's view (readiness-tracker.ts), the reads due (group-reader.ts), the
  * pure plan of the difference (plan.ts), the policies that hold some of it for now
  * (change-policies.ts), the writes (target-writer.ts) and the records of what this host owns
  * (state-keeper.ts, owned-targets.ts). Runs are serialised by the loop (loop.ts); the
@@ -65,7 +65,7 @@ export class Reconciler {
       refusedForMs: options.permanentRetryMs, onGatedRegistered: (arn) => this.tracker.gatedRegistered(arn),
     });
     this.inputs = new PassInputs({
-      log, includeNonEcs: options.includeNonEcs, ...(options.taskMetadata ? { taskMetadata: options.taskMetadata } : {}),
+      containers: options.containers, log, tracer: this.tracer, includeNonEcs: options.includeNonEcs, ...(options.taskMetadata ? { taskMetadata: options.taskMetadata } : {}),
       ...(options.allowedTargetGroups ? { allowedTargetGroups: options.allowedTargetGroups } : {}), ...(options.hostPortRange ? { hostPortRange: options.hostPortRange } : {}),
     });
   }
@@ -111,13 +111,8 @@ export class Reconciler {
     tracer.step('address');
     const address = choice.address;
     state = this.recoverOnce(address) ?? state;
-    const fresh = reasons.some((r) => RELIST_REASONS.has(r));
-    // The containers and the siblings about to start, in one step (a `create` that comes later is for the next pass).
-    const containers = await options.containers.list({ fresh });
-    const pendingStarts = options.containers.activity?.().pendingStarts ?? [];
-    tracer.step('listed');
     const rules = 'current' in options.rules ? options.rules.current() : options.rules;
-    const { desired, owning, pendingGroups } = await this.inputs.derive({ choice, state, containers, pendingStarts, rules });
+    const { containers, desired, owning, pendingGroups } = await this.inputs.gather({ choice, state, rules, fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
     tracer.step('desired');
     const gateDue = this.tracker.saw(containers, desired.endpoints, address);
     // Own the address before registering anything on it (written behind: a registration's own record names its address, first).

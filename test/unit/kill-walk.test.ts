@@ -15,7 +15,7 @@ import type { KillWalk } from '../../scripts/bench/kill-walk.ts';
  * collaborator asked twice where once would do) fails the test.
  */
 const STILL_REVISITED: Record<string, number> = {
-  // observe() at the kill, the containers (list and activity in one step) at the pass.
+  // observe() at the kill; the pass's inputs read the view (list and activity in one step).
   'agent/docker/docker-source.ts': 2,
   // plan() in the pass, chunk() (calls of 200) in the writer.
   'agent/reconcile/plan.ts': 2,
