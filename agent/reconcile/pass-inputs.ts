@@ -107,8 +107,8 @@ export class PassInputs {
   constructor(private readonly options: PassInputsOptions) {}
 
   /**
-   * What should be, in one step: the containers and the siblings about to start (from the source
-   * at once: a `create` that comes later is for the next pass), their tasks' tags, the desired
+   * What should be, in one step: the containers and the siblings about to start (read together:
+   * this pass waits for no sibling created after its listing), their tasks' tags, the desired
    * endpoints at this address, and the state owning the address. Throws when the containers
    * can't be listed.
    */
