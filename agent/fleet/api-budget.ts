@@ -100,6 +100,11 @@ export function driftRepairIntervalMs(shape: FleetShape, minMs: number): number 
   return Math.max(minMs, fleetReadWindowMs(shape));
 }
 
+/** A pass's drift-repair figures: the fleet read window (first reads spread over it) and the interval between a group's reads. */
+export function readBudget(shape: FleetShape, minMs: number): { readonly windowMs: number; readonly intervalMs: number } {
+  return { windowMs: fleetReadWindowMs(shape), intervalMs: driftRepairIntervalMs(shape, minMs) };
+}
+
 /**
  * The window a fleet-wide wave of changes is spread over: as long as the account needs for
  * every host's `calls` at FLEET_SPREAD_UTILISATION of the change refill. A host draws its own

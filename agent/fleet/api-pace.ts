@@ -6,7 +6,7 @@
  * so a throttled call is never retried faster than the share; each call that goes through
  * adds back a step. Pure: the clock and the dice are injected, nothing sleeps but `take`.
  */
-import { API_CLASSES, apiClassOf, type ApiClass, type ApiLimits, type RateLimit } from './api-budget.ts';
+import { API_CLASSES, type ApiClass, type ApiLimits, type RateLimit } from './api-budget.ts';
 
 /** Multiplicative decrease: the rate kept after a throttled call. */
 export const PACE_DECREASE = 0.5;
@@ -114,9 +114,9 @@ export class ApiPace {
     return this.classes[cls].reserve();
   }
 
-  /** Waits for a token for one request of `action` (commands that read outside the reconcile loop). */
-  async take(action: string): Promise<void> {
-    const wait = this.reserve(apiClassOf(action));
+  /** Waits for a token for one request of the class (every call through the paced registry). */
+  async take(cls: ApiClass): Promise<void> {
+    const wait = this.reserve(cls);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 

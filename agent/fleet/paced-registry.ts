@@ -9,6 +9,15 @@ import type { ActualTarget, LoadBalancerZones, TargetGroupInfo, TargetRef, Targe
 import { apiClassOf, type ApiClass } from './api-budget.ts';
 import type { ApiPace } from './api-pace.ts';
 
+/** The API class each call draws from, by its ELBv2 action (apiClassOf), worked out once. */
+const CLASS = {
+  describeTargets: apiClassOf('DescribeTargetHealth'),
+  register: apiClassOf('RegisterTargets'),
+  deregister: apiClassOf('DeregisterTargets'),
+  describeGroup: apiClassOf('DescribeTargetGroups'),
+  loadBalancerZones: apiClassOf('DescribeLoadBalancers'),
+} as const;
+
 export class PacedRegistry implements TargetRegistry {
   /** What the registry under the pace tells of itself (fixed for its life), read by the writer as fields, not calls. */
   readonly simulated: boolean | undefined;
@@ -24,28 +33,28 @@ export class PacedRegistry implements TargetRegistry {
   }
 
   describeTargets(arn: string): Promise<ActualTarget[]> {
-    return this.paced('DescribeTargetHealth', () => this.inner.describeTargets(arn));
+    return this.paced(CLASS.describeTargets, () => this.inner.describeTargets(arn));
   }
 
   register(arn: string, targets: readonly TargetRef[], sendAfter?: Promise<void>): Promise<void> {
-    return this.paced('RegisterTargets', () => this.inner.register(arn, targets, sendAfter));
+    return this.paced(CLASS.register, () => this.inner.register(arn, targets, sendAfter));
   }
 
   deregister(arn: string, targets: readonly TargetRef[]): Promise<void> {
-    return this.paced('DeregisterTargets', () => this.inner.deregister(arn, targets));
+    return this.paced(CLASS.deregister, () => this.inner.deregister(arn, targets));
   }
 
   describeGroup(arn: string): Promise<TargetGroupInfo> {
-    return this.paced('DescribeTargetGroups', () => this.inner.describeGroup(arn));
+    return this.paced(CLASS.describeGroup, () => this.inner.describeGroup(arn));
   }
 
   loadBalancerZones(arns: readonly string[]): Promise<LoadBalancerZones[]> {
-    return this.paced('DescribeLoadBalancers', () => this.inner.loadBalancerZones?.(arns) ?? Promise.resolve([]));
+    return this.paced(CLASS.loadBalancerZones, () => this.inner.loadBalancerZones?.(arns) ?? Promise.resolve([]));
   }
 
-  private async paced<T>(action: string, call: () => Promise<T>): Promise<T> {
-    const cls = apiClassOf(action);
-    await this.pace.take(action);
+  /** One call: a token of its class first, then the call's outcome told to the pace. */
+  private async paced<T>(cls: ApiClass, call: () => Promise<T>): Promise<T> {
+    await this.pace.take(cls);
     try {
       const out = await call();
       this.pace.outcome(cls, 'ok');

@@ -29,6 +29,15 @@ export interface GroupReaderOptions {
   readonly onDrained?: (targetGroupArn: string, ms: number) => void;
 }
 
+/** What a pass's reads leave: the views to plan against, the groups read and looked at, and the pace's wait. */
+export interface DueReads {
+  readonly actual: Map<string, ActualTarget[]>;
+  readonly read: string[];
+  /** The groups in play and those still watched beyond them (their next reads wake the loop). */
+  readonly readable: string[];
+  readonly waitMs?: number;
+}
+
 /** The groups' views, their reads and the drains this host watches. */
 export class GroupReader {
   private readonly views = new GroupViews();
@@ -50,30 +59,39 @@ export class GroupReader {
     return this.views.wasRead(arn);
   }
 
-  /** Groups this host left that are still read until their last deregistered target is seen gone (the drain metric). */
-  watchedBeyond(groups: readonly string[]): string[] {
-    for (const [k, at] of this.deregisteredAt) if (this.options.now() - at > LONGEST_DRAIN_MS) this.deregisteredAt.delete(k);
-    return [...new Set([...this.deregisteredAt.keys()].map((k) => k.slice(0, k.indexOf('|'))))].filter((g) => !groups.includes(g));
-  }
-
   /**
-   * Reads the groups whose read is due (`first`: those the readiness gate waits for, then drift
-   * repair), within the Describe pace and their backoff. Returns the groups read, and how long
-   * until the pace allows the next read when one had to wait.
+   * Reads the groups whose read is due, among `groups` and those this host left whose drains it
+   * still watches: first those the readiness gate waits for (`gateDue`), then drift repair at the
+   * fleet's read budget, within the Describe pace and their backoff. Returns the views of `groups`
+   * after the reads (seeded from `records`), the groups read and looked at, and how long until the
+   * pace allows the next read when one had to wait.
    */
-  async readDue(groups: readonly string[], first: readonly string[], firstWindowMs: number, intervalMs: number): Promise<{ read: string[]; waitMs?: number }> {
-    const drift = this.schedule.due(groups, firstWindowMs).filter((arn) => !first.includes(arn));
+  async readDue(groups: readonly string[], gateDue: readonly string[], budget: { windowMs: number; intervalMs: number }, records: readonly OwnedTarget[]): Promise<DueReads> {
+    const readable = [...groups, ...this.watchedBeyond(groups)];
+    const first = gateDue.filter((arn) => readable.includes(arn));
+    const drift = this.schedule.due(readable, budget.windowMs).filter((arn) => !first.includes(arn));
     const read: string[] = [];
+    let waitMs: number | undefined;
     for (const arn of [...first, ...drift]) {
       if (this.options.backoff.isWaiting(arn)) continue;
       const wait = this.options.pace.delayMs('describe');
-      if (wait > 0) return { read, waitMs: wait };
+      if (wait > 0) {
+        waitMs = wait;
+        break;
+      }
       if (!(await this.read(arn, first.includes(arn) ? 'readiness-gate' : 'drift-repair'))) continue;
       // Any read repairs drift too: the next drift-repair read is one interval after it.
-      this.schedule.read(arn, intervalMs);
+      this.schedule.read(arn, budget.intervalMs);
       read.push(arn);
     }
-    return { read };
+    const actual = new Map(groups.map((arn) => [arn, this.views.view(arn, records)]));
+    return { actual, read, readable, ...(waitMs !== undefined ? { waitMs } : {}) };
+  }
+
+  /** Groups this host left that are still read until their last deregistered target is seen gone (the drain metric). */
+  private watchedBeyond(groups: readonly string[]): string[] {
+    for (const [k, at] of this.deregisteredAt) if (this.options.now() - at > LONGEST_DRAIN_MS) this.deregisteredAt.delete(k);
+    return [...new Set([...this.deregisteredAt.keys()].map((k) => k.slice(0, k.indexOf('|'))))].filter((g) => !groups.includes(g));
   }
 
   /** How long until the next of these groups' reads is due. */

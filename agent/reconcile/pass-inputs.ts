@@ -1,15 +1,20 @@
 /**
- * What a pass starts from, apart from the containers: the tasks' metadata (service tags), the
- * state's record of the address and VPN interface, the records a damaged state still proves, and
- * the log lines that say so once (the address in use, containers skipped for their labels).
+ * What a pass starts from, given the state and the address: the containers (the container
+ * source's view), the tasks' metadata (service tags), what should be (mapping/desired.ts), the
+ * state's record of the address and VPN interface, the groups siblings about to start are for,
+ * the records a damaged state still proves, and the log lines that say so once (the address in
+ * use, containers skipped for their labels).
  */
 import type { AddressChoice } from '../core/address.ts';
 import { shortTargetGroup } from '../core/arn.ts';
-import { ECS_TASK_ARN_LABEL, type ContainerSnapshot } from '../core/container.ts';
+import { ECS_TASK_ARN_LABEL, type ContainerSnapshot, type ContainerSource } from '../core/container.ts';
+import type { PortRange } from '../core/port-range.ts';
 import type { AgentState, StatePort } from '../core/state.ts';
 import type { TaskMetadata, TaskMetadataSource } from '../core/task-metadata.ts';
 import type { Log } from '../log.ts';
-import { tasksToAsk } from '../mapping/desired.ts';
+import { computeDesired, labelledGroups, tasksToAsk, type DesiredResult } from '../mapping/desired.ts';
+import type { MappingRule } from '../mapping/mapping-file.ts';
+import type { Tracer } from '../trace.ts';
 import { provableRecords } from './owned-targets.ts';
 import type { StateKeeper } from './state-keeper.ts';
 
@@ -65,21 +70,74 @@ export function adoptRecovery(store: StatePort, keeper: StateKeeper, log: Log, a
   });
 }
 
-/** The log lines a pass's inputs call for, each said once while it holds. */
-export class InputReports {
+export interface PassInputsOptions {
+  readonly containers: ContainerSource;
+  readonly log: Log;
+  readonly tracer: Tracer;
+  readonly taskMetadata?: TaskMetadataSource;
+  readonly includeNonEcs: boolean;
+  /** Undefined: any group. */
+  readonly allowedTargetGroups?: readonly string[];
+  readonly hostPortRange?: PortRange;
+}
+
+/** What the pass hands over: the address chosen, the state planned from, the rules in force, whether to list afresh. */
+export interface GatherInput {
+  readonly choice: AddressChoice;
+  readonly state: AgentState;
+  readonly rules: readonly MappingRule[];
+  readonly fresh: boolean;
+}
+
+/** What a pass starts from. */
+export interface PassStart {
+  readonly containers: readonly ContainerSnapshot[];
+  readonly desired: DesiredResult;
+  /** The state with this pass's address owned, when that changes it (stateOwningAddress). */
+  readonly owning?: AgentState;
+  /** The groups containers about to start are labelled for (start-gathering.ts). */
+  readonly pendingGroups: ReadonlySet<string>;
+}
+
+/** Gathers and derives a pass's inputs, and says what they call for once (the address in use, containers skipped). */
+export class PassInputs {
   private reportedProblems = new Set<string>();
   private lastAddress: string | undefined;
 
-  constructor(private readonly log: Log) {}
+  constructor(private readonly options: PassInputsOptions) {}
+
+  /**
+   * What should be, in one step: the containers and the siblings about to start (read together:
+   * this pass waits for no sibling created after its listing), their tasks' tags, the desired
+   * endpoints at this address, and the state owning the address. Throws when the containers
+   * can't be listed.
+   */
+  async gather(g: GatherInput): Promise<PassStart> {
+    const o = this.options;
+    this.address(g.choice);
+    const containers = await o.containers.list({ fresh: g.fresh });
+    const pendingStarts = o.containers.activity?.().pendingStarts ?? [];
+    o.tracer.step('listed');
+    const address = g.choice.address;
+    const desired = computeDesired({
+      containers, tasks: await tasksOf(o.taskMetadata, containers, o.includeNonEcs), rules: g.rules, includeNonEcs: o.includeNonEcs,
+      ...(o.allowedTargetGroups ? { allowedTargetGroups: new Set(o.allowedTargetGroups) } : {}), ...(address !== undefined ? { hostAddress: address } : {}),
+      ...(o.hostPortRange ? { hostPortRange: o.hostPortRange } : {}),
+    });
+    this.problems(desired.problems);
+    const owning = stateOwningAddress(g.state, g.choice);
+    const pendingGroups = new Set(pendingStarts.flatMap((p) => [...labelledGroups(p.labels, g.rules)]));
+    return { containers, desired, pendingGroups, ...(owning ? { owning } : {}) };
+  }
 
   /** Containers skipped for their labels or mapping: each problem warned about once while it lasts. */
-  problems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
+  private problems(problems: readonly { containerId: string; containerName: string; source: string; message: string }[]): void {
     const current = new Set<string>();
     for (const p of problems) {
       const k = `${p.containerId}|${p.source}|${p.message}`;
       current.add(k);
       if (this.reportedProblems.has(k)) continue;
-      this.log.warn(`skipping ${p.containerName} ${p.source}: ${p.message}`, {
+      this.options.log.warn(`skipping ${p.containerName} ${p.source}: ${p.message}`, {
         event: 'skipped', container: p.containerName, containerId: p.containerId.slice(0, 12), label: p.source, problem: p.message,
       });
     }
@@ -87,13 +145,13 @@ export class InputReports {
   }
 
   /** The address in use, or why there is none: said when it changes. */
-  address(choice: AddressChoice): void {
+  private address(choice: AddressChoice): void {
     const { address, interface: iface, problem } = choice;
     const line = address !== undefined ? `address ${address}${iface ? ` on ${iface}` : ''}` : `no usable address: ${problem ?? 'unknown'}`;
     if (line === this.lastAddress) return;
     const first = this.lastAddress === undefined;
     this.lastAddress = line;
-    if (address !== undefined) this.log.info(first ? `using ${line}` : `host address changed: using ${line}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
-    else this.log.warn(`${line}; registering nothing until one appears`, { event: 'address', problem });
+    if (address !== undefined) this.options.log.info(first ? `using ${line}` : `host address changed: using ${line}`, { event: 'address', address, ...(iface ? { interface: iface } : {}) });
+    else this.options.log.warn(`${line}; registering nothing until one appears`, { event: 'address', problem });
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The decisions around the plan, pure and tested by tables: which groups are in play, which
- * zone an address is registered with, which deregistrations make-before-break holds back,
- * which registrations are spread over the fleet's window, and why a target was deregistered
- * (for the log line).
+ * zone an address is registered with, what a failed call asks for, which deregistrations
+ * make-before-break holds back, which registrations are spread over the fleet's window, and why
+ * a target was deregistered (for the log line).
  */
 import type { ContainerSnapshot } from '../core/container.ts';
 import { OperationError } from '../errors.ts';
@@ -31,6 +31,13 @@ export function availabilityZoneFor(address: string | undefined, vpcCidrs: reado
  */
 export function isZoneRefusal(err: unknown): boolean {
   return err instanceof OperationError && err.code === 'ValidationError' && /you must specify an Availability Zone/i.test(err.message);
+}
+
+/** What a failed change call's error asks for: a real zone (the group refuses `all`), a split (one bad target), or nothing more. */
+export function failedCallAsks(action: string, err: unknown, batch: readonly TargetRef[]): 'zone-refused' | 'split' | 'failed' {
+  if (action === 'RegisterTargets' && isZoneRefusal(err) && batch.some((t) => t.availabilityZone === 'all')) return 'zone-refused';
+  if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) return 'split';
+  return 'failed';
 }
 
 /**

@@ -45,10 +45,14 @@ export class ReadinessTracker {
 
   constructor(private readonly options: ReadinessTrackerOptions) {}
 
-  /** What this pass sees: the gate answers from it until the next. A container that stopped is no longer latched. */
-  saw(containers: readonly ContainerSnapshot[], endpoints: readonly DesiredEndpoint[], address: string | undefined): void {
+  /**
+   * What this pass sees: the gate answers from it until the next. A container that stopped is no
+   * longer latched. Returns the groups whose gate read is due now.
+   */
+  saw(containers: readonly ContainerSnapshot[], endpoints: readonly DesiredEndpoint[], address: string | undefined): string[] {
     this.seen = { containers, endpoints, ...(address !== undefined ? { address } : {}) };
     for (const id of this.latched) if (!containers.some((c) => c.id === id && c.running && !c.stopping)) this.latched.delete(id);
+    return [...this.reads].filter(([, at]) => at <= this.options.now()).map(([arn]) => arn);
   }
 
   /**
@@ -69,11 +73,6 @@ export class ReadinessTracker {
       this.options.log.info(`readiness gate open for ${container.name}`, { event: 'gate-open', container: container.name, containerId: container.id.slice(0, 12) });
     }
     return answer;
-  }
-
-  /** The groups among these whose gate read is due now. */
-  due(groups: readonly string[]): string[] {
-    return [...this.reads].filter(([arn, at]) => at <= this.options.now() && groups.includes(arn)).map(([arn]) => arn);
   }
 
   /** The group was read: its next gate read is scheduled afresh. */

@@ -1,6 +1,7 @@
 /**
- * One reconcile pass, as a list of calls to its collaborators: the state, the address, what
- * should be (containers x address, mapping/desired.ts), the reads due (group-reader.ts), the
+ * One reconcile pass, as a list of calls to its collaborators, one step each: the state, the
+ * address, what should be (pass-inputs.ts: the source's containers x address, mapping/desired.ts),
+ * the gate's view (readiness-tracker.ts), the reads due (group-reader.ts), the
  * pure plan of the difference (plan.ts), the policies that hold some of it for now
  * (change-policies.ts), the writes (target-writer.ts) and the records of what this host owns
  * (state-keeper.ts, owned-targets.ts). Runs are serialised by the loop (loop.ts); the
@@ -9,16 +10,14 @@
 import type { GateAnswer, GateQuery } from '../core/gate.ts';
 import type { AgentState, OwnedTarget } from '../core/state.ts';
 import { targetKey } from '../core/target-registry.ts';
-import { driftRepairIntervalMs, fleetReadWindowMs } from '../fleet/api-budget.ts';
-import { computeDesired, labelledGroups } from '../mapping/desired.ts';
-import type { MappingRule } from '../mapping/mapping-file.ts';
+import { readBudget } from '../fleet/api-budget.ts';
 import { NO_TRACE, type Tracer } from '../trace.ts';
 import { applyPolicies } from './change-policies.ts';
 import { GroupBackoff } from './group-backoff.ts';
 import { GroupReader } from './group-reader.ts';
 import { keptAddresses, ownedAfter, recordedKeys, type AppliedChanges } from './owned-targets.ts';
-import { adoptRecovery, InputReports, stateOwningAddress, tasksOf } from './pass-inputs.ts';
-import { plan } from './plan.ts';
+import { adoptRecovery, PassInputs } from './pass-inputs.ts';
+import { plan, type GroupPlan } from './plan.ts';
 import { availabilityZoneFor, groupsInPlay } from './policy.ts';
 import { ReadinessTracker } from './readiness-tracker.ts';
 import { StateKeeper } from './state-keeper.ts';
@@ -38,7 +37,7 @@ export class Reconciler {
   private readonly reader: GroupReader;
   private readonly tracker: ReadinessTracker;
   private readonly writer: TargetWriter;
-  private readonly reports: InputReports;
+  private readonly inputs: PassInputs;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly tracer: Tracer;
@@ -65,7 +64,10 @@ export class Reconciler {
       registry, pace, backoff: this.backoff, keeper: this.keeper, store, reader: this.reader, zones, log, tracer: this.tracer, now,
       refusedForMs: options.permanentRetryMs, onGatedRegistered: (arn) => this.tracker.gatedRegistered(arn),
     });
-    this.reports = new InputReports(log);
+    this.inputs = new PassInputs({
+      containers: options.containers, log, tracer: this.tracer, includeNonEcs: options.includeNonEcs, ...(options.taskMetadata ? { taskMetadata: options.taskMetadata } : {}),
+      ...(options.allowedTargetGroups ? { allowedTargetGroups: options.allowedTargetGroups } : {}), ...(options.hostPortRange ? { hostPortRange: options.hostPortRange } : {}),
+    });
   }
 
   /** The state as last loaded or written (loads it on first use). */
@@ -103,50 +105,37 @@ export class Reconciler {
   async reconcile(reasons: readonly string[]): Promise<PassResult> {
     const { options, tracer } = this;
     tracer.step('pass', reasons.join(','));
-    await this.currentState();
+    // The state as planned from, read once: nothing but this pass changes it before the writes.
+    let state = await this.currentState();
     const choice = await options.addresses.current();
     tracer.step('address');
-    this.reports.address(choice);
     const address = choice.address;
-    this.recoverOnce(address);
-    const containers = await options.containers.list({ fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
-    tracer.step('listed');
+    state = this.recoverOnce(address) ?? state;
     const rules = 'current' in options.rules ? options.rules.current() : options.rules;
-    const desired = computeDesired({
-      containers, tasks: await tasksOf(options.taskMetadata, containers, options.includeNonEcs), rules, includeNonEcs: options.includeNonEcs,
-      ...(options.allowedTargetGroups ? { allowedTargetGroups: new Set(options.allowedTargetGroups) } : {}), ...(address !== undefined ? { hostAddress: address } : {}),
-      ...(options.hostPortRange ? { hostPortRange: options.hostPortRange } : {}),
-    });
+    const { containers, desired, owning, pendingGroups } = await this.inputs.gather({ choice, state, rules, fresh: reasons.some((r) => RELIST_REASONS.has(r)) });
     tracer.step('desired');
-    this.reports.problems(desired.problems);
-    this.tracker.saw(containers, desired.endpoints, address);
+    const gateDue = this.tracker.saw(containers, desired.endpoints, address);
     // Own the address before registering anything on it (written behind: a registration's own record names its address, first).
-    // The state as planned from, read once: nothing but this pass changes it before the writes.
-    let state = this.keeper.current;
-    const owning = stateOwningAddress(state, choice);
     if (owning) this.keeper.updateLater((state = owning));
     // Ours: anything on the current address; on earlier addresses only what we recorded.
     const owned = new Set(address !== undefined ? [address] : []);
 
     const groups = groupsInPlay(options.allowedTargetGroups, desired.endpoints, state.targets);
-    const shape = { fleetSize: options.fleet.fleetSize, groups: groups.length, limits: options.fleet.limits };
-    const intervalMs = driftRepairIntervalMs(shape, options.fleet.minReadIntervalMs);
-    const readable = [...groups, ...this.reader.watchedBeyond(groups)];
-    const reads = await this.reader.readDue(readable, this.tracker.due(readable), fleetReadWindowMs(shape), intervalMs);
+    const availabilityZone = availabilityZoneFor(address, options.vpcCidrs, options.availabilityZone);
+    const budget = readBudget({ fleetSize: options.fleet.fleetSize, groups: groups.length, limits: options.fleet.limits }, options.fleet.minReadIntervalMs);
+    const reads = await this.reader.readDue(groups, gateDue, budget, state.targets);
     for (const arn of reads.read) this.tracker.wasRead(arn);
     tracer.step('read');
 
-    const planView = (arn: string) => this.reader.view(arn, state.targets);
-    const availabilityZone = availabilityZoneFor(address, options.vpcCidrs, options.availabilityZone);
     const planned = plan({
-      endpoints: desired.endpoints, actual: new Map(groups.map((g) => [g, planView(g)])), ownedAddresses: owned, ownedTargets: recordedKeys(state),
+      endpoints: desired.endpoints, actual: reads.actual, ownedAddresses: owned, ownedTargets: recordedKeys(state),
       ...(address !== undefined ? { address } : {}), ...(availabilityZone !== undefined ? { availabilityZone } : {}),
       // --availability-zone set to a zone wins; with the default `all`, groups that refused it take the zone chosen for them.
       ...(options.availabilityZone === 'all' ? { groupZones: rememberedZones(state) } : {}),
     });
     const policed = applyPolicies({
-      now: this.now(), plans: planned, isRefused: (arn, t) => this.writer.isRefused(arn, t), pendingGroups: this.pendingGroups(groups, rules), gathering: this.gathering,
-      wave: { pressed: options.pace.rates().change < options.fleet.limits.change.perSecond, at: this.waveAt, draw: this.random, fleetSize: options.fleet.fleetSize, limits: options.fleet.limits },
+      now: this.now(), plans: planned, isRefused: (arn, t) => this.writer.isRefused(arn, t), pendingGroups, gathering: this.gathering,
+      wave: { pressed: this.pressed(planned), at: this.waveAt, draw: this.random, fleetSize: options.fleet.fleetSize, limits: options.fleet.limits },
     });
     this.waveAt = policed.waveAt;
     this.gathering = policed.gathering;
@@ -179,7 +168,7 @@ export class Reconciler {
     const readFloor = reads.waitMs ?? 0;
     const backingOff = (arn: string) => this.backoff.isWaiting(arn);
     // A group backing off is woken by its backoff, not by its overdue read.
-    const dueIn = this.reader.nextReadInMs(readable.filter((g) => !backingOff(g)));
+    const dueIn = this.reader.nextReadInMs(reads.readable.filter((g) => !backingOff(g)));
     const next = [reads.waitMs, policed.waitMs, ...outcomes.map((o) => o.waitMs), stateRetry, ...this.tracker.nextReadsInMs(readFloor, backingOff), retry, dueIn !== undefined ? Math.max(readFloor, dueIn) : undefined].filter((ms): ms is number => ms !== undefined);
     return {
       registered: sum((o) => o.added.length),
@@ -192,7 +181,7 @@ export class Reconciler {
       ...(policed.held.length > 0 ? { held: policed.held } : {}),
       settled: failed === 0 && deferred === 0 && heldForState === 0 && stateRetry === undefined && retry === undefined,
       ...(next.length > 0 ? { nextPassInMs: Math.min(...next) } : {}),
-      driftRepairIntervalMs: intervalMs,
+      driftRepairIntervalMs: budget.intervalMs,
       written: written.then(() => this.keeper.retryInMs()),
     };
   }
@@ -233,17 +222,16 @@ export class Reconciler {
     return { deregistered, failed };
   }
 
-  /** The groups in play for which Docker created containers that have not started yet (their registrations are coming). */
-  private pendingGroups(groups: readonly string[], rules: readonly MappingRule[]): Set<string> {
-    const ours = new Set(groups);
-    const pending = this.options.containers.activity?.().pendingStarts ?? [];
-    return new Set(pending.flatMap((p) => [...labelledGroups(p.labels, rules)].filter((g) => ours.has(g))));
+  /** Whether this host's change pace was throttled and has not recovered: asked only when a move is planned (the one change it spreads, policy.ts's spreads). */
+  private pressed(planned: readonly GroupPlan[]): boolean {
+    return planned.some((p) => p.register.some((r) => r.moved === true)) && this.options.pace.rates().change < this.options.fleet.limits.change.perSecond;
   }
 
-  /** On the first pass (or `deregister --all`): what a damaged state still proves, adopted and said once. */
-  private recoverOnce(address: string | undefined): void {
-    if (this.recoveryDone) return;
+  /** On the first pass (or `deregister --all`): what a damaged state still proves, adopted and said once; the state then. */
+  private recoverOnce(address: string | undefined): AgentState | undefined {
+    if (this.recoveryDone) return undefined;
     this.recoveryDone = true;
     adoptRecovery(this.options.store, this.keeper, this.options.log, address);
+    return this.keeper.current;
   }
 }

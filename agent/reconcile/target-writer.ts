@@ -20,7 +20,7 @@ import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import type { GroupReader } from './group-reader.ts';
 import { ownedRecord, type AppliedChanges } from './owned-targets.ts';
 import { chunk, type GroupPlan } from './plan.ts';
-import { deregisterReason, deregistrationsAfter, isZoneRefusal } from './policy.ts';
+import { deregisterReason, deregistrationsAfter, failedCallAsks } from './policy.ts';
 import type { StateKeeper } from './state-keeper.ts';
 import type { ZoneChooser } from './zone-chooser.ts';
 import type { Tracer } from '../trace.ts';
@@ -71,6 +71,12 @@ export interface TargetWriterOptions {
 
 const show = (t: TargetRef) => `${t.id}:${t.port}`;
 
+/** A group's outcome while its write goes on. */
+type Tally = { -readonly [K in keyof GroupOutcome]: GroupOutcome[K] };
+
+/** The recorded targets by targetKey (a log line names a target's container). */
+const recordsByKey = (recorded: readonly OwnedTarget[]) => new Map(recorded.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
+
 /** Sends the changes of each group's plan. */
 export class TargetWriter {
   /** Targets the API refused for a reason of their own (targetKey): not sent again before this time. */
@@ -108,7 +114,7 @@ export class TargetWriter {
       for (const p of rest) out.push(await this.write(p, context));
       return out;
     };
-    const [stopped, others] = await Promise.all([Promise.all(stops.map((p) => this.write(p, context))), oneByOne()]);
+    const [stopped, others] = await Promise.all([Promise.all(stops.map((p) => this.stop(p.targetGroupArn, p.deregister, context))), oneByOne()]);
     const byGroup = new Map<string, GroupOutcome>();
     for (const [p, o] of [...stops.map((p, i) => [p, stopped[i]!] as const), ...rest.map((p, i) => [p, others[i]!] as const)]) {
       const known = byGroup.get(p.targetGroupArn);
@@ -123,111 +129,124 @@ export class TargetWriter {
 
   /** Applies one group's plan: registrations first (recorded before the call), then the deregistrations make-before-break allows. */
   async write(p: GroupPlan, context: WriteContext): Promise<GroupOutcome> {
-    const { backoff, pace, keeper, reader, log, tracer } = this.options;
     const arn = p.targetGroupArn;
-    // Deferred before anything is recorded: a pass that sends nothing writes nothing.
-    const deferFor = context.mode === 'pass' ? (backoff.waitMs(arn) ?? (pace.delayMs('change') || undefined)) : undefined;
-    if (deferFor !== undefined) return { added: [], removed: new Set(), failed: 0, heldForState: 0, waitMs: deferFor };
-    const tg = shortTargetGroup(arn);
-    const simulated = this.options.registry.simulated === true;
-    const added: OwnedTarget[] = [];
-    const removed = new Set<string>();
-    let failed = 0;
-    let heldForState = 0;
-    let waitMs: number | undefined;
-    const previous = new Map(context.recorded.map((t) => [targetKey(t.targetGroupArn, t.id, t.port), t]));
-    const send = async (action: 'RegisterTargets' | 'DeregisterTargets', targets: TargetRef[], call: (batch: TargetRef[]) => Promise<void>) => {
-      const out = await this.send(action, arn, targets, call, context.mode);
-      if (out.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, out.waitMs);
-      return out;
-    };
+    const tally: Tally = { added: [], removed: new Set(), failed: 0, heldForState: 0 };
+    if (p.register.length > 0) {
+      // Deferred before anything is recorded: a pass that sends nothing writes nothing.
+      const deferFor = context.mode === 'pass' ? this.waitFor(arn, context.mode) : undefined;
+      if (deferFor !== undefined) return { ...tally, waitMs: deferFor };
+      await this.register(p, context, tally);
+    }
+    const deregister = deregistrationsAfter(p, (t) => tally.added.some((a) => a.id === t.id && a.port === t.port));
+    if (deregister.length > 0) await this.deregister(arn, deregister, context, tally);
+    return this.ended(arn, tally);
+  }
 
+  /** A group's stops: deregistrations nothing holds (make-before-break keeps only an old address's targets), sent at once. */
+  async stop(arn: string, deregister: GroupPlan['deregister'], context: WriteContext): Promise<GroupOutcome> {
+    const tally: Tally = { added: [], removed: new Set(), failed: 0, heldForState: 0 };
+    await this.deregister(arn, deregister, context, tally);
+    return this.ended(arn, tally);
+  }
+
+  /** How long the group's next call must wait (undefined: it may go now): its backoff, then, in a pass, this host's pace. */
+  private waitFor(arn: string, mode: WriteMode): number | undefined {
+    return this.options.backoff.waitMs(arn) ?? (mode === 'pass' ? this.options.pace.delayMs('change') || undefined : undefined);
+  }
+
+  private ended(arn: string, t: Tally): GroupOutcome {
+    if (t.failed === 0 && t.waitMs === undefined) this.options.backoff.recovered(arn);
+    return t;
+  }
+
+  /** Records the plan's registrations, then sends them (while recording, where the registry can hold a prepared request). */
+  private async register(p: GroupPlan, context: WriteContext, tally: Tally): Promise<void> {
+    const { keeper, reader, log, tracer } = this.options;
+    const arn = p.targetGroupArn;
+    const tg = shortTargetGroup(arn);
     const records = p.register.map(({ target, endpoint }) => ownedRecord(arn, target, endpoint));
     // Record before calling: if the process dies mid-call, the next run still knows these are ours. Where the registry
     // can hold a prepared request until then, the request is serialised and signed while the records are written, and
     // leaves this host only once they are on disk; otherwise the call waits for them.
     // A record that cannot be written (a full disk) is not registered: the next pass after the write's backoff tries again.
     const record = { targets: records, addresses: [...new Set(records.map((r) => r.id))].filter((a) => !keeper.current.addresses.includes(a)) };
-    if (records.length > 0) tracer.step('note');
-    const recorded = records.length > 0 ? keeper.recordFirst(record).then((ok) => (tracer.step('noted'), ok)) : Promise.resolve(true);
-    const written = records.length === 0 ? Promise.resolve() : recorded.then((ok) => {
+    tracer.step('note');
+    const recorded = keeper.recordFirst(record).then((ok) => (tracer.step('noted'), ok));
+    const written = recorded.then((ok) => {
       if (!ok) throw new NotSent(`the records of ${tg} ${records.map(show).join(' ')} cannot be written to ${this.options.store.path}`);
     });
     // Observed here too when the call is not made (the group waits for its backoff or the pace): never an unhandled rejection.
     written.catch(() => undefined);
-    const sentWhileRecording = this.options.registry.sendsAfter === true;
-    const pending = p.register.length > 0 && sentWhileRecording ? send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.options.registry.register(arn, batch, written)) : undefined;
+    const targets = p.register.map((r) => r.target);
+    const pending = this.options.registry.sendsAfter === true ? this.send('RegisterTargets', arn, targets, (batch) => this.options.registry.register(arn, batch, written), context.mode, tally) : undefined;
     if (!(await recorded)) {
       await pending;
-      heldForState = records.length;
+      tally.heldForState = records.length;
       this.logHeldForState(arn, records);
-    } else if (p.register.length > 0) {
-      const { ok, unknown } = await (pending ?? send('RegisterTargets', p.register.map((r) => r.target), (batch) => this.options.registry.register(arn, batch)));
-      // No usable answer: the target may be in the group, so its record stays and a later pass decides.
-      reader.outcomeUnknown(arn, unknown);
-      for (const { target, endpoint } of p.register) {
-        const k = targetKey(arn, target.id, target.port);
-        if (!ok.has(k)) {
-          if (waitMs === undefined) failed++;
-          continue;
-        }
-        added.push(ownedRecord(arn, target, endpoint));
-        log.info(`${simulated ? 'would register' : 'registered'} ${tg} ${show(target)}`, {
-          event: 'registered', targetGroupArn: arn, target: show(target), ...(target.availabilityZone ? { availabilityZone: target.availabilityZone } : {}),
-          container: endpoint.containerName, containerId: endpoint.containerId.slice(0, 12), ...(endpoint.taskArn ? { taskArn: endpoint.taskArn } : {}),
-          reason: previous.has(k) ? 'drift-repair' : context.reasons.join(','),
-        });
-      }
-      reader.registered(arn, added);
-      if (p.register.some((r) => r.endpoint.gated && ok.has(targetKey(arn, r.target.id, r.target.port)))) this.options.onGatedRegistered?.(arn);
+      return;
     }
+    const { ok, unknown } = await (pending ?? this.send('RegisterTargets', arn, targets, (batch) => this.options.registry.register(arn, batch), context.mode, tally));
+    // No usable answer: the target may be in the group, so its record stays and a later pass decides.
+    reader.outcomeUnknown(arn, unknown);
+    const previous = recordsByKey(context.recorded);
+    const simulated = this.options.registry.simulated === true;
+    for (const { target, endpoint } of p.register) {
+      const k = targetKey(arn, target.id, target.port);
+      if (!ok.has(k)) {
+        if (tally.waitMs === undefined) tally.failed++;
+        continue;
+      }
+      tally.added.push(ownedRecord(arn, target, endpoint));
+      log.info(`${simulated ? 'would register' : 'registered'} ${tg} ${show(target)}`, {
+        event: 'registered', targetGroupArn: arn, target: show(target), ...(target.availabilityZone ? { availabilityZone: target.availabilityZone } : {}),
+        container: endpoint.containerName, containerId: endpoint.containerId.slice(0, 12), ...(endpoint.taskArn ? { taskArn: endpoint.taskArn } : {}),
+        reason: previous.has(k) ? 'drift-repair' : context.reasons.join(','),
+      });
+    }
+    reader.registered(arn, tally.added);
+    if (p.register.some((r) => r.endpoint.gated && ok.has(targetKey(arn, r.target.id, r.target.port)))) this.options.onGatedRegistered?.(arn);
+  }
 
-    const deregister = deregistrationsAfter(p, (t) => added.some((a) => a.id === t.id && a.port === t.port));
-    if (deregister.length > 0) {
-      const byId = new Map(context.containers.map((c) => [c.id, c]));
-      const { ok } = await send('DeregisterTargets', deregister.map((d) => d.target), (batch) => this.options.registry.deregister(arn, batch));
-      for (const { target, why } of deregister) {
-        const k = targetKey(arn, target.id, target.port);
-        if (!ok.has(k)) {
-          if (waitMs === undefined) failed++;
-          continue;
-        }
-        removed.add(k);
-        const record = previous.get(k);
-        const container = record?.containerId ? byId.get(record.containerId) : undefined;
-        log.info(`${simulated ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {
-          event: 'deregistered', targetGroupArn: arn, target: show(target),
-          ...(record?.containerName ? { container: record.containerName } : {}), ...(record?.containerId ? { containerId: record.containerId.slice(0, 12) } : {}),
-          ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: context.reason ?? deregisterReason(why, container),
-        });
+  /** Sends the deregistrations, and logs each with what its container is doing. */
+  private async deregister(arn: string, deregister: GroupPlan['deregister'], context: WriteContext, tally: Tally): Promise<void> {
+    const { reader, log } = this.options;
+    const { ok } = await this.send('DeregisterTargets', arn, deregister.map((d) => d.target), (batch) => this.options.registry.deregister(arn, batch), context.mode, tally);
+    const tg = shortTargetGroup(arn);
+    const simulated = this.options.registry.simulated === true;
+    const previous = recordsByKey(context.recorded);
+    const byId = new Map(context.containers.map((c) => [c.id, c]));
+    for (const { target, why } of deregister) {
+      const k = targetKey(arn, target.id, target.port);
+      if (!ok.has(k)) {
+        if (tally.waitMs === undefined) tally.failed++;
+        continue;
       }
-      reader.deregistered(arn, deregister.filter((d) => ok.has(targetKey(arn, d.target.id, d.target.port))).map((d) => d.target));
+      tally.removed.add(k);
+      const record = previous.get(k);
+      const container = record?.containerId ? byId.get(record.containerId) : undefined;
+      log.info(`${simulated ? 'would deregister' : 'deregistered'} ${tg} ${show(target)}`, {
+        event: 'deregistered', targetGroupArn: arn, target: show(target),
+        ...(record?.containerName ? { container: record.containerName } : {}), ...(record?.containerId ? { containerId: record.containerId.slice(0, 12) } : {}),
+        ...(record?.taskArn ? { taskArn: record.taskArn } : {}), reason: context.reason ?? deregisterReason(why, container),
+      });
     }
-    if (failed === 0 && waitMs === undefined) backoff.recovered(arn);
-    return { added, removed, failed, heldForState, ...(waitMs !== undefined ? { waitMs } : {}) };
+    reader.deregistered(arn, deregister.filter((d) => ok.has(targetKey(arn, d.target.id, d.target.port))).map((d) => d.target));
   }
 
   /**
    * Sends targets in calls of at most 200. A call refused for one bad target (InvalidTarget) is
    * split so the good ones still go through. A call the group's backoff or this host's pace does
-   * not allow now is not sent: `waitMs` says when it could be (in shutdown mode the pace is waited for).
+   * not allow now is not sent: the tally's `waitMs` says when it could be (in shutdown mode the pace is waited for).
    */
-  private async send(action: 'RegisterTargets' | 'DeregisterTargets', arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, mode: WriteMode): Promise<{ ok: Set<string>; unknown: TargetRef[]; waitMs?: number }> {
-    const { backoff, pace, tracer } = this.options;
+  private async send(action: 'RegisterTargets' | 'DeregisterTargets', arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, mode: WriteMode, tally: Tally): Promise<{ ok: Set<string>; unknown: TargetRef[] }> {
+    const { backoff, tracer } = this.options;
     const ok = new Set<string>();
     const unknown: TargetRef[] = [];
     let waitMs: number | undefined;
     const attempt = async (batch: TargetRef[]): Promise<void> => {
       if (waitMs !== undefined) return;
-      if (backoff.isWaiting(arn)) {
-        waitMs = backoff.retryHint().retryInMs ?? 0;
-        return;
-      }
-      const paceWait = pace.delayMs('change');
-      if (paceWait > 0 && mode === 'pass') {
-        waitMs = paceWait;
-        return;
-      }
+      waitMs = this.waitFor(arn, mode);
+      if (waitMs !== undefined) return;
       try {
         tracer.step('call', action);
         await call(batch);
@@ -236,7 +255,7 @@ export class TargetWriter {
       } catch (err) {
         // Its records could not be written first: nothing was sent, and the caller holds the registration.
         if (err instanceof NotSent) return;
-        const outcome = this.outcomeOf(action, err, batch);
+        const outcome = failedCallAsks(action, err, batch);
         if (outcome === 'zone-refused' && (await this.options.zones.chooseFor(arn))) {
           // Not a failure: planned again at once, with the group's zone.
           waitMs = 0;
@@ -254,14 +273,8 @@ export class TargetWriter {
       }
     };
     for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
-    return { ok, unknown, ...(waitMs !== undefined ? { waitMs } : {}) };
-  }
-
-  /** What a failed call's error asks for: a real zone (the group refuses `all`), a split (one bad target), or nothing more. */
-  private outcomeOf(action: string, err: unknown, batch: readonly TargetRef[]): 'zone-refused' | 'split' | 'failed' {
-    if (action === 'RegisterTargets' && isZoneRefusal(err) && batch.some((t) => t.availabilityZone === 'all')) return 'zone-refused';
-    if (err instanceof OperationError && err.code === 'InvalidTarget' && batch.length > 1) return 'split';
-    return 'failed';
+    if (waitMs !== undefined) tally.waitMs = Math.min(tally.waitMs ?? Infinity, waitMs);
+    return { ok, unknown };
   }
 
   private logHeldForState(arn: string, records: readonly OwnedTarget[]): void {

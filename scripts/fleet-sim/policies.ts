@@ -4,7 +4,7 @@
  * The others are prototypes of policy changes, injected as a pace object or a registry wrapper
  * (agent/ is not edited).
  */
-import { API_CLASSES, apiClassOf, type ApiClass, type RateLimit } from '../../agent/fleet/api-budget.ts';
+import { API_CLASSES, type ApiClass, type RateLimit } from '../../agent/fleet/api-budget.ts';
 import { ApiPace, type PaceOptions } from '../../agent/fleet/api-pace.ts';
 import type { TargetRegistry } from '../../agent/core/target-registry.ts';
 import type { PaceFactory } from './sim-host.ts';
@@ -14,9 +14,9 @@ export const paceViolations = { count: 0 };
 
 /** ApiPace with the check above, for prototypes built on it. */
 export class CheckedPace extends ApiPace {
-  override take(action: string): Promise<void> {
-    if (this.delayMs(apiClassOf(action)) > 0) paceViolations.count++;
-    return super.take(action);
+  override take(cls: ApiClass): Promise<void> {
+    if (this.delayMs(cls) > 0) paceViolations.count++;
+    return super.take(cls);
   }
 }
 
