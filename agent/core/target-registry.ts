@@ -58,11 +58,24 @@ export interface TargetRegistry {
   describeGroup(targetGroupArn: string): Promise<TargetGroupInfo>;
   /** The zones of these load balancers (DescribeLoadBalancers); absent: this registry cannot tell. */
   loadBalancerZones?(loadBalancerArns: readonly string[]): Promise<LoadBalancerZones[]>;
+  /**
+   * The same registry for calls that must not wait (a reconcile pass): where this registry paces
+   * its calls, one the pace does not allow now is not sent (NotSent, with `retryInMs`). Absent:
+   * no call ever waits.
+   */
+  readonly prompt?: TargetRegistry;
 }
 
-/** A call that was not sent because what had to come first did not happen (the targets' records could not be written). */
+/**
+ * A call that was not sent because what had to come first did not happen: the targets' records
+ * could not be written, or this host's pace allows no call now (`retryInMs`: when it will).
+ */
 export class NotSent extends Error {
   override readonly name = 'NotSent';
+
+  constructor(message: string, readonly retryInMs?: number) {
+    super(message);
+  }
 }
 
 /** Most targets one RegisterTargets/DeregisterTargets call carries (the AWS Load Balancer Controller uses 200). */

@@ -70,6 +70,13 @@ class ClassPace {
     return Math.max(hold, refill);
   }
 
+  /** Takes a token only if one is there now; returns 0 when it did, else how long until one is (nothing taken). */
+  takeNow(): number {
+    const wait = this.delayMs();
+    if (wait === 0) this.tokens -= 1;
+    return wait;
+  }
+
   /** Takes a token whether or not one is there (going into debt); returns how long the caller must wait first. */
   reserve(): number {
     const wait = this.delayMs();
@@ -112,6 +119,11 @@ export class ApiPace {
   /** Spends one call of the class now; returns how long the caller should wait first (0 = go). */
   reserve(cls: ApiClass): number {
     return this.classes[cls].reserve();
+  }
+
+  /** Spends one call of the class only if it may go now: 0 when spent, else how long until it may (nothing spent). */
+  takeNow(cls: ApiClass): number {
+    return this.classes[cls].takeNow();
   }
 
   /** Waits for a token for one request of the class (every call through the paced registry). */

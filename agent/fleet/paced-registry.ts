@@ -1,11 +1,12 @@
 /**
  * The target registry every call goes through: each call waits for this host's pace of its
  * API class and tells the pace how it ended, so reads that a command needs (status, draining
- * on exit) come out of the same budget as the reconciler's. The reconciler also asks the
- * pace before a call and defers a group rather than wait (a pass never sleeps on the budget).
+ * on exit) come out of the same budget as the reconciler's. A pass never sleeps on the budget:
+ * its changes go through `prompt`, which sends a call only when the pace allows it now and
+ * otherwise says when it will (NotSent), so the writer defers the group until then.
  */
 import { OperationError } from '../errors.ts';
-import type { ActualTarget, LoadBalancerZones, TargetGroupInfo, TargetRef, TargetRegistry } from '../core/target-registry.ts';
+import { NotSent, type ActualTarget, type LoadBalancerZones, type TargetGroupInfo, type TargetRef, type TargetRegistry } from '../core/target-registry.ts';
 import { apiClassOf, type ApiClass } from './api-budget.ts';
 import type { ApiPace } from './api-pace.ts';
 
@@ -22,14 +23,19 @@ export class PacedRegistry implements TargetRegistry {
   /** What the registry under the pace tells of itself (fixed for its life), read by the writer as fields, not calls. */
   readonly simulated: boolean | undefined;
   readonly sendsAfter: boolean | undefined;
+  /** The same registry, whose calls never wait: one the pace does not allow now is not sent. */
+  readonly prompt: PacedRegistry;
 
   constructor(
     private readonly inner: TargetRegistry,
     readonly pace: ApiPace,
     private readonly onThrottled?: (cls: ApiClass) => void,
+    /** `wait`: a call waits for its token; `now`: a call with no token now is not sent (NotSent). */
+    private readonly when: 'wait' | 'now' = 'wait',
   ) {
     this.simulated = inner.simulated;
     this.sendsAfter = inner.sendsAfter;
+    this.prompt = when === 'now' ? this : new PacedRegistry(inner, pace, onThrottled, 'now');
   }
 
   describeTargets(arn: string): Promise<ActualTarget[]> {
@@ -54,7 +60,11 @@ export class PacedRegistry implements TargetRegistry {
 
   /** One call: a token of its class first, then the call's outcome told to the pace. */
   private async paced<T>(cls: ApiClass, call: () => Promise<T>): Promise<T> {
-    await this.pace.take(cls);
+    if (this.when === 'wait') await this.pace.take(cls);
+    else {
+      const wait = this.pace.takeNow(cls);
+      if (wait > 0) throw new NotSent(`this host's ${cls} pace allows the next call in ${wait} ms`, wait);
+    }
     try {
       const out = await call();
       this.pace.outcome(cls, 'ok');

@@ -99,10 +99,3 @@ export function plan(input: PlanInput): GroupPlan[] {
   }
   return plans;
 }
-
-/** Splits a list into chunks of at most `size` (ELBv2 calls carry a bounded number of targets). */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

@@ -19,7 +19,7 @@ import type { Log } from '../log.ts';
 import { GroupBackoff, isGroupLevel } from './group-backoff.ts';
 import type { GroupReader } from './group-reader.ts';
 import { ownedRecord, type AppliedChanges } from './owned-targets.ts';
-import { chunk, type GroupPlan } from './plan.ts';
+import type { GroupPlan } from './plan.ts';
 import { deregisterReason, deregistrationsAfter, failedCallAsks } from './policy.ts';
 import type { StateKeeper } from './state-keeper.ts';
 import type { ZoneChooser } from './zone-chooser.ts';
@@ -133,7 +133,7 @@ export class TargetWriter {
     const tally: Tally = { added: [], removed: new Set(), failed: 0, heldForState: 0 };
     if (p.register.length > 0) {
       // Deferred before anything is recorded: a pass that sends nothing writes nothing.
-      const deferFor = context.mode === 'pass' ? this.waitFor(arn, context.mode) : undefined;
+      const deferFor = context.mode === 'pass' ? this.waitFor(arn) : undefined;
       if (deferFor !== undefined) return { ...tally, waitMs: deferFor };
       await this.register(p, context, tally);
     }
@@ -149,9 +149,14 @@ export class TargetWriter {
     return this.ended(arn, tally);
   }
 
-  /** How long the group's next call must wait (undefined: it may go now): its backoff, then, in a pass, this host's pace. */
-  private waitFor(arn: string, mode: WriteMode): number | undefined {
-    return this.options.backoff.waitMs(arn) ?? (mode === 'pass' ? this.options.pace.delayMs('change') || undefined : undefined);
+  /** How long the group's registrations must wait before they are recorded (undefined: they may go now): its backoff, then this host's pace. */
+  private waitFor(arn: string): number | undefined {
+    return this.options.backoff.waitMs(arn) ?? (this.options.pace.delayMs('change') || undefined);
+  }
+
+  /** The registry a call goes through: in a pass, one that sends only what the pace allows now (NotSent says when it will). */
+  private via(mode: WriteMode): TargetRegistry {
+    return mode === 'pass' ? (this.options.registry.prompt ?? this.options.registry) : this.options.registry;
   }
 
   private ended(arn: string, t: Tally): GroupOutcome {
@@ -178,14 +183,14 @@ export class TargetWriter {
     // Observed here too when the call is not made (the group waits for its backoff or the pace): never an unhandled rejection.
     written.catch(() => undefined);
     const targets = p.register.map((r) => r.target);
-    const pending = this.options.registry.sendsAfter === true ? this.send('RegisterTargets', arn, targets, (batch) => this.options.registry.register(arn, batch, written), context.mode, tally) : undefined;
+    const pending = this.options.registry.sendsAfter === true ? this.send('RegisterTargets', arn, targets, (batch) => this.via(context.mode).register(arn, batch, written), tally) : undefined;
     if (!(await recorded)) {
       await pending;
       tally.heldForState = records.length;
       this.logHeldForState(arn, records);
       return;
     }
-    const { ok, unknown } = await (pending ?? this.send('RegisterTargets', arn, targets, (batch) => this.options.registry.register(arn, batch), context.mode, tally));
+    const { ok, unknown } = await (pending ?? this.send('RegisterTargets', arn, targets, (batch) => this.via(context.mode).register(arn, batch), tally));
     // No usable answer: the target may be in the group, so its record stays and a later pass decides.
     reader.outcomeUnknown(arn, unknown);
     const previous = recordsByKey(context.recorded);
@@ -210,7 +215,7 @@ export class TargetWriter {
   /** Sends the deregistrations, and logs each with what its container is doing. */
   private async deregister(arn: string, deregister: GroupPlan['deregister'], context: WriteContext, tally: Tally): Promise<void> {
     const { reader, log } = this.options;
-    const { ok } = await this.send('DeregisterTargets', arn, deregister.map((d) => d.target), (batch) => this.options.registry.deregister(arn, batch), context.mode, tally);
+    const { ok } = await this.send('DeregisterTargets', arn, deregister.map((d) => d.target), (batch) => this.via(context.mode).deregister(arn, batch), tally);
     const tg = shortTargetGroup(arn);
     const simulated = this.options.registry.simulated === true;
     const previous = recordsByKey(context.recorded);
@@ -235,17 +240,18 @@ export class TargetWriter {
 
   /**
    * Sends targets in calls of at most 200. A call refused for one bad target (InvalidTarget) is
-   * split so the good ones still go through. A call the group's backoff or this host's pace does
-   * not allow now is not sent: the tally's `waitMs` says when it could be (in shutdown mode the pace is waited for).
+   * split so the good ones still go through. A call the group's backoff does not allow now, or
+   * that the registry did not send for the pace (`via`), is not sent: the tally's `waitMs` says
+   * when it could be (in shutdown mode the pace is waited for).
    */
-  private async send(action: 'RegisterTargets' | 'DeregisterTargets', arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, mode: WriteMode, tally: Tally): Promise<{ ok: Set<string>; unknown: TargetRef[] }> {
+  private async send(action: 'RegisterTargets' | 'DeregisterTargets', arn: string, targets: readonly TargetRef[], call: (batch: TargetRef[]) => Promise<void>, tally: Tally): Promise<{ ok: Set<string>; unknown: TargetRef[] }> {
     const { backoff, tracer } = this.options;
     const ok = new Set<string>();
     const unknown: TargetRef[] = [];
     let waitMs: number | undefined;
     const attempt = async (batch: TargetRef[]): Promise<void> => {
       if (waitMs !== undefined) return;
-      waitMs = this.waitFor(arn, mode);
+      waitMs = backoff.waitMs(arn);
       if (waitMs !== undefined) return;
       try {
         tracer.step('call', action);
@@ -253,8 +259,11 @@ export class TargetWriter {
         batch.forEach((t) => ok.add(targetKey(arn, t.id, t.port)));
         backoff.succeeded(arn, action);
       } catch (err) {
-        // Its records could not be written first: nothing was sent, and the caller holds the registration.
-        if (err instanceof NotSent) return;
+        // Nothing was sent: the pace allows no call now (the group waits for it), or the records could not be written first (the caller holds the registration).
+        if (err instanceof NotSent) {
+          waitMs = err.retryInMs;
+          return;
+        }
         const outcome = failedCallAsks(action, err, batch);
         if (outcome === 'zone-refused' && (await this.options.zones.chooseFor(arn))) {
           // Not a failure: planned again at once, with the group's zone.
@@ -272,7 +281,7 @@ export class TargetWriter {
         backoff.failed(arn, err, `${action} ${batch.map(show).join(' ')}`, action);
       }
     };
-    for (const batch of chunk(targets, MAX_TARGETS_PER_CALL)) await attempt(batch);
+    for (let i = 0; i < targets.length; i += MAX_TARGETS_PER_CALL) await attempt(targets.slice(i, i + MAX_TARGETS_PER_CALL));
     if (waitMs !== undefined) tally.waitMs = Math.min(tally.waitMs ?? Infinity, waitMs);
     return { ok, unknown };
   }

@@ -17,10 +17,6 @@ import type { KillWalk } from '../../scripts/bench/kill-walk.ts';
 const STILL_REVISITED: Record<string, number> = {
   // observe() at the kill; the pass's inputs read the view (list and activity in one step).
   'agent/docker/docker-source.ts': 2,
-  // plan() in the pass, chunk() (calls of 200) in the writer.
-  'agent/reconcile/plan.ts': 2,
-  // The writer asks whether the call may go now (a pass defers rather than wait); the paced registry takes the token.
-  'agent/fleet/api-pace.ts': 2,
 };
 
 let walk: KillWalk;

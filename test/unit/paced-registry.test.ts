@@ -104,6 +104,21 @@ describe('PacedRegistry', () => {
     expect(elb.callsOf('DescribeTargetHealth')).toHaveLength(1);
   });
 
+  it('prompt: a call the pace allows now goes; one beyond the burst is not sent and says when it could be, taking no token', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const elb = new MemoryRegistry();
+    const pace = new ApiPace({ limits: { change: { perSecond: 1, burst: 1 }, describe: { perSecond: 1, burst: 1 } }, fleetSize: 1, random: () => 0.5 });
+    const registry = new PacedRegistry(elb, pace).prompt;
+    await registry.register(TG, [TARGET]);
+    await expect(registry.deregister(TG, [TARGET])).rejects.toMatchObject({ name: 'NotSent', retryInMs: 1000 });
+    expect(elb.callsOf('DeregisterTargets')).toEqual([]);
+    // Nothing was spent on the call not sent: the next token is there one refill later, not two.
+    await vi.advanceTimersByTimeAsync(1000);
+    await registry.deregister(TG, [TARGET]);
+    expect(elb.callsOf('DeregisterTargets')).toHaveLength(1);
+    expect(registry.prompt).toBe(registry);
+  });
+
   it('says whether changes are simulated as the registry it wraps does', () => {
     expect(paced(new MemoryRegistry()).registry.simulated).toBeUndefined();
     expect(paced(scripted([], true)).registry.simulated).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunk, plan, type PlanInput } from '../../agent/reconcile/plan.ts';
+import { plan, type PlanInput } from '../../agent/reconcile/plan.ts';
 import { type ActualTarget } from '../../agent/core/target-registry.ts';
 import type { DesiredEndpoint } from '../../agent/mapping/desired.ts';
 
@@ -111,13 +111,5 @@ describe('plan', () => {
   it('omits the availability zone inside the VPC', () => {
     const result = plan({ endpoints: [ep(1000)], actual: new Map([[TG, []]]), ownedAddresses: new Set(['10.0.1.5']), address: '10.0.1.5' });
     expect(result[0]?.register[0]?.target).toEqual({ id: '10.0.1.5', port: 1000 });
-  });
-});
-
-describe('chunk', () => {
-  it('splits into bounded batches and keeps order', () => {
-    expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
-    expect(chunk([], 200)).toEqual([]);
-    expect(chunk(Array.from({ length: 450 }, (_, i) => i), 200).map((c) => c.length)).toEqual([200, 200, 50]);
   });
 });

@@ -6,6 +6,7 @@ import { EMPTY_STATE, type AgentState, type StatePort } from '../../agent/core/s
 import type { TargetRef } from '../../agent/core/target-registry.ts';
 import { DEFAULT_ELB_API_LIMITS } from '../../agent/fleet/api-budget.ts';
 import { ApiPace } from '../../agent/fleet/api-pace.ts';
+import { PacedRegistry } from '../../agent/fleet/paced-registry.ts';
 import type { Log } from '../../agent/log.ts';
 import type { DesiredEndpoint } from '../../agent/mapping/desired.ts';
 import { GroupBackoff } from '../../agent/reconcile/group-backoff.ts';
@@ -62,9 +63,11 @@ function writer(limits = DEFAULT_ELB_API_LIMITS) {
   const backoff = new GroupBackoff({ log: quiet, now });
   const store = new MemoryStore();
   const keeper = new StateKeeper({ store, log: quiet, retry: { baseMs: 1000, capMs: 30_000 }, now, random: () => 0.5 });
-  const reader = new GroupReader({ registry, pace, backoff, log: quiet, now, random: () => 0.5 });
-  const zones = new ZoneChooser({ registry, keeper, log: quiet });
-  const w = new TargetWriter({ registry, pace, backoff, keeper, store, reader, zones, log: quiet, tracer: NO_TRACE, now, refusedForMs: 60_000 });
+  // As the agent wires it (wiring.ts): every call through this host's pace.
+  const paced = new PacedRegistry(registry, pace);
+  const reader = new GroupReader({ registry: paced, pace, backoff, log: quiet, now, random: () => 0.5 });
+  const zones = new ZoneChooser({ registry: paced, keeper, log: quiet });
+  const w = new TargetWriter({ registry: paced, pace, backoff, keeper, store, reader, zones, log: quiet, tracer: NO_TRACE, now, refusedForMs: 60_000 });
   return { registry, pace, writer: w };
 }
 
@@ -118,5 +121,24 @@ describe('TargetWriter.writeAll', () => {
     const out = (await w.writeAll([stops(API, 2, 3)], context)).get(API);
     expect(registry.events).toEqual([]);
     expect(out?.waitMs).toBe(250);
+  });
+
+  it('with tokens left for only some calls, those go and the rest of the group waits for the pace', async () => {
+    const { registry, pace, writer: w } = writer({ ...DEFAULT_ELB_API_LIMITS, change: { perSecond: 4, burst: 3 } });
+    pace.reserve('change');
+    const out = (await w.writeAll([stops(API, ...Array.from({ length: 450 }, (_, i) => 1000 + i))], context)).get(API);
+    expect(registry.callsOf('DeregisterTargets').map((c) => c.targets.length)).toEqual([200]);
+    expect(out?.removed.size).toBe(200);
+    expect(out).toMatchObject({ failed: 0, waitMs: 250 });
+  });
+
+  it("a group's stops go in calls of at most 200 targets, in order", async () => {
+    const { registry, writer: w } = writer();
+    const ports = Array.from({ length: 450 }, (_, i) => 1000 + i);
+    const out = (await w.writeAll([stops(API, ...ports)], context)).get(API);
+    const calls = registry.callsOf('DeregisterTargets');
+    expect(calls.map((c) => c.targets.length)).toEqual([200, 200, 50]);
+    expect(calls.flatMap((c) => c.targets)).toEqual(ports.map((port) => `${HOST}:${port}`));
+    expect(out).toMatchObject({ failed: 0, removed: new Set(ports.map((port) => `${API}|${HOST}|${port}`)) });
   });
 });
