@@ -20,6 +20,8 @@ import { startGateServer } from '../readiness/gate-server.ts';
 import { DEFAULT_READINESS_PORT } from '../config-readers.ts';
 import type { PassResult, Reconciler } from '../reconcile/reconciler.ts';
 import { ReconcileLoop, type LoopOptions } from '../reconcile/loop.ts';
+import type { HeldChange } from '../reconcile/held-change.ts';
+import { HeldFile, type HeldEntry } from '../state/held-file.ts';
 import type Dockerode from 'dockerode';
 import type { DockerContainerSource } from '../docker/docker-source.ts';
 import type { EventWatcher } from '../docker/event-watcher.ts';
@@ -49,7 +51,9 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
 
   const heap = heapTrim(parts);
   const attribute = await addressAttribute(parts);
-  const observe = passObserver(parts);
+  // What the policies hold, for `status` (a process of its own); --dry-run leaves the state directory alone.
+  const held = config.dryRun ? undefined : new HeldFile(config.stateDir, log);
+  const observe = passObserver(parts, held);
   const { loop, watcher, trigger } = wireLoop({
     docker: parts.docker, containers, reconciler, log, tracer: parts.tracer, intervalMs: config.reconcileIntervalMs, retryMaxDelayMs: config.retryMaxDelayMs,
     onDockerOk: () => metrics.dockerAnswered(),
@@ -90,6 +94,7 @@ export async function runAgent(parts: Parts, unknown: readonly UnknownName[] = [
   await loop.stop();
   await attribute?.stop();
   let code = await leaveOnExit(parts);
+  await held?.remove();
   await reconciler.flush().catch((err: unknown) => {
     log.error(`cannot write state: ${errorMessage(err)}`, { event: 'state-write-failed' });
     code = EXIT_FAILURE;
@@ -132,8 +137,8 @@ export function wireLoop(w: LoopWiring): { loop: ReconcileLoop; watcher: EventWa
   return { loop, watcher, trigger };
 }
 
-/** What each pass tells the metrics, and the `ready` line after the first good pass. */
-function passObserver(parts: Parts): (result: PassResult | undefined, ms: number, error?: unknown) => void {
+/** What each pass tells the metrics and `status` (the changes held), and the `ready` line after the first good pass. */
+export function passObserver(parts: Parts, held: HeldFile | undefined): (result: PassResult | undefined, ms: number, error?: unknown) => void {
   const { metrics, log } = parts;
   let firstPass = true;
   return (result, ms, error) => {
@@ -143,11 +148,20 @@ function passObserver(parts: Parts): (result: PassResult | undefined, ms: number
     }
     metrics.passCompleted(result, ms);
     metrics.paceAndReads(parts.pace.rates(), result.driftRepairIntervalMs);
+    held?.publish(heldEntries(result.held ?? []));
     if (firstPass && error === undefined) {
       firstPass = false;
       log.info('first reconcile done', { event: 'ready', durationMs: Math.round(ms), ownedTargets: result.ownedTargets, uptimeMs: Math.round(process.uptime() * 1000) });
     }
   };
+}
+
+/** The policies' held changes as `status` shows them (state/held-file.ts). */
+function heldEntries(held: readonly HeldChange[]): HeldEntry[] {
+  return held.map((h) => ({
+    targetGroupArn: h.targetGroupArn, change: h.change, target: `${h.target.id}:${h.target.port}`, why: h.why,
+    ...(h.until !== undefined ? { until: new Date(h.until).toISOString() } : {}),
+  }));
 }
 
 /** The address attribute on this host's container instance (ecs/address-attribute.ts); none with --ecs-introspection-endpoint off or --dry-run. */

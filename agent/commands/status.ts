@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.ts';
 import { isOwned } from '../reconcile/plan.ts';
 import { targetKey } from '../core/target-registry.ts';
 import { asideFiles, probeWrite } from '../state/state-store.ts';
+import { readHeld, type HeldEntry } from '../state/held-file.ts';
 import type { Parts } from './parts.ts';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.ts';
 
@@ -23,6 +24,8 @@ export interface StatusReport {
   /** The state file: what is wrong with it, whether it can be written now (a full disk), and the damaged files kept aside. */
   state: { path: string; problem?: string; writeProblem?: string; aside: string[] };
   groups: { targetGroupArn: string; error?: string; targets: StatusTarget[] }[];
+  /** The changes the running agent's policies hold for now (absent: no agent runs), as of `at`; `problem`: they cannot be read. */
+  held?: { at?: string; changes: readonly HeldEntry[]; problem?: string };
 }
 
 /** Gathers the report: state, current address and what each group in play holds on our addresses. */
@@ -40,6 +43,9 @@ export async function gatherStatus(parts: Parts): Promise<StatusReport> {
     state: await stateReport(parts),
     groups: [],
   };
+  const held = await readHeld(parts.config.stateDir);
+  if (held.report) report.held = { at: held.report.at, changes: held.report.held };
+  else if (held.problem !== undefined) report.held = { changes: [], problem: held.problem };
   for (const arn of groups) {
     try {
       const targets = (await parts.registry.describeTargets(arn))
@@ -89,7 +95,18 @@ export async function printStatus(parts: Parts, json: boolean): Promise<number> 
         lines.push(`  ${`${t.id}:${t.port}`.padEnd(21)} ${t.state.padEnd(9)}${t.reason ? ` ${t.reason}` : ''}${t.container ? ` container=${t.container}` : ''}${t.taskArn ? ` task=${t.taskArn}` : ''}`);
       }
     }
+    lines.push(...heldLines(report.held));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return report.groups.some((g) => g.error) ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** The held changes, one line each: none when the agent holds nothing (or does not run). */
+export function heldLines(held: StatusReport['held']): string[] {
+  if (held?.problem !== undefined) return [`held changes: ${held.problem}`];
+  if (!held || held.changes.length === 0) return [];
+  return [
+    `held for now (as of ${held.at}):`,
+    ...held.changes.map((h) => `  ${shortTargetGroup(h.targetGroupArn)} ${h.change} ${h.target} ${h.why}${h.until !== undefined ? ` until ${h.until}` : ''}`),
+  ];
 }

@@ -48,7 +48,7 @@ export interface StateStoreOptions {
 }
 
 /** Temp files this directory's writers leave when they die mid-write: the state's, `status`'s probe, the mapping copy's. */
-const TEMP = /^(?:state\.json|mapping\.last-good\.json)\.([0-9]+)(?:\.[0-9a-z]+)?\.tmp$/;
+const TEMP = /^(?:state\.json|mapping\.last-good\.json|held\.json)\.([0-9]+)(?:\.[0-9a-z]+)?\.tmp$/;
 
 /** Reads and writes the state file in one directory. */
 export class StateStore implements StatePort {
@@ -186,18 +186,19 @@ export class StateStore implements StatePort {
  * synced, renamed over it, the directory synced. The temp file is always a new file
  * (O_EXCL|O_NOFOLLOW): a link planted at its name is never followed. On failure nothing of the attempt is left:
  * a full disk must not fill up further with half-written temp files, one per retry.
+ * `durable: false` (a report, not a record): atomic, but nothing is synced.
  */
 /** Flags of a temp file: created here and now, never an existing file or a symbolic link's target. */
 const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-export async function replaceFile(dir: string, name: string, text: string, tmpName: string): Promise<void> {
+export async function replaceFile(dir: string, name: string, text: string, tmpName: string, { durable = true } = {}): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, tmpName);
   try {
     const file = await open(tmp, NEW_FILE, 0o600);
     try {
       await file.writeFile(text);
-      await file.sync();
+      if (durable) await file.sync();
     } finally {
       await file.close();
     }
@@ -206,7 +207,7 @@ export async function replaceFile(dir: string, name: string, text: string, tmpNa
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await syncDir(dir);
+  if (durable) await syncDir(dir);
 }
 
 async function syncDir(path: string): Promise<void> {
