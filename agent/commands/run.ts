@@ -1,8 +1,8 @@
 /**
  * `run`: the daemon's wiring. Subscribes to Docker events before the first listing, reconciles
- * once, then on every relevant event, address change and periodic tick. Docker events go to
- * the container source (docker/container-watch.ts; docker/docker-source.ts says what they mean,
- * stop marks included), which asks for a pass; address changes come from the address watcher
+ * once, then on every relevant event, address change and periodic tick. Docker events update
+ * the container source's view (docker/container-watch.ts says what they mean, stop marks
+ * included) and ask for a pass; address changes come from the address watcher
  * (host/address-watcher.ts).
  * On SIGTERM it stops watching, finishes the pass in flight, and keeps or deregisters this
  * host's targets per --on-exit (on-exit.ts).
