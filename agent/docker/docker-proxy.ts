@@ -9,6 +9,7 @@
  * sends besides the checked method, path and query reaches Docker.
  */
 import { request, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { connect } from 'node:net';
 
 /** One allowed call: a path pattern (after an optional /vN.NN prefix) and the query parameters it may carry. */
 interface Route {
@@ -61,6 +62,35 @@ function answer(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }
 
+/** The event stream's path: relayed as Docker sends it (relayStream). */
+const EVENTS = /^\/events$/;
+
+/**
+ * The event stream, relayed byte for byte as Docker answers it (its status line, headers and
+ * chunks) over a connection of its own, rebuilt from the checked path and query: each event
+ * costs this process one read and one write, not an HTTP parse and a re-encoding, so that a
+ * `kill` reaches the agent as soon as it can (the stop path's first hop).
+ */
+function relayStream(req: IncomingMessage, res: ServerResponse, url: string, options: DockerProxyOptions): void {
+  const client = req.socket;
+  const upstream = connect(options.upstreamSocket, () => {
+    upstream.write(`GET ${url} HTTP/1.1\r\nHost: docker\r\nUser-Agent: ecs-anywhere-lb-agent-docker-proxy\r\nConnection: close\r\n\r\n`);
+  });
+  let relayed = false;
+  upstream.on('data', (chunk: Buffer) => {
+    relayed = true;
+    if (!client.write(chunk)) upstream.pause();
+  });
+  client.on('drain', () => upstream.resume());
+  upstream.on('end', () => client.end());
+  upstream.on('error', (err) => {
+    options.onUpstreamError?.(err);
+    if (!relayed) answer(res, 502, `ecs-anywhere-lb-agent docker-proxy: cannot reach Docker at ${options.upstreamSocket}: ${err.message}`);
+    else client.destroy();
+  });
+  client.on('close', () => upstream.destroy());
+}
+
 /** The proxy's HTTP server (not listening yet): the caller listens on a path or on a socket systemd passed. */
 export function createDockerProxy(options: DockerProxyOptions): Server {
   const server = createServer({ maxHeaderSize: 8192 }, (req: IncomingMessage, res: ServerResponse) => {
@@ -76,6 +106,10 @@ export function createDockerProxy(options: DockerProxyOptions): Server {
         if (received > REFUSED_BODY_LIMIT) req.destroy();
       });
       req.on('end', () => answer(res, 403, `ecs-anywhere-lb-agent docker-proxy: ${refused}`));
+      return;
+    }
+    if (EVENTS.test(url.split('?')[0]!.replace(API_VERSION_PREFIX, ''))) {
+      relayStream(req, res, url, options);
       return;
     }
     const upstream = request({ socketPath: options.upstreamSocket, method: 'GET', path: url, headers: { host: 'docker', 'user-agent': 'ecs-anywhere-lb-agent-docker-proxy' } }, (up) => {

@@ -4,7 +4,7 @@ import type { LocalElbv2 } from '../../test/support/local-elbv2/index.ts';
 export type ChangeAction = 'RegisterTargets' | 'DeregisterTargets';
 
 export interface CallIndex {
-  /** Arrival time (epoch ms) of the first successful `action` naming `id:port` in `group` at or after `since`. */
+  /** Arrival time (epoch ms, to the microsecond: RequestLogEntry.receivedAt) of the first successful `action` naming `id:port` in `group` at or after `since`. */
   firstAfter(action: ChangeAction, group: string, id: string, port: number, since: number): number | undefined;
   /** Successful `action` calls per group since `since`. */
   callsSince(action: ChangeAction, since: number): Map<string, number>;
@@ -25,7 +25,7 @@ export function indexChangeCalls(elb: LocalElbv2): CallIndex {
       const key = `${e.action}|${e.targetGroupArn}|${t.id}:${t.port ?? ''}`;
       let times = byTarget.get(key);
       if (!times) byTarget.set(key, (times = []));
-      times.push(e.time);
+      times.push(e.receivedAt);
     }
   });
   return {

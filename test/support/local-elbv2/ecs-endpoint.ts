@@ -33,6 +33,7 @@ export function createEcsListener(parts: EcsEndpointParts): (req: IncomingMessag
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const time = Date.now();
+      const receivedAt = performance.timeOrigin + performance.now();
       const requestId = randomUUID();
       const action = String(req.headers['x-amz-target'] ?? '').slice(ECS_TARGET_PREFIX.length);
       const credential = parseCallerCredential(req.headers.authorization);
@@ -54,7 +55,7 @@ export function createEcsListener(parts: EcsEndpointParts): (req: IncomingMessag
       }
       const text = Buffer.from(JSON.stringify(payload), 'utf8');
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': text.length, 'x-amzn-requestid': requestId }).end(text);
-      parts.log?.add({ time, action, ...(caller !== undefined ? { caller } : {}), status, ...(errorCode !== undefined ? { errorCode } : {}), requestId });
+      parts.log?.add({ time, receivedAt, action, ...(caller !== undefined ? { caller } : {}), status, ...(errorCode !== undefined ? { errorCode } : {}), requestId });
     });
   };
 }

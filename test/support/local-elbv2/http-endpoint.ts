@@ -52,6 +52,7 @@ export function createRequestListener(parts: EndpointParts): (req: IncomingMessa
 
 async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const time = Date.now();
+  const receivedAt = performance.timeOrigin + performance.now();
   const requestId = randomUUID();
   const body = await readBody(req);
   const url = new URL(req.url ?? '/', 'http://local-elbv2');
@@ -66,6 +67,7 @@ async function handle(parts: EndpointParts, req: IncomingMessage, res: ServerRes
   const logEntry = (status: number, errorCode?: string): void => {
     const entry: RequestLogEntry = {
       time,
+      receivedAt,
       action,
       ...(targetGroupArn !== undefined ? { targetGroupArn } : {}),
       ...(targets !== undefined ? { targets } : {}),
