@@ -39,7 +39,7 @@ async function fakeEngine(): Promise<{ path: string; request: Promise<string>; s
       s.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
     });
   });
-  closers.push(async () => socket?.destroy());
+  closers.push(async () => void socket?.destroy());
   await listen(server, path);
   const chunk = (t: string) => `${Buffer.byteLength(t).toString(16)}\r\n${t}\r\n`;
   return { path, request, send: (t) => socket?.write(chunk(t)), end: () => socket?.end('0\r\n\r\n') };
