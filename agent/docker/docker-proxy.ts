@@ -16,13 +16,15 @@ interface Route {
   readonly name: string;
   readonly path: RegExp;
   readonly query: readonly string[];
+  /** Streams for as long as both ends live: relayed as Docker sends it (relayStream). */
+  readonly stream?: true;
 }
 
 /** The agent's Docker calls, and no other. */
 export const DOCKER_PROXY_ROUTES: readonly Route[] = [
   { name: 'list containers', path: /^\/containers\/json$/, query: ['all'] },
   { name: 'inspect a container', path: /^\/containers\/[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\/json$/, query: [] },
-  { name: 'events', path: /^\/events$/, query: ['filters', 'since'] },
+  { name: 'events', path: /^\/events$/, query: ['filters', 'since'], stream: true },
   { name: 'inspect the bridge network', path: /^\/networks\/bridge$/, query: [] },
   { name: 'version', path: /^\/version$/, query: [] },
 ];
@@ -37,10 +39,10 @@ export function refusalOf(method: string, url: string, headers: Readonly<Record<
   if (method !== 'GET') return `method ${method} not allowed: this proxy serves the agent's reads only (GET)`;
   if (!url.startsWith('/')) return 'not an origin-form request target';
   const parsed = new URL(url, 'http://docker');
-  const path = parsed.pathname.replace(API_VERSION_PREFIX, '');
+  const path = apiPathOf(parsed);
   // The URL parser resolves dot segments and decodes nothing; the raw target must say the same as the parsed path.
   if (url.split('?')[0] !== parsed.pathname || /%/.test(parsed.pathname)) return `path ${JSON.stringify(url.split('?')[0])} is not in canonical form`;
-  const route = DOCKER_PROXY_ROUTES.find((r) => r.path.test(path));
+  const route = routeOf(path);
   if (route === undefined) return `GET ${path} is not one of the agent's Docker calls`;
   const extra = [...parsed.searchParams.keys()].find((k) => !route.query.includes(k));
   if (extra !== undefined) return `query parameter ${JSON.stringify(extra)} not allowed for ${route.name}`;
@@ -62,8 +64,18 @@ function answer(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }
 
-/** The event stream's path: relayed as Docker sends it (relayStream). */
-const EVENTS = /^\/events$/;
+/** A request's path without its /vN.NN prefix. */
+function apiPathOf(url: URL): string {
+  return url.pathname.replace(API_VERSION_PREFIX, '');
+}
+
+/** The allowed call a path (without its /vN.NN prefix) names, if any. */
+function routeOf(path: string): Route | undefined {
+  return DOCKER_PROXY_ROUTES.find((r) => r.path.test(path));
+}
+
+/** Who asks Docker: every request the proxy rebuilds says so. */
+const USER_AGENT = 'ecs-anywhere-lb-agent-docker-proxy';
 
 /**
  * The event stream, relayed byte for byte as Docker answers it (its status line, headers and
@@ -74,7 +86,7 @@ const EVENTS = /^\/events$/;
 function relayStream(req: IncomingMessage, res: ServerResponse, url: string, options: DockerProxyOptions): void {
   const client = req.socket;
   const upstream = connect(options.upstreamSocket, () => {
-    upstream.write(`GET ${url} HTTP/1.1\r\nHost: docker\r\nUser-Agent: ecs-anywhere-lb-agent-docker-proxy\r\nConnection: close\r\n\r\n`);
+    upstream.write(`GET ${url} HTTP/1.1\r\nHost: docker\r\nUser-Agent: ${USER_AGENT}\r\nConnection: close\r\n\r\n`);
   });
   let relayed = false;
   upstream.on('data', (chunk: Buffer) => {
@@ -108,17 +120,17 @@ export function createDockerProxy(options: DockerProxyOptions): Server {
       req.on('end', () => answer(res, 403, `ecs-anywhere-lb-agent docker-proxy: ${refused}`));
       return;
     }
-    if (EVENTS.test(url.split('?')[0]!.replace(API_VERSION_PREFIX, ''))) {
+    // Allowed, so its path is canonical and its route known (refusalOf).
+    if (routeOf(apiPathOf(new URL(url, 'http://docker')))?.stream) {
       relayStream(req, res, url, options);
       return;
     }
-    const upstream = request({ socketPath: options.upstreamSocket, method: 'GET', path: url, headers: { host: 'docker', 'user-agent': 'ecs-anywhere-lb-agent-docker-proxy' } }, (up) => {
+    const upstream = request({ socketPath: options.upstreamSocket, method: 'GET', path: url, headers: { host: 'docker', 'user-agent': USER_AGENT } }, (up) => {
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && k !== 'connection' && k !== 'transfer-encoding' && k !== 'keep-alive') headers[k] = v;
       res.writeHead(up.statusCode ?? 502, headers);
-      // Now, not with the first byte of the body: an event stream's first byte may be minutes away, and the client waits for the headers.
       res.flushHeaders();
-      // Events stream for as long as both ends live; either end closing ends the other.
+      // Either end closing ends the other.
       up.pipe(res);
       up.on('error', () => res.destroy());
       up.on('aborted', () => res.destroy());
