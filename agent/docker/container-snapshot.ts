@@ -74,6 +74,11 @@ function addresses(networks: Record<string, { IPAddress?: string } | undefined> 
   return ipAddresses.length > 0 ? { ipAddresses } : {};
 }
 
+/** The container's own stop signal (Config.StopSignal, e.g. SIGWINCH for httpd), when its image or run sets one. */
+export function stopSignalOf(inspect: Dockerode.ContainerInspectInfo): string | undefined {
+  return (inspect.Config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+}
+
 /** Whether a container's snapshot carries what an inspect tells: host network mode (its ports), an ECS task container (its metadata id). */
 export function needsInspect(networkMode: string, labels: Readonly<Record<string, string>> | undefined): boolean {
   return networkMode === 'host' || labels?.[ECS_TASK_ARN_LABEL] !== undefined;

@@ -10,7 +10,7 @@ import type Dockerode from 'dockerode';
 import type { ContainerEvent } from '../core/container.ts';
 import type { Log } from '../log.ts';
 import type { Tracer } from '../trace.ts';
-import { inspectDetails, snapshotFromInspect } from './container-snapshot.ts';
+import { inspectDetails, snapshotFromInspect, stopSignalOf } from './container-snapshot.ts';
 import type { ContainerView, ViewAccess, ViewEntry } from './container-view.ts';
 import { EventWatcher } from './event-watcher.ts';
 import { isStopSignal, sameSignal } from './stop-signals.ts';
@@ -98,22 +98,22 @@ export class ContainerEvents {
    * Whether `signal` is the container's own stop signal (Config.StopSignal, e.g. SIGWINCH for
    * httpd, SIGQUIT for nginx): `docker stop` and ECS send that one instead of SIGTERM.
    */
-  async isOwnStopSignal(id: string, signal: string | undefined): Promise<boolean> {
+  private async isOwnStopSignal(id: string, signal: string | undefined): Promise<boolean> {
     try {
       const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
-      return sameSignal((inspect.Config as { StopSignal?: string } | undefined)?.StopSignal, signal);
+      return sameSignal(stopSignalOf(inspect), signal);
     } catch {
       return false;
     }
   }
 
   /** Records a stop signal (at `kill`, time of the event) so the container leaves the desired set at once. */
-  markStopping(id: string, timeNano: bigint = BigInt(Date.now()) * 1_000_000n): void {
+  private markStopping(id: string, timeNano: bigint): void {
     this.view.stopping.set(id, timeNano);
   }
 
   /** Drops what is known about a removed container. */
-  forget(id: string): void {
+  private forget(id: string): void {
     this.recordNews(id);
     this.view.stopping.delete(id);
     this.view.entries.delete(id);
@@ -132,7 +132,7 @@ export class ContainerEvents {
     try {
       const inspect = await this.docker.getContainer(id).inspect({ abortSignal: AbortSignal.timeout(this.callTimeoutMs) });
       const snapshot = snapshotFromInspect(inspect);
-      const stopSignal = (inspect.Config as { StopSignal?: string } | undefined)?.StopSignal;
+      const stopSignal = stopSignalOf(inspect);
       if (snapshot) entry = { snapshot, ...(stopSignal ? { stopSignal } : {}), details: inspectDetails(inspect) };
     } catch {
       // Gone already (removed right after the event): the listing has no entry for it either.

@@ -8,7 +8,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { ContainerActivity, ContainerSnapshot, ContainerSource } from '../core/container.ts';
-import { inspectDetails, needsInspect, parseDockerTime, snapshotFromList } from './container-snapshot.ts';
+import { inspectDetails, needsInspect, parseDockerTime, snapshotFromList, stopSignalOf } from './container-snapshot.ts';
 import { DOCKER_CALL_TIMEOUT_MS, emptyView, type ContainerView, type ViewAccess, type ViewEntry } from './container-view.ts';
 import { NO_TRACE, type Tracer } from '../trace.ts';
 
@@ -83,7 +83,7 @@ export class DockerContainerSource implements ContainerSource, ViewAccess {
       const got = await (networkMode === 'host' ? inspect : inspect.catch(() => undefined));
       if (got) {
         details = inspectDetails(got);
-        stopSignal = (got.Config as { StopSignal?: string } | undefined)?.StopSignal || undefined;
+        stopSignal = stopSignalOf(got);
       }
     }
     return { snapshot: snapshotFromList(info, details), ...(details ? { details } : {}), ...(stopSignal ? { stopSignal } : {}) };

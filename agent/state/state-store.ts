@@ -47,7 +47,7 @@ export interface StateStoreOptions {
   readonly now?: () => Date;
 }
 
-/** Temp files this directory's writers leave when they die mid-write: the state's, `status`'s probe, the mapping copy's. */
+/** Temp files this directory's writers leave when they die mid-write: the state's, `status`'s probe, the mapping copy's, the held report's. */
 const TEMP = /^(?:state\.json|mapping\.last-good\.json|held\.json)\.([0-9]+)(?:\.[0-9a-z]+)?\.tmp$/;
 
 /** Reads and writes the state file in one directory. */
